@@ -1,0 +1,150 @@
+"""Variant -> FP32 model -> analytic numbers and INT8 artifacts, each cached.
+
+The FP32 model is built at most once per variant, and only when something it feeds is not cached.
+A conversion that fails is returned as a BuildOutcome with its reason; bad input (a recipe that names a
+missing checkpoint) raises InputError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Recipe
+from .errors import InputError
+from .export.cache import Artifact, ArtifactCache, build_key, tool_versions
+from .models import arch_of, input_shape
+from .recipes import Variant
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    variant: Variant
+    runtime: str
+    artifact: Artifact | None
+    error: str | None
+    cached: bool
+    seconds: float
+
+
+def one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+class Builder:
+    def __init__(self, recipe: Recipe, cache: ArtifactCache | None = None):
+        self.recipe = recipe
+        self.cache = cache or ArtifactCache()
+        self.versions = tool_versions()
+
+    # ------------------------------------------------------------ keys
+
+    def _weights(self, variant: Variant) -> dict[str, Any]:
+        from .models.weights import resolve
+
+        return dataclasses.asdict(resolve(variant.fields))
+
+    def _variant_inputs(self, variant: Variant) -> dict[str, Any]:
+        return {"fields": dict(variant.fields), "weights": self._weights(variant), "versions": self.versions}
+
+    def artifact_key(self, variant: Variant, runtime: str) -> str:
+        return build_key({**self._variant_inputs(variant), "runtime": runtime,
+                          "quantize": dataclasses.asdict(self.recipe.quantize)})
+
+    # ------------------------------------------------------------ work
+
+    def _model(self, variant: Variant, memo: dict):
+        if "model" not in memo:
+            memo["model"] = arch_of(variant.arch, self.recipe.path).build(variant.fields)
+        return memo["model"]
+
+    def analytic(self, variant: Variant, memo: dict | None = None) -> dict[str, Any]:
+        """FLOPs, parameters, INT8 weight bytes and activation memory (cached per variant)."""
+        memo = {} if memo is None else memo
+        key = build_key({**self._variant_inputs(variant), "analytic": 1})
+        cached = self.cache.load_json("analytic", key)
+        if cached is not None:
+            return cached
+        from .analytic import analyze_model
+
+        result = analyze_model(self._model(variant, memo), input_shape(variant.fields))
+        closed_form = _vit_closed_form(variant)
+        if closed_form:
+            result["closed_form"] = closed_form
+        self.cache.store_json("analytic", key, result)
+        return result
+
+    def artifact(self, variant: Variant, runtime: str, memo: dict | None = None) -> BuildOutcome:
+        memo = {} if memo is None else memo
+        start = time.perf_counter()
+        try:
+            key = self.artifact_key(variant, runtime)
+            found = self.cache.lookup(key)
+            if found is not None:
+                return BuildOutcome(variant, runtime, found, None, True, time.perf_counter() - start)
+            data, info = self._convert(variant, runtime, memo)
+            manifest = {"recipe": self.recipe.name, "variant": dict(variant.fields), "variant_name": variant.name,
+                        "weights": self._weights(variant), "quantize": dataclasses.asdict(self.recipe.quantize),
+                        "versions": self.versions, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                        "build_seconds": round(time.perf_counter() - start, 2), **info}
+            artifact = self.cache.store(key, runtime, data, manifest)
+            return BuildOutcome(variant, runtime, artifact, None, False, time.perf_counter() - start)
+        except InputError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a failed conversion is data
+            log.debug("build of %s for %s failed:\n%s", variant.name, runtime, traceback.format_exc())
+            return BuildOutcome(variant, runtime, None, f"{runtime} conversion failed: {one_line(e)}", False,
+                                time.perf_counter() - start)
+
+    def _convert(self, variant: Variant, runtime: str, memo: dict) -> tuple[bytes, dict]:
+        import torch
+
+        from .export.quantize import calibration_inputs
+
+        model = self._model(variant, memo)
+        shape = input_shape(variant.fields)
+        calibration = calibration_inputs(self.recipe.quantize, shape, self.recipe.eval)
+        example = torch.randn(*shape, generator=torch.Generator().manual_seed(self.recipe.quantize.seed))
+        if runtime == "executorch":
+            from .export.executorch import export_pte
+
+            return export_pte(model, example, calibration, self.recipe.quantize.per_channel)
+        from .export.litert import export_tflite
+
+        return export_tflite(model, example, calibration, self.recipe.quantize.per_channel)
+
+
+def _vit_closed_form(variant: Variant) -> dict[str, Any] | None:
+    if variant.arch != "vit":
+        return None
+    from .analytic.vit_closed_form import closed_form_for
+
+    return closed_form_for(variant.fields)
+
+
+def build_all(recipe: Recipe, variants: list[Variant], runtimes: list[str], jobs: int = 1,
+              progress=None) -> list[BuildOutcome]:
+    """Every (variant, runtime) artifact, cached ones reused. `jobs` > 1 converts in parallel processes."""
+    from .progress import NoProgress
+
+    progress = progress or NoProgress()
+    if jobs > 1:
+        from .parallel import build_parallel
+
+        return build_parallel(recipe, variants, runtimes, jobs, progress)
+    builder = Builder(recipe)
+    outcomes = []
+    for n, variant in enumerate(variants, 1):
+        memo: dict = {}
+        for runtime in runtimes:
+            progress.update("build", n, len(variants), f"{variant.name} {runtime}")
+            outcomes.append(builder.artifact(variant, runtime, memo))
+    progress.close()
+    return outcomes

@@ -1,0 +1,322 @@
+"""Recipe and target TOML files -> frozen dataclasses.
+
+Every validation error names the file and the key, and says what would fix it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import InputError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RECIPES_DIR = REPO_ROOT / "recipes"
+TARGETS_DIR = REPO_ROOT / "targets"
+RUNTIMES = ("executorch", "litert")
+TARGET_KINDS = ("local", "ssh", "adb", "mcu")
+
+
+# ---------------------------------------------------------------- recipe
+
+
+@dataclass(frozen=True)
+class QuantizeConfig:
+    """PT2E static INT8 quantization and its calibration set."""
+
+    calibration: str = "random"  # "random", or a folder of images (ImageFolder or flat)
+    batches: int = 8  # calibration batches of one image each
+    seed: int = 0
+    per_channel: bool = True
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How the variant's input is made from an image: resize to K, then centre crop."""
+
+    resize_ratio: float = 224 / 256  # crop / K as in torchvision's classic evaluation
+    interpolation: str = "bilinear"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    path: Path
+    description: str
+    model: Mapping[str, Any]  # fixed fields of every variant (arch, weights, builder options)
+    sweep: tuple[tuple[str, tuple[Any, ...]], ...]  # axes of the grid, in file order
+    variants: tuple[Mapping[str, Any], ...]  # explicit points, each merged over `model`
+    quantize: QuantizeConfig
+    runtimes: tuple[str, ...]
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+# ---------------------------------------------------------------- target
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    """The timing protocol (DESIGN.md): warm-up, then timed runs bounded by counts and seconds."""
+
+    warmup_runs: int = 3
+    warmup_secs: float = 0.5
+    min_runs: int = 20
+    min_secs: float = 1.0
+    max_secs: float = 60.0
+    timeout_secs: float = 600.0  # one measurement process, load included
+    cooldown_below_c: float | None = None  # wait until the SoC is cooler than this before each run
+    cooldown_max_secs: float = 120.0
+    energy_secs: float = 10.0  # duration of the separate energy pass
+    idle_secs: float = 3.0  # idle baseline before the energy pass
+
+
+@dataclass(frozen=True)
+class EnergyConfig:
+    meter: str = "none"  # none | rpi5-pmic | hwmon | rapl | jetson-ina3221 | tegrastats | android-battery | android-rails
+    period_secs: float = 0.1
+    options: Mapping[str, Any] = field(default_factory=dict)  # meter-specific (hwmon name, board fit, ...)
+
+
+@dataclass(frozen=True)
+class SshConfig:
+    host: str = ""  # an address or a ~/.ssh/config alias
+    user: str = ""
+    port: int = 0  # 0: the client's default / ~/.ssh/config
+    identity_file: str = ""
+    options: tuple[str, ...] = ()  # extra `-o Key=Value` options
+    connect_timeout_secs: int = 10
+    config_file: str = ""  # an ssh_config(5) file given as `-F`; empty: ~/.ssh/config as usual
+
+
+@dataclass(frozen=True)
+class AdbConfig:
+    serial: str = ""
+    adb: str = "adb"  # the adb executable
+    benchmark_model: str = ""  # host path of LiteRT's benchmark_model for android-arm64
+    executor_runner: str = ""  # host path of ExecuTorch's executor_runner for android-arm64
+    pin_big_cores: bool = True
+
+
+@dataclass(frozen=True)
+class McuConfig:
+    sram_bytes: int = 0
+    flash_bytes: int = 0
+    clock_hz: int = 0
+    core: str = ""
+    macs_per_cycle: float | None = None
+    npu: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: Path
+    description: str
+    kind: str
+    threads: int
+    python: str = "python3"  # interpreter on the device
+    workdir: str = ""  # on the device; empty: a fresh temporary directory per session
+    measure: MeasureConfig = field(default_factory=MeasureConfig)
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
+    ssh: SshConfig | None = None
+    adb: AdbConfig | None = None
+    mcu: McuConfig | None = None
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{path}: malformed TOML: {e}") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    """A small structural check of TOML values against dataclass annotations."""
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is tuple:
+        (item, *_rest) = typing.get_args(annotation)
+        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+    if origin in (Mapping, dict) or annotation is Mapping:
+        return isinstance(value, dict)
+    if isinstance(annotation, type):
+        return isinstance(value, annotation)
+    return True
+
+
+def _type_name(annotation: Any) -> str:
+    return str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
+
+
+def table_to_dataclass(cls: type, table: Any, path: Path, section: str, skip: tuple[str, ...] = ()):
+    """Build dataclass `cls` from a TOML table; unknown keys and wrong types name file and key."""
+    if not isinstance(table, dict):
+        raise InputError(f"{path}: [{section}] must be a table")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in skip]
+    kwargs = {}
+    for key, value in table.items():
+        where = f"{section}.{key}" if section else key
+        if key not in names:
+            raise InputError(f"{path}: unknown key '{where}' (known: {', '.join(names)})")
+        if not _type_ok(value, hints[key]):
+            raise InputError(f"{path}: key '{where}' must be {_type_name(hints[key])}, got {value!r}")
+        if typing.get_origin(hints[key]) is tuple:
+            value = tuple(value)
+        if isinstance(value, int) and hints[key] is float:
+            value = float(value)
+        kwargs[key] = value
+    return kwargs
+
+
+def _positive(path: Path, where: str, value: float, allow_zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        raise InputError(f"{path}: key '{where}' must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+
+
+def _resolve(name_or_path: str, folder: Path, what: str) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or "/" in name_or_path:
+        if not candidate.is_file():
+            raise InputError(f"{what} file {name_or_path} does not exist")
+        return candidate
+    path = folder / f"{name_or_path}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in folder.glob("*.toml"))) or "none"
+        raise InputError(f"unknown {what} '{name_or_path}' (known: {known}; or give a path to a .toml file)")
+    return path
+
+
+def list_names(folder: Path) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.toml"))
+
+
+def load_recipe(name_or_path: str, folder: Path = RECIPES_DIR) -> Recipe:
+    path = _resolve(name_or_path, folder, "recipe")
+    data = _read_toml(path)
+    known = {"description", "model", "sweep", "variants", "quantize", "runtimes", "eval"}
+    for key in data:
+        if key not in known:
+            raise InputError(f"{path}: unknown key '{key}' (known: {', '.join(sorted(known))})")
+    model = data.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("arch"), str):
+        raise InputError(f"{path}: [model] table with a string 'arch' is required (e.g. arch = \"resnet50\")")
+    from .models import ARCHS  # late: keeps config import-light
+
+    if model["arch"] not in ARCHS:
+        raise InputError(f"{path}: key 'model.arch' = '{model['arch']}' is unknown (known: {', '.join(sorted(ARCHS))})")
+
+    sweep_table = data.get("sweep", {})
+    if not isinstance(sweep_table, dict):
+        raise InputError(f"{path}: [sweep] must be a table of lists, e.g. resolution = [224, 160]")
+    sweep = []
+    for axis, values in sweep_table.items():
+        if not isinstance(values, list) or not values:
+            raise InputError(f"{path}: key 'sweep.{axis}' must be a non-empty list, got {values!r}")
+        sweep.append((axis, tuple(values)))
+
+    variants = data.get("variants", [])
+    if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
+        raise InputError(f"{path}: 'variants' must be an array of tables ([[variants]])")
+    if not sweep and not variants:
+        raise InputError(f"{path}: a recipe needs a [sweep] table or [[variants]] entries")
+
+    quantize = QuantizeConfig(**table_to_dataclass(QuantizeConfig, data.get("quantize", {}), path, "quantize"))
+    _positive(path, "quantize.batches", quantize.batches)
+    evaluation = EvalConfig(**table_to_dataclass(EvalConfig, data.get("eval", {}), path, "eval"))
+
+    runtimes = data.get("runtimes", list(RUNTIMES))
+    if not isinstance(runtimes, list) or not runtimes or any(r not in RUNTIMES for r in runtimes):
+        raise InputError(f"{path}: key 'runtimes' must be a list drawn from {list(RUNTIMES)}, got {runtimes!r}")
+
+    return Recipe(
+        name=path.stem,
+        path=path,
+        description=str(data.get("description", "")),
+        model=types.MappingProxyType(dict(model)),
+        sweep=tuple(sweep),
+        variants=tuple(types.MappingProxyType(dict(v)) for v in variants),
+        quantize=quantize,
+        runtimes=tuple(runtimes),
+        eval=evaluation,
+    )
+
+
+def load_target(name_or_path: str, folder: Path = TARGETS_DIR) -> Target:
+    path = _resolve(name_or_path, folder, "target")
+    data = _read_toml(path)
+    sections = {"measure": MeasureConfig, "energy": EnergyConfig, "ssh": SshConfig, "adb": AdbConfig, "mcu": McuConfig}
+    for secret in ("password", "passphrase"):
+        if _mentions(data, secret):
+            raise InputError(
+                f"{path}: '{secret}' is not accepted in a target file; use an SSH key "
+                "(ssh-copy-id, then ~/.ssh/config or ssh.identity_file) or an ssh-agent"
+            )
+    top = {k: v for k, v in data.items() if k not in sections}
+    kwargs = table_to_dataclass(Target, top, path, "", skip=("name", "path", *sections))
+    for key in ("kind", "threads"):
+        if key not in kwargs:
+            raise InputError(f"{path}: key '{key}' is required")
+    if kwargs["kind"] not in TARGET_KINDS:
+        raise InputError(f"{path}: key 'kind' must be one of {list(TARGET_KINDS)}, got {kwargs['kind']!r}")
+    _positive(path, "threads", kwargs["threads"])
+    for section, cls in sections.items():
+        if section in data:
+            kwargs[section] = cls(**_parse_section(cls, data[section], path, section))
+    if kwargs["kind"] in ("ssh", "adb", "mcu") and kwargs["kind"] not in kwargs:
+        raise InputError(f"{path}: kind = '{kwargs['kind']}' needs a [{kwargs['kind']}] table")
+    if kwargs["kind"] == "ssh" and not kwargs["ssh"].host:
+        raise InputError(f"{path}: key 'ssh.host' is required (an address or a ~/.ssh/config alias)")
+    target = Target(name=path.stem, path=path, **kwargs)
+    m = target.measure
+    for key in ("warmup_secs", "min_secs", "energy_secs", "idle_secs"):
+        _positive(path, f"measure.{key}", getattr(m, key), allow_zero=True)
+    _positive(path, "measure.min_runs", m.min_runs)
+    _positive(path, "measure.max_secs", m.max_secs)
+    _positive(path, "measure.timeout_secs", m.timeout_secs)
+    return target
+
+
+def _parse_section(cls: type, table: Any, path: Path, section: str) -> dict[str, Any]:
+    if cls is McuConfig and isinstance(table, dict):
+        # Budgets are written as a datasheet writes them: "1 MiB", "512 kB", "480 MHz".
+        from .units import parse_bytes, parse_hz
+
+        table = dict(table)
+        for key in ("sram_bytes", "flash_bytes"):
+            if key in table:
+                table[key] = parse_bytes(table[key], f"{path}: key '{section}.{key}'")
+        if "clock_hz" in table:
+            table["clock_hz"] = parse_hz(table["clock_hz"], f"{path}: key '{section}.clock_hz'")
+    kwargs = table_to_dataclass(cls, table, path, section)
+    if "options" in kwargs and isinstance(kwargs["options"], dict):
+        kwargs["options"] = types.MappingProxyType(kwargs["options"])
+    return kwargs
+
+
+def _mentions(data: Any, word: str) -> bool:
+    if isinstance(data, dict):
+        return any(word in str(k).lower() or _mentions(v, word) for k, v in data.items())
+    if isinstance(data, list):
+        return any(_mentions(v, word) for v in data)
+    return False

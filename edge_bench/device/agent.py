@@ -1,0 +1,146 @@
+"""The device agent: one measurement of one artifact in this fresh process, printed as one JSON line.
+
+    python -m edge_bench.device.agent measure --spec '{"artifact": "m.pte", "runtime": "executorch", ...}'
+    python -m edge_bench.device.agent sysinfo
+
+The result line starts with RESULT_MARKER so runtime log lines on stdout cannot be mistaken for it.
+Phases follow DESIGN.md: baseline (after imports), load, prepare, first inference, warm-up + timed runs,
+then a separate energy pass. A failure is reported in the JSON (status "failed"), exit code 0;
+a non-zero exit means the agent itself crashed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+
+from . import sysinfo, thermal
+from .memory import PhaseMemory
+from .timing import run_for, summarize
+
+RESULT_MARKER = "EDGE_BENCH_RESULT "
+AGENT_PROTOCOL = 1
+
+DEFAULTS = {
+    "threads": 1, "warmup_runs": 3, "warmup_secs": 0.5, "min_runs": 20, "min_secs": 1.0, "max_secs": 60.0,
+    "seed": 0, "cooldown_below_c": None, "cooldown_max_secs": 120.0, "energy": None, "keep_samples": True,
+    "inputs": None, "outputs": None,
+}
+
+
+def _ms(t0: int, t1: int) -> float:
+    return (t1 - t0) / 1e6
+
+
+def measure(spec: dict) -> dict:
+    spec = {**DEFAULTS, **spec}
+    result: dict = {"protocol": AGENT_PROTOCOL, "runtime": spec["runtime"], "status": "failed", "error": None}
+    memory = PhaseMemory()
+    result["env"] = sysinfo.collect()
+    if spec["cooldown_below_c"] is not None:
+        result["cooldown"] = thermal.cooldown(spec["cooldown_below_c"], spec["cooldown_max_secs"])
+    result["thermal_before"] = thermal.snapshot()
+    try:
+        import numpy as np
+
+        from .runtimes import ADAPTERS
+
+        memory.start_phase()
+        t0 = time.perf_counter_ns()
+        runtime = ADAPTERS[spec["runtime"]](int(spec["threads"]))
+        result["import_ms"] = _ms(t0, time.perf_counter_ns())
+        memory.end_phase("baseline")
+        result["env"]["runtime"] = runtime.versions()
+        result["env"]["threads"] = int(spec["threads"])
+
+        memory.start_phase()
+        t0 = time.perf_counter_ns()
+        runtime.load(spec["artifact"])
+        result["load_ms"] = _ms(t0, time.perf_counter_ns())
+        memory.end_phase("load")
+
+        memory.start_phase()
+        t0 = time.perf_counter_ns()
+        runtime.prepare(np.random.default_rng(spec["seed"]))
+        result["prepare_ms"] = _ms(t0, time.perf_counter_ns())
+        memory.end_phase("prepare")
+
+        memory.start_phase()
+        t0 = time.perf_counter_ns()
+        runtime.run()
+        result["first_inference_ms"] = _ms(t0, time.perf_counter_ns())
+        memory.end_phase("first_inference")
+
+        memory.start_phase()
+        warmup = run_for(runtime.run, spec["warmup_runs"], spec["warmup_secs"], max(spec["max_secs"], spec["warmup_secs"]))
+        samples = run_for(runtime.run, spec["min_runs"], spec["min_secs"], spec["max_secs"])
+        memory.end_phase("timed")
+        result["warmup_runs"] = len(warmup)
+        result["latency_ms"] = summarize(samples)
+        if spec["keep_samples"]:
+            result["latency_ms"]["samples"] = samples
+
+        if spec["inputs"]:
+            result["outputs_file"] = _run_on_inputs(runtime, spec["inputs"], spec["outputs"])
+
+        if spec["energy"] and spec["energy"].get("meter", "none") != "none":
+            result["energy"] = _energy_pass(runtime, spec["energy"])
+        else:
+            result["energy"] = None
+            result["energy_missing_reason"] = "no power meter configured for this target ([energy] meter = \"none\")"
+        result["status"] = "ok"
+    except Exception as e:  # noqa: BLE001 - every failure becomes data
+        result["error"] = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}".rstrip(": ")
+        result["traceback"] = traceback.format_exc(limit=8)
+    result["memory"] = memory.summary()
+    result["thermal_after"] = thermal.snapshot()
+    return result
+
+
+def _run_on_inputs(runtime, inputs_path: str, outputs_path: str) -> str:
+    """Run each image of an .npy batch (N, C, H, W) and save the outputs (for fidelity and accuracy)."""
+    import numpy as np
+
+    images = np.load(inputs_path)
+    outs = []
+    for image in images:
+        runtime.set_inputs([image[None]])
+        runtime.run()
+        outs.append(runtime.outputs()[0][0])
+    np.save(outputs_path, np.stack(outs))
+    return outputs_path
+
+
+def _energy_pass(runtime, energy: dict) -> dict:
+    from .power import MeterUnavailable, energy_pass
+
+    try:
+        return energy_pass(
+            meter_name=energy["meter"], options=energy.get("options", {}), period_secs=energy.get("period_secs", 0.1),
+            idle_secs=energy.get("idle_secs", 3.0), duration_secs=energy.get("duration_secs", 10.0), run_once=runtime.run,
+        )
+    except MeterUnavailable as e:
+        return {"missing_reason": str(e), "meter": energy["meter"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="edge-bench-agent")
+    sub = parser.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("measure")
+    m.add_argument("--spec", required=True, help="the measurement as JSON")
+    sub.add_parser("sysinfo")
+    args = parser.parse_args(argv)
+    if args.command == "measure":
+        out = measure(json.loads(args.spec))
+    else:
+        out = {"protocol": AGENT_PROTOCOL, "env": sysinfo.collect(), "thermal": thermal.snapshot()}
+    sys.stdout.write(RESULT_MARKER + json.dumps(out) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

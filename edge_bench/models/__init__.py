@@ -1,0 +1,145 @@
+"""Model builders, by architecture name.
+
+This module stays torch-free: recipes are validated against `ARCHS` without importing torch; the
+builder itself (`module:function`) is imported only when a variant is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ..errors import InputError
+
+# Fields every variant carries, whatever its architecture.
+COMMON = {"arch": "", "resolution": 224, "width": 1.0, "weights": "random", "num_classes": 1000, "aspect": 1.0}
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str
+    builder: str  # "module:function", called as function(fields) -> torch.nn.Module
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # arch-specific fields and their defaults
+    derive: Callable[[dict[str, Any]], None] | None = None  # fills derived fields (e.g. ViT resolution)
+
+    def normalize(self, point: Mapping[str, Any], source: Path | str) -> dict[str, Any]:
+        """Defaults filled, unknown fields and wrong types refused (naming the recipe file and key)."""
+        allowed = {**COMMON, **self.defaults}
+        fields = dict(allowed)
+        fields["arch"] = self.name
+        for key, value in point.items():
+            if key not in allowed:
+                raise InputError(f"{source}: unknown field '{key}' for arch '{self.name}' (known: {', '.join(sorted(allowed))})")
+            default = allowed[key]
+            if not _same_kind(value, default):
+                raise InputError(f"{source}: field '{key}' must be {type(default).__name__}, got {value!r}")
+            fields[key] = float(value) if isinstance(default, float) else value
+        if self.derive is not None:
+            try:
+                self.derive(fields)
+            except InputError as e:  # derive knows the fields, not the file: name it here
+                raise InputError(f"{source}: arch '{self.name}': {e}") from None
+        if not isinstance(fields["resolution"], int) or fields["resolution"] <= 0:
+            raise InputError(f"{source}: field 'resolution' must be a positive integer, got {fields['resolution']!r}")
+        return fields
+
+    def build(self, fields: Mapping[str, Any]):
+        module, function = self.builder.split(":")
+        return getattr(importlib.import_module(module), function)(fields)
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, type(default))
+
+
+def input_shape(fields: Mapping[str, Any]) -> tuple[int, int, int, int]:
+    """NCHW input of one image: height = resolution, width = resolution x aspect."""
+    height = int(fields["resolution"])
+    return (1, 3, height, int(round(height * float(fields["aspect"]))))
+
+
+def _positive_width(fields: dict[str, Any]) -> None:
+    if fields["width"] <= 0:
+        raise InputError(f"field 'width' must be > 0, got {fields['width']}")
+
+
+def _derive_resnet(fields: dict[str, Any]) -> None:
+    _positive_width(fields)
+    if fields["resize_after_stem"] < 0:
+        raise InputError(f"field 'resize_after_stem' must be >= 0 (0: off), got {fields['resize_after_stem']}")
+
+
+def _derive_vit(fields: dict[str, Any]) -> None:
+    """resolution = tokens x patch and width = hidden / 384, both derived; refuse a conflicting value."""
+    for key in ("tokens", "patch", "hidden", "mlp", "depth", "heads"):
+        if fields[key] <= 0:
+            raise InputError(f"field '{key}' must be > 0, got {fields[key]}")
+    if fields["hidden"] % fields["heads"]:
+        raise InputError(f"field 'hidden' ({fields['hidden']}) must be divisible by 'heads' ({fields['heads']})")
+    if fields["aspect"] != 1.0:
+        raise InputError(f"field 'aspect' must be 1.0 for a ViT (square patch grid), got {fields['aspect']}")
+    resolution = fields["tokens"] * fields["patch"]
+    if fields["resolution"] not in (0, resolution):
+        raise InputError(
+            f"field 'resolution' is derived for a ViT (tokens x patch = {resolution}), got {fields['resolution']}; give 'tokens' instead"
+        )
+    width = fields["hidden"] / 384
+    if fields["width"] not in (0.0, width):
+        raise InputError(f"field 'width' is derived for a ViT (hidden / 384 = {width:g}), got {fields['width']}; give 'hidden' instead")
+    fields["resolution"], fields["width"] = resolution, width
+
+
+def _derive_regseg(fields: dict[str, Any]) -> None:
+    _positive_width(fields)
+    if fields["width"] * 16 != int(fields["width"] * 16):
+        raise InputError(f"field 'width' of regseg scales the group width 16 and must be a multiple of 1/16, got {fields['width']}")
+
+
+ARCHS: dict[str, Arch] = {
+    "resnet50": Arch(
+        "resnet50",
+        "edge_bench.models.resnet:build",
+        # resize_after_stem: FCR, activations resized to this size after the stem conv (0: off).
+        defaults={"checkpoint": "", "resize_after_stem": 0},
+        derive=_derive_resnet,
+    ),
+    "mobilenet_v2": Arch("mobilenet_v2", "edge_bench.models.mobilenet:build", defaults={"checkpoint": ""}, derive=_positive_width),
+    # ViT-S/16 by default; resolution (0 = derive) and width (0.0 = derive) are computed, see _derive_vit.
+    "vit": Arch(
+        "vit",
+        "edge_bench.models.vit:build",
+        defaults={
+            "checkpoint": "",
+            "tokens": 14,
+            "patch": 16,
+            "hidden": 384,
+            "mlp": 1536,
+            "depth": 12,
+            "heads": 6,
+            "resolution": 0,
+            "width": 0.0,
+        },
+        derive=_derive_vit,
+    ),
+    # RegSeg exp48_decoder26 on Cityscapes shapes: resolution is the height, width = 2 x height.
+    "regseg": Arch(
+        "regseg",
+        "edge_bench.models.regseg:build",
+        defaults={"checkpoint": "", "num_classes": 19, "aspect": 2.0, "resolution": 1024},
+        derive=_derive_regseg,
+    ),
+}
+
+
+def arch_of(name: str, source: Path | str = "") -> Arch:
+    if name not in ARCHS:
+        raise InputError(f"{source}: unknown arch '{name}' (known: {', '.join(sorted(ARCHS))})")
+    return ARCHS[name]
