@@ -19,7 +19,7 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
-        raise InputError(f"{self.prog}: {message} (see --help)")
+        raise InputError(f"{message} (see '{self.prog} --help')")
 
 
 def _runtimes(text: str | None, recipe) -> list[str]:
@@ -189,6 +189,7 @@ def _quiet_libraries(verbose: bool) -> None:
         for name in ("torch", "torchao", "executorch", "litert_torch", "absl", "jax"):
             logging.getLogger(name).setLevel(logging.ERROR)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("LITERT_TORCH_SHOW_PROGRESS", "n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

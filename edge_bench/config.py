@@ -119,7 +119,7 @@ class Target:
     description: str
     kind: str
     threads: int
-    python: str = "python3"  # interpreter on the device
+    python: str = ""  # interpreter on the device; empty: python3 (local targets: the one running edge-bench)
     workdir: str = ""  # on the device; empty: a fresh temporary directory per session
     measure: MeasureConfig = field(default_factory=MeasureConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)

@@ -69,7 +69,8 @@ def _coerce(text: str, like: Any, flag: str) -> Any:
         if isinstance(like, float):
             return float(text)
     except ValueError:
-        raise InputError(f"{flag}: '{text}' is not a {type(like).__name__}") from None
+        kind = {bool: "true or false", int: "an integer", float: "a number"}[type(like)]
+        raise InputError(f"{flag}: '{text}' is not {kind}, as the recipe's values are") from None
     return text
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 import torch
+from torchao.quantization.pt2e import move_exported_model_to_eval
 from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
 from ..config import EvalConfig, QuantizeConfig
@@ -37,4 +38,5 @@ def quantize(model: torch.nn.Module, example: torch.Tensor, quantizer, calibrati
         prepared = prepare_pt2e(graph, quantizer)
         for batch in calibration:
             prepared(batch)
-        return convert_pt2e(prepared, fold_quantize=fold_quantize)
+        # An exported GraphModule ignores .eval(): this swaps dropout and batch norm to inference.
+        return move_exported_model_to_eval(convert_pt2e(prepared, fold_quantize=fold_quantize))

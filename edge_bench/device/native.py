@@ -1,0 +1,320 @@
+"""Native benchmark tools for phones: LiteRT's `benchmark_model` and ExecuTorch's `executor_runner`.
+
+Where Python cannot run (Android over adb), these prebuilt android-arm64 binaries do the timing.
+This module builds their command lines and turns their text output into the agent's result shape
+(`latency_ms`, `first_inference_ms`, `load_ms`, `memory`, with a `notes` entry saying what each
+number is). A number the tool does not print is None, never computed from something else.
+
+benchmark_model (tflite/tools/benchmark/benchmark_model.cc, benchmark_tflite_model.cc; logging via
+tflite/tools/logging.h, "INFO: " prefix on stdout):
+    INFO: Running benchmark for at least 1 iterations and at least 0.5 seconds but terminate if exceeding 150 seconds.
+    INFO: count=12 first=52345 curr=41010 min=40877 max=52345 avg=42043.2 std=3101 [p5=... median=... p95=...]
+    INFO: Inference timings in us: Init: 123456, First inference: 52345, Warmup (avg): 42043.2, Inference (avg): 41234.6
+    INFO: Memory footprint delta from the start of the tool (MB): init=3.76953 overall=12.5
+          (older tools: "Peak memory footprint (MB): init=... overall=...", and no "INFO: " prefix)
+    INFO: Overall peak memory footprint (MB) via periodic monitoring: 48.6562
+The first stat line is the warm-up, the second the timed runs (BenchmarkModel::Run prints one per
+call; Stat::OutputToStream in tsl/util/stats_calculator.h). The p5/median/p95 suffix comes from
+StatWithPercentiles (newer LiteRT). std is the population standard deviation; median is the element
+at index n/2 of the sorted values (upper median). Memory figures are getrusage ru_maxrss (MiB).
+
+executor_runner (examples/portable/executor_runner/executor_runner.cpp; ET_LOG through the posix
+PAL, runtime/platform/default/posix.cpp, on stderr as "I 00:00:00.001234 executorch:file.cpp:123] msg"):
+    Model loaded in 12.345000 ms.                     (newer; older print "Method loaded.")
+    Iteration 3 of 20: 41.234000 ms                   (newer only)
+    Model executed successfully 20 time(s) in 834.567000 ms.
+The runner has no warm-up and no time-based loop: it executes --num_executions times. Built with the
+android PAL (the android-arm64-v8a preset) it logs to logcat (tag ExecuTorch) instead: read
+`logcat -s ExecuTorch` then; the messages are the same.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Sequence
+
+from .timing import summarize
+
+MIB = 1024 * 1024
+
+# ---------------------------------------------------------------- benchmark_model (LiteRT)
+
+
+def benchmark_model_argv(binary: str, model: str, threads: int, warmup_runs: int, warmup_secs: float,
+                         min_runs: int, min_secs: float, max_secs: float, use_xnnpack: bool = True,
+                         report_peak_memory: bool = False) -> list[str]:
+    """Command line for LiteRT's benchmark_model (flag names from BenchmarkModel::GetFlags,
+    BenchmarkTfLiteModel::GetFlags and the XNNPACK delegate provider).
+
+    --use_xnnpack=false also disables XNNPACK's implicit application (the flag's own help text).
+    report_peak_memory starts a monitoring thread that can disturb the timings: off by default.
+    """
+    argv = [binary, f"--graph={model}", f"--num_threads={int(threads)}",
+            f"--warmup_runs={int(warmup_runs)}", f"--warmup_min_secs={_num(warmup_secs)}",
+            f"--num_runs={int(min_runs)}", f"--min_secs={_num(min_secs)}", f"--max_secs={_num(max_secs)}",
+            f"--use_xnnpack={'true' if use_xnnpack else 'false'}"]
+    if report_peak_memory:
+        argv.append("--report_peak_memory_footprint=true")
+    return argv
+
+
+def _num(x: float) -> str:
+    return f"{float(x):g}"
+
+
+_LOG_PREFIX = re.compile(r"^(?:INFO|WARN|WARNING|ERROR|FATAL): ")
+_KV = re.compile(r"(\w+)=([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|-?inf)")
+_PARAM = re.compile(r"^(?P<name>[^:\[]+): \[(?P<value>.*)\]$")
+
+
+def _strip_log(line: str) -> str:
+    return _LOG_PREFIX.sub("", line.strip())
+
+
+def parse_stat_line(line: str) -> dict | None:
+    """The numbers of one Stat line ("count=50 first=... curr=... min=... max=... avg=... std=...").
+
+    A "(all same)" line has count and curr only: every run took curr, so min, max and avg are curr and
+    std is 0 (what the tool itself states).
+    """
+    text = _strip_log(line)
+    if not text.startswith("count="):
+        return None
+    values = {k: float(v) for k, v in _KV.findall(text)}
+    # Stat prints min/max/avg/std only when the runs differ; otherwise just count and curr.
+    if "curr" in values and "min" not in values:
+        for key in ("min", "max", "avg", "first"):
+            values.setdefault(key, values["curr"])
+        values.setdefault("std", 0.0)
+    values["count"] = int(values.get("count", 0))
+    return values
+
+
+def _us_to_ms(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else x / 1000.0
+
+
+def _latency_from_stat(stat: dict | None) -> dict | None:
+    if not stat or not stat.get("count"):
+        return None
+    get = stat.get
+    return {"median": _us_to_ms(get("median")), "mean": _us_to_ms(get("avg")), "p90": None, "p99": None,
+            "std": _us_to_ms(get("std")), "min": _us_to_ms(get("min")), "max": _us_to_ms(get("max")),
+            "n": stat["count"], "p5": _us_to_ms(get("p5")), "p95": _us_to_ms(get("p95"))}
+
+
+_TIMINGS = re.compile(r"(?:Average )?[Ii]nference timings in us:\s*(?P<rest>.*)$")
+# Older tools print the same two numbers as "Peak memory footprint (MB): init=... overall=...".
+_MEM_DELTA = re.compile(r"(?:Memory footprint delta from the start of the tool|^Peak memory footprint) \(MB\): "
+                        r"init=(?P<init>\S+) overall=(?P<overall>\S+)")
+_MEM_PEAK = re.compile(r"Overall peak memory footprint \(MB\) via periodic monitoring: (?P<peak>\S+)")
+_MEM_END = re.compile(r"^- VmRSS\s*:\s*(?P<mb>\d+) MB")
+_INIT_SESSION = re.compile(r"Initialized session in (?P<ms>\S+?)\s*ms")
+_MODEL_SIZE = re.compile(r"The input model file size \(MB\): (?P<mb>\S+)")
+
+
+def _timings(rest: str) -> dict[str, float]:
+    out = {}
+    for part in rest.split(","):
+        key, sep, value = part.partition(":")
+        if sep:
+            try:
+                out[key.strip()] = float(value.strip())
+            except ValueError:
+                continue
+    return out
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _flag(value: str | None) -> bool | None:
+    return None if value is None else value.strip().lower() in ("1", "true")
+
+
+def parse_benchmark_model(text: str) -> dict:
+    """benchmark_model's stdout (+stderr) -> the agent's result shape, status "failed" with the tool's
+    first ERROR line when it printed no timings."""
+    stats: list[dict] = []
+    timings: dict[str, float] = {}
+    params: dict[str, str] = {}
+    memory_mb: dict[str, float | None] = {}
+    errors: list[str] = []
+    init_session_ms = model_size_mb = None
+    delegate = None
+    for raw in text.splitlines():
+        line = _strip_log(raw)
+        if raw.lstrip().startswith(("ERROR:", "FATAL:")):
+            errors.append(line)
+        stat = parse_stat_line(raw)
+        if stat is not None:
+            stats.append(stat)
+            continue
+        if m := _TIMINGS.search(line):
+            timings = _timings(m["rest"])
+        elif m := _MEM_DELTA.search(line):
+            memory_mb["init_delta"], memory_mb["overall_delta"] = _float(m["init"]), _float(m["overall"])
+        elif m := _MEM_PEAK.search(line):
+            memory_mb["peak"] = _float(m["peak"])
+        elif m := _MEM_END.search(line):
+            memory_mb["end_vmrss"] = _float(m["mb"])
+        elif m := _INIT_SESSION.search(line):
+            init_session_ms = _float(m["ms"])
+        elif m := _MODEL_SIZE.search(line):
+            model_size_mb = _float(m["mb"])
+        elif "delegate" in line and ("Explicitly applied" in line or "Though" in line):
+            delegate = line
+        elif m := _PARAM.match(line):
+            params[m["name"].strip()] = m["value"]
+
+    warmup = stats[0] if stats else None
+    timed = stats[1] if len(stats) > 1 else None
+    init_us = timings.get("Init")
+    first_us = timings.get("First inference", warmup.get("first") if warmup else None)
+    mean_us = timings.get("Inference (avg)", timings.get("Inference", timings.get("no stats")))
+    latency = _latency_from_stat(timed)
+    if latency is None and mean_us is not None:
+        latency = {"median": None, "mean": mean_us / 1000.0, "p90": None, "p99": None, "std": None,
+                   "min": None, "max": None, "n": None, "p5": None, "p95": None}
+
+    def mib(key: str) -> int | None:
+        v = memory_mb.get(key)
+        return None if v is None else round(v * MIB)
+
+    ok = latency is not None and bool(timings)
+    threads = params.get("Num threads")
+    return {
+        "tool": "benchmark_model",
+        "status": "ok" if ok else "failed",
+        "error": None if ok else (errors[0] if errors else "benchmark_model printed no 'Inference timings' line"),
+        "latency_ms": latency,
+        "first_inference_ms": _us_to_ms(first_us),
+        "load_ms": _us_to_ms(init_us) if init_us is not None else init_session_ms,
+        "warmup_runs": warmup["count"] if warmup else None,
+        "warmup_mean_ms": _us_to_ms(timings.get("Warmup (avg)", timings.get("Warmup"))),
+        "memory": {
+            "peak_rss_bytes": mib("peak"),
+            "baseline_rss_bytes": None,
+            "model_rss_bytes": mib("overall_delta"),
+            "planned_bytes": None,
+            "init_rss_delta_bytes": mib("init_delta"),
+            "end_vmrss_bytes": mib("end_vmrss"),
+        },
+        "env": {"threads": int(threads) if threads and threads.lstrip("-").isdigit() else None,
+                "use_xnnpack": _flag(params.get("Use xnnpack")), "delegate": delegate, "graph": params.get("Graph"),
+                "model_size_mb": model_size_mb},
+        "notes": {
+            "latency_ms": "the timed runs' stat line (µs -> ms); std is the population std; median is the "
+                          "upper median; p5/p95 only from newer LiteRT; p90/p99 not printed",
+            "first_inference_ms": "'First inference' of the timings line (the first warm-up run)",
+            "load_ms": "'Init': model load, interpreter build, delegate application and tensor allocation",
+            "memory": "getrusage ru_maxrss in MiB, including the tool itself: peak_rss_bytes is the peak "
+                      "seen by --report_peak_memory_footprint's monitor, model_rss_bytes the growth of "
+                      "ru_maxrss from the tool's start to the end of the runs, init_rss_delta_bytes that "
+                      "growth at the end of Init; the tool calls all of them approximate",
+        },
+    }
+
+
+# ---------------------------------------------------------------- executor_runner (ExecuTorch)
+
+
+def executor_runner_argv(binary: str, model: str, threads: int, warmup_runs: int, min_runs: int,
+                         extra: Sequence[str] = ()) -> list[str]:
+    """Command line for ExecuTorch's executor_runner / xnn_executor_runner (gflags in executor_runner.cpp:
+    --model_path, --num_executions, --cpu_threads).
+
+    The runner has no warm-up phase: it runs 1 + warmup_runs + min_runs executions, and
+    parse_executor_runner(text, warmup_runs) splits the per-iteration times into the first
+    inference, the warm-up and the timed runs. --cpu_threads takes effect in builds with the
+    threadpool (XNNPACK builds); -1 lets the runner pick the number of performance cores.
+    """
+    return [binary, f"--model_path={model}", f"--num_executions={1 + int(warmup_runs) + int(min_runs)}",
+            f"--cpu_threads={int(threads)}", *extra]
+
+
+_ET_PREFIX = re.compile(r"^[A-Z] \d\d:\d\d:\d\d\.\d+ executorch:[^\]]*\] ")
+_ET_ITER = re.compile(r"Iteration (?P<i>\d+) of (?P<n>\d+): (?P<ms>\S+) ms")
+_ET_DONE = re.compile(r"Model executed successfully (?P<n>\d+) time\(s\)(?: in (?P<ms>\S+) ms)?")
+_ET_LOADED = re.compile(r"Model loaded in (?P<ms>\S+) ms")
+_ET_BUFFER = re.compile(r"Setting up (?:CPU )?planned buffer (?P<id>\d+), size (?P<size>\d+)")
+_ET_THREADS = re.compile(r"Resetting threadpool with num threads = (?P<n>-?\d+)")
+_ET_FAIL = re.compile(r"(failed|error|Check failed|Aborted)", re.IGNORECASE)
+
+
+def parse_executor_runner(text: str, warmup_runs: int = 0) -> dict:
+    """executor_runner's output -> the agent's result shape.
+
+    With per-iteration lines (newer runners): iteration 1 is the first inference, the next
+    `warmup_runs` are warm-up, the rest are summarized as the timed runs. Without them (older
+    runners) only the mean over all executions, first included, is known.
+    """
+    iterations: dict[int, float] = {}
+    done_n = done_ms = load_ms = threads = None
+    buffers: dict[int, int] = {}
+    errors: list[str] = []
+    for raw in text.splitlines():
+        level = raw[:1] if _ET_PREFIX.match(raw) else None
+        msg = _ET_PREFIX.sub("", raw).strip()
+        if m := _ET_ITER.search(msg):
+            iterations[int(m["i"])] = float(m["ms"])
+        elif m := _ET_DONE.search(msg):
+            done_n = int(m["n"])
+            done_ms = _float(m["ms"])
+        elif m := _ET_LOADED.search(msg):
+            load_ms = _float(m["ms"])
+        elif m := _ET_BUFFER.search(msg):
+            buffers[int(m["id"])] = int(m["size"])
+        elif m := _ET_THREADS.search(msg):
+            threads = int(m["n"])
+        elif level in ("E", "F") or (level is None and _ET_FAIL.search(msg) and not msg.startswith("OutputX")):
+            errors.append(msg)
+
+    ordered = [iterations[i] for i in sorted(iterations)]
+    skip = 1 + max(0, int(warmup_runs))
+    latency: dict | None = None
+    first_ms = None
+    note = ""
+    if ordered:
+        first_ms = ordered[0]
+        timed = ordered[skip:]
+        if timed:
+            latency = summarize(timed)
+            note = (f"per-iteration times ('Iteration i of n: t ms'); iteration 1 is the first inference, "
+                    f"the next {skip - 1} warm-up, the remaining {len(timed)} summarized (std with n-1)")
+        else:
+            note = f"only {len(ordered)} iterations printed, none left after the first and {skip - 1} warm-up"
+    elif done_n and done_ms is not None:
+        latency = {"median": None, "mean": done_ms / done_n, "p90": None, "p99": None, "std": None,
+                   "min": None, "max": None, "n": done_n}
+        note = ("this runner prints only the total time of all executions: mean = total / n, "
+                "including the first execution and without warm-up")
+    ok = done_n is not None and latency is not None
+    if not ok and not errors:
+        errors.append("executor_runner printed no 'Model executed successfully' line")
+    return {
+        "tool": "executor_runner",
+        "status": "ok" if ok else "failed",
+        "error": None if ok else errors[0],
+        "latency_ms": latency,
+        "first_inference_ms": first_ms,
+        "load_ms": load_ms,
+        "warmup_runs": min(max(0, int(warmup_runs)), max(0, len(ordered) - 1)) if ordered else None,
+        "executions": done_n,
+        "total_execute_ms": done_ms,
+        "memory": {"peak_rss_bytes": None, "baseline_rss_bytes": None, "model_rss_bytes": None,
+                   "planned_bytes": sum(buffers.values()) if buffers else None},
+        "env": {"threads": threads},
+        "notes": {
+            "latency_ms": note or "no timings printed",
+            "first_inference_ms": "iteration 1's time (newer runners only)",
+            "load_ms": "'Model loaded in': Program::load + load_method, delegate init included (newer runners only)",
+            "memory": "planned_bytes: sum of the memory-planned buffers the runner allocates "
+                      "('Setting up planned buffer'); the runner reports no RSS",
+        },
+    }

@@ -1,0 +1,141 @@
+"""The energy pass: an idle baseline, then a fixed-duration inference loop while a thread samples the meter."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Mapping
+
+from .base import Meter, MeterUnavailable, Source
+from .integrate import energy_j
+from .registry import METERS, Factory, open_meter
+
+
+class Sampler(threading.Thread):
+    """Reads the meter every `period_s` (on a fixed schedule; a late read is not followed by a burst)."""
+
+    def __init__(self, meter: Meter, period_s: float):
+        super().__init__(name=f"edge-bench-meter-{meter.name}", daemon=True)
+        self.meter = meter
+        self.period_s = period_s
+        self.samples: list[tuple[float, float]] = []
+        self.error: BaseException | None = None
+        self.first = threading.Event()
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        next_at = time.monotonic()
+        try:
+            while True:
+                self.samples.append(self.meter.read_timed())
+                self.first.set()
+                if self._stop_event.is_set():
+                    return
+                next_at += self.period_s
+                wait = next_at - time.monotonic()
+                if wait < 0:
+                    next_at = time.monotonic()
+                    wait = 0.0
+                if self._stop_event.wait(wait):
+                    return
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
+            self.error = e
+            self.first.set()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+
+def _failure(meter: Meter, error: BaseException) -> MeterUnavailable:
+    if isinstance(error, MeterUnavailable):
+        return error
+    return MeterUnavailable(f"reading meter {meter.name!r} failed during the energy pass: {type(error).__name__}: {error}")
+
+
+def _phase(meter: Meter, period_s: float, seconds: float, work: Callable[[], Any] | None) -> dict:
+    """Sample the meter while `work` runs in a loop (or while idle) for `seconds`."""
+    sampler = Sampler(meter, period_s)
+    sampler.start()
+    sampler.first.wait()
+    if sampler.error is not None:
+        raise _failure(meter, sampler.error)
+    count = 0
+    t0 = time.monotonic()
+    if work is None:
+        time.sleep(seconds)
+    else:
+        while time.monotonic() - t0 < seconds:
+            work()
+            count += 1
+    t1 = time.monotonic()
+    sampler.stop()
+    sampler.join(timeout=max(5.0, 3 * period_s))
+    if sampler.is_alive():  # a reader stuck in I/O: closing the meter ends it
+        meter.close()
+        sampler.join(timeout=5.0)
+    if sampler.error is not None:
+        raise _failure(meter, sampler.error)
+    samples = list(sampler.samples)
+    try:
+        samples.append(meter.read_timed())  # close the window right after the loop
+    except Exception as e:  # noqa: BLE001
+        raise _failure(meter, e) from e
+    times = [t for t, _ in samples]
+    values = [v for _, v in samples]
+    try:
+        joules = energy_j(meter.kind, times, values, meter.wrap_j)
+    except ValueError as e:
+        raise MeterUnavailable(f"meter {meter.name!r}: {e}") from e
+    span = times[-1] - times[0]
+    if span <= 0:
+        raise MeterUnavailable(f"meter {meter.name!r}: its samples span no time")
+    if joules <= 0:
+        what = "counter did not advance" if meter.kind == "energy" else "read no power"
+        raise MeterUnavailable(f"meter {meter.name!r} {what} over {span:.2f} s: it does not see this load")
+    return {"power_w": joules / span, "energy_j": joules, "span_s": span, "samples": len(samples),
+            "loop_s": t1 - t0, "count": count}
+
+
+def energy_pass(meter_name: str, options: Mapping[str, Any] | None, period_secs: float, idle_secs: float,
+                duration_secs: float, run_once: Callable[[], Any], *, source: Source = Source(),
+                registry: Mapping[str, Factory] = METERS) -> dict:
+    """Energy per inference of `run_once`, from the named meter.
+
+    Opens the meter (MeterUnavailable with the reason when it cannot be read), samples an idle
+    baseline for `idle_secs`, then calls `run_once` in a loop for `duration_secs` while a thread reads
+    the meter every `period_secs`. Power meters are integrated with the trapezoid rule, counters
+    differenced. The mean power over the sampled window times the loop's duration, divided by the
+    inferences, is the energy per inference; the same above the idle power is the dynamic part.
+    """
+    if period_secs <= 0 or duration_secs <= 0 or idle_secs < 0:
+        raise ValueError(f"energy pass needs period_secs > 0, duration_secs > 0, idle_secs >= 0 "
+                         f"(got {period_secs}, {duration_secs}, {idle_secs})")
+    meter = open_meter(meter_name, options or {}, period_secs, source, registry)
+    try:
+        idle = _phase(meter, period_secs, idle_secs, None) if idle_secs > 0 else None
+        run = _phase(meter, period_secs, duration_secs, run_once)
+    finally:
+        meter.close()
+    n = run["count"]
+    avg_w = run["power_w"]
+    idle_w = idle["power_w"] if idle else None
+    result = {
+        "mj_per_inference": avg_w * run["loop_s"] / n * 1e3,
+        "avg_power_w": avg_w,
+        "idle_power_w": idle_w,
+        "dynamic_mj_per_inference": (avg_w - idle_w) * run["loop_s"] / n * 1e3 if idle_w is not None else None,
+        "meter": meter_name,
+        "period_secs": period_secs,
+        "inferences": n,
+        "duration_s": run["loop_s"],
+        "samples": run["samples"],
+        "method": "trapezoid" if meter.kind == "power" else "counter",
+        # Achieved sampling: slow meters (vcgencmd ~23 ms a read, tegrastats' interval) set the pace.
+        "mean_sample_period_s": run["span_s"] / (run["samples"] - 1),
+        "idle_secs": idle_secs,
+        "idle_samples": idle["samples"] if idle else 0,
+        "meter_info": meter.describe(),
+    }
+    if idle is None:
+        result["idle_missing_reason"] = "idle_secs = 0: no idle baseline sampled"
+    return result

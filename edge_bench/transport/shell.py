@@ -1,0 +1,77 @@
+"""Command strings for a device's POSIX shell: the one quoting rule of the ssh and adb transports.
+
+Both `ssh HOST CMD` and `adb shell CMD` hand CMD to a shell on the device, so every argument we
+send is quoted with shlex.quote (POSIX single quotes: spaces, quotes and `;` arrive verbatim and never
+execute). A command announces its shell's process id on stderr first, so that a command killed for running
+past its time limit on our side can also be killed on the device. The device user's login shell
+must be a POSIX one (sh, dash, bash, zsh, mksh, busybox ash): csh and fish parse quotes differently.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Sequence
+
+PID_MARKER = "edge-bench-pid"
+_PID_LINE = re.compile(rf"^{PID_MARKER} (\d+)\r?\n", re.MULTILINE)
+
+
+def quote_path(path: str) -> str:
+    """A device path for the shell; a leading `~/` stays the device user's home."""
+    if path == "~":
+        return '"$HOME"'
+    if path.startswith("~/"):
+        return '"$HOME"/' + shlex.quote(path[2:])
+    return shlex.quote(path)
+
+
+def join(argv: Sequence[str]) -> str:
+    if not argv:
+        raise ValueError("an empty command")
+    return " ".join(shlex.quote(str(a)) for a in argv)
+
+
+def in_workdir(workdir: str, argv: Sequence[str]) -> str:
+    """Run `argv` verbatim inside `workdir`, the shell's pid announced first on stderr.
+
+    The shell stays the parent (no `exec`, and `exit $?` stops shells from exec'ing the last command
+    themselves) so that a program killed by a signal returns 128+N instead of vanishing, which ssh
+    would report as its own failure (255). sshd starts the shell with setsid, so it leads a process group
+    and killing that group stops the program and anything the program started.
+    """
+    return f"cd {quote_path(workdir)} && echo {PID_MARKER} $$ >&2 && {join(argv)}; exit $?"
+
+
+def kill_group(pid: int) -> str:
+    """Kill the shell `pid` started by `in_workdir` and the program it runs: its process group where it
+    leads one, else its children by parent pid (for a device whose shell service does not setsid)."""
+    pid = int(pid)
+    return (f"kill -s KILL -- -{pid} 2>/dev/null; pkill -9 -P {pid} 2>/dev/null; "
+            f"kill -s KILL {pid} 2>/dev/null; exit 0")
+
+
+def make_workdir(requested: str) -> str:
+    """Create the work dir (`requested`, else a fresh one under the device's $TMPDIR) and print its absolute path."""
+    if requested:
+        where = quote_path(requested)
+        return f"mkdir -p {where} && cd {where} && pwd -P"
+    return 'mktemp -d "${TMPDIR:-/tmp}/edge-bench-XXXXXXXX"'
+
+
+def remove_tree(path: str) -> str:
+    return f"rm -rf {quote_path(path)}"
+
+
+def split_pid(stderr: str) -> tuple[int | None, str]:
+    """The device pid announced by `in_workdir`, and stderr without that line."""
+    match = _PID_LINE.search(stderr)
+    if match is None:
+        return None, stderr
+    return int(match.group(1)), stderr[: match.start()] + stderr[match.end():]
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line of a program's output: usually the one that says what went wrong."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""

@@ -1,0 +1,97 @@
+"""Shared fixtures: a real OpenSSH server on 127.0.0.1 and the ssh target that reaches it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def sshd_server(tmp_path_factory):
+    """A loopback sshd for this test session (skipped with the reason when sshd is not installed)."""
+    from tests.sshd import LoopbackSshd, missing_reason
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    server = LoopbackSshd(tmp_path_factory.mktemp("sshd")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd_target(sshd_server, tmp_path_factory):
+    """An ssh target file for the loopback server, loaded like any other: the host is a config alias,
+    the device's Python is this interpreter (it has numpy and both runtimes)."""
+    from edge_bench.config import load_target
+
+    path = tmp_path_factory.mktemp("targets") / "loopback.toml"
+    path.write_text(
+        'description = "this machine over a real loopback OpenSSH connection"\n'
+        'kind = "ssh"\n'
+        "threads = 1\n"
+        f'python = "{sys.executable}"\n'
+        "[ssh]\n"
+        f'host = "{sshd_server.alias}"\n'
+        f'config_file = "{sshd_server.client_config}"\n'
+        "connect_timeout_secs = 5\n"
+        "[measure]\n"
+        "warmup_runs = 1\nwarmup_secs = 0.0\nmin_runs = 3\nmin_secs = 0.0\nmax_secs = 2.0\ntimeout_secs = 60.0\n"
+    )
+    return load_target(str(path))
+
+
+def write_tiny_tflite(path: Path) -> Path:
+    """Two 3x3 convolutions (3->4 with ReLU, 4->4), float32 NHWC 1x8x8x3, written as a .tflite flatbuffer.
+
+    Built from LiteRT's own schema (shipped with ai_edge_litert): a valid model in a fraction of a
+    second, where a converter run would cost the ssh tests most of their time budget.
+    """
+    import flatbuffers
+    import numpy as np
+    from ai_edge_litert import schema_py_generated as tfl
+
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4),
+               rng.standard_normal((4, 3, 3, 4)), rng.standard_normal(4)]
+
+    def buffer(array=None):
+        b = tfl.BufferT()
+        if array is not None:
+            b.data = np.frombuffer(array.astype(np.float32).tobytes(), dtype=np.uint8)
+        return b
+
+    def tensor(name, shape, buffer_index):
+        return tfl.TensorT(shape=list(shape), type=tfl.TensorType.FLOAT32, buffer=buffer_index, name=name)
+
+    def conv(inputs, output, activation):
+        options = tfl.Conv2DOptionsT(padding=tfl.Padding.SAME, strideW=1, strideH=1, fusedActivationFunction=activation)
+        return tfl.OperatorT(opcodeIndex=0, inputs=inputs, outputs=[output],
+                             builtinOptionsType=tfl.BuiltinOptions.Conv2DOptions, builtinOptions=options)
+
+    graph = tfl.SubGraphT(
+        tensors=[tensor("input", (1, 8, 8, 3), 1), tensor("w1", (4, 3, 3, 3), 2), tensor("b1", (4,), 3),
+                 tensor("hidden", (1, 8, 8, 4), 4), tensor("w2", (4, 3, 3, 4), 5), tensor("b2", (4,), 6),
+                 tensor("output", (1, 8, 8, 4), 7)],
+        inputs=[0], outputs=[6],
+        operators=[conv([0, 1, 2], 3, tfl.ActivationFunctionType.RELU), conv([3, 4, 5], 6, tfl.ActivationFunctionType.NONE)],
+    )
+    model = tfl.ModelT(
+        version=3, subgraphs=[graph], description="edge-bench test model",
+        operatorCodes=[tfl.OperatorCodeT(deprecatedBuiltinCode=tfl.BuiltinOperator.CONV_2D,
+                                         builtinCode=tfl.BuiltinOperator.CONV_2D, version=1)],
+        buffers=[buffer(), buffer(), buffer(weights[0]), buffer(weights[1]), buffer(), buffer(weights[2]),
+                 buffer(weights[3]), buffer()],
+    )
+    builder = flatbuffers.Builder(4096)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path.write_bytes(bytes(builder.Output()))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_tflite(tmp_path_factory) -> Path:
+    """A tiny two-conv .tflite, written once per session."""
+    return write_tiny_tflite(tmp_path_factory.mktemp("tiny-model") / "tiny.tflite")
