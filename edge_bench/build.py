@@ -31,6 +31,7 @@ class BuildOutcome:
     error: str | None
     cached: bool
     seconds: float
+    peak_rss_bytes: int | None = None  # of the worker process that built it (parallel builds only)
 
 
 def one_line(error: BaseException) -> str:
@@ -60,7 +61,8 @@ class Builder:
 
     # ------------------------------------------------------------ work
 
-    def _model(self, variant: Variant, memo: dict):
+    def model(self, variant: Variant, memo: dict):
+        """The variant's FP32 torch model, built once per `memo`."""
         if "model" not in memo:
             memo["model"] = arch_of(variant.arch, self.recipe.path).build(variant.fields)
         return memo["model"]
@@ -74,7 +76,7 @@ class Builder:
             return cached
         from .analytic import analyze_model
 
-        result = analyze_model(self._model(variant, memo), input_shape(variant.fields))
+        result = analyze_model(self.model(variant, memo), input_shape(variant.fields))
         closed_form = _vit_closed_form(variant)
         if closed_form:
             result["closed_form"] = closed_form
@@ -108,7 +110,7 @@ class Builder:
 
         from .export.quantize import calibration_inputs
 
-        model = self._model(variant, memo)
+        model = self.model(variant, memo)
         shape = input_shape(variant.fields)
         calibration = calibration_inputs(self.recipe.quantize, shape, self.recipe.eval)
         example = torch.randn(*shape, generator=torch.Generator().manual_seed(self.recipe.quantize.seed))

@@ -170,6 +170,9 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     for key, value in analytic.items():
         if not isinstance(value, (dict, list)):
             row[key] = value
+    for key, value in (record.get("accuracy") or {}).items():
+        if not isinstance(value, (dict, list)):
+            row[key] = value
     artifact = record.get("artifact") or {}
     row["artifact_bytes"] = artifact.get("bytes")
     env = record.get("env") or {}

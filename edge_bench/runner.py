@@ -47,6 +47,7 @@ class Job:
     analytic: dict[str, Any] | None
     analytic_error: str | None
     build: BuildOutcome
+    accuracy: dict[str, Any] | None = None  # fidelity to FP32 and, with a dataset, accuracy (on the host)
 
 
 def measurement_spec(target: Target, artifact_path: str, runtime: str) -> dict[str, Any]:
@@ -85,6 +86,9 @@ def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> dict[s
         memory={"peak_rss_bytes": None, "baseline_rss_bytes": None, "model_rss_bytes": None, "planned_bytes": planned},
     )
     record["build"] = {"seconds": round(job.build.seconds, 2), "cached": job.build.cached}
+    record["accuracy"] = job.accuracy
+    if artifact is not None:
+        record["weights"] = artifact.manifest.get("weights")
     if job.analytic_error:
         record["analytic_error"] = job.analytic_error
     return record
@@ -122,7 +126,7 @@ def apply_measurement(record: dict[str, Any], result: dict[str, Any]) -> dict[st
 class Runner:
     def __init__(self, recipe: Recipe, variants: Sequence[Variant], runtimes: Sequence[str],
                  targets: Sequence[Target], out_dir: Path, resume: bool = False,
-                 builder: Builder | None = None, progress: Progress | None = None):
+                 builder: Builder | None = None, progress: Progress | None = None, evaluator=None):
         self.recipe = recipe
         self.variants = list(variants)
         self.runtimes = list(runtimes)
@@ -131,6 +135,7 @@ class Runner:
         self.resume = resume
         self.builder = builder or Builder(recipe)
         self.progress = progress or NoProgress()
+        self.evaluator = evaluator  # edge_bench.evaluate.Evaluator, or None to skip fidelity/accuracy
         self.run_id = new_run_id()
         self.summary = RunSummary()
         self._append_lock = threading.Lock()
@@ -166,7 +171,12 @@ class Runner:
             for runtime in runtimes:
                 self.progress.update("build", n, len(self.variants), f"{variant.name} {runtime}")
                 outcome = self.builder.artifact(variant, runtime, memo)
-                job = Job(variant, runtime, analytic, analytic_error, outcome)
+                accuracy = None
+                if outcome.artifact is not None and self.evaluator is not None:
+                    self.progress.update("evaluate", n, len(self.variants), f"{variant.name} {runtime}")
+                    accuracy = self.evaluator.evaluate(variant, runtime, outcome.artifact,
+                                                       lambda: self.builder.model(variant, memo))
+                job = Job(variant, runtime, analytic, analytic_error, outcome, accuracy)
                 for target in self.targets:
                     if (self.recipe.name, variant.name, runtime, target.name) not in done:
                         per_target[target.name].append(job)

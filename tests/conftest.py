@@ -95,3 +95,20 @@ def write_tiny_tflite(path: Path) -> Path:
 def tiny_tflite(tmp_path_factory) -> Path:
     """A tiny two-conv .tflite, written once per session."""
     return write_tiny_tflite(tmp_path_factory.mktemp("tiny-model") / "tiny.tflite")
+
+
+@pytest.fixture(scope="session")
+def python_without_runtimes(tmp_path_factory) -> str:
+    """A Python with numpy but neither LiteRT nor ExecuTorch: a board where no runtime was installed."""
+    import subprocess
+
+    import numpy
+
+    venv = tmp_path_factory.mktemp("bare-venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site,) = venv.glob("lib/python*/site-packages")
+    packages = Path(numpy.__file__).parent.parent
+    for name in ("numpy", "numpy.libs"):
+        if (packages / name).exists():
+            (site / name).symlink_to(packages / name)
+    return str(venv / "bin" / "python")

@@ -226,6 +226,59 @@ def _run_in_background(fn) -> tuple[threading.Thread, dict]:
     return thread, box
 
 
+@pytest.fixture(scope="module")
+def agent_session(sshd_target, agent_pyz, tiny_tflite):
+    """One session with the agent and a model on the device, shared by the fault tests (each must
+    leave it usable: a fault of one measurement must not end the session)."""
+    with open_transport(sshd_target) as t:
+        yield t, t.push(agent_pyz, agent_pyz.name), t.push(tiny_tflite, "m.tflite")
+
+
+def test_killed_agent_is_a_failed_record(sshd_target, agent_session):
+    t, agent, model = agent_session
+    thread, box = _run_in_background(lambda: run_agent(t, sshd_target.python, agent, _long_spec(model), 60))
+    (pid,) = _wait_for(lambda: _agent_pids(sshd_target.python, agent), 15, "the agent to start")
+    os.kill(pid, signal.SIGKILL)
+    thread.join(20)
+    assert box["result"]["status"] == "failed"
+    assert box["result"]["error"].startswith("agent crashed (exit 137 (SIGKILL))")
+    assert len(box["result"]["error"]) < 400
+    assert call_agent(t, [sshd_target.python, agent, "sysinfo"], 30)["env"]["python"]
+
+
+def test_agent_that_cannot_start_is_a_failed_record(sshd_target, agent_session):
+    t, agent, model = agent_session
+    no_python = run_agent(t, "python-that-is-not-there", agent, _spec(model), 30)
+    no_agent = run_agent(t, sshd_target.python, f"{t.workdir}/missing.pyz", _spec(model), 30)
+    assert no_python["status"] == "failed"
+    assert no_python["error"].startswith("cannot start the agent with 'python-that-is-not-there' on the device")
+    assert "not found" in no_python["error"]
+    assert no_agent["status"] == "failed"
+    assert no_agent["error"].startswith("agent crashed (exit 2): ")
+    assert "missing.pyz" in no_agent["error"]
+
+
+def test_timeout_is_a_failed_record_and_the_agent_is_stopped(sshd_target, agent_session):
+    t, agent, model = agent_session
+    started = time.monotonic()
+    result = run_agent(t, sshd_target.python, agent, _long_spec(model), timeout=2)
+    assert time.monotonic() - started < 15
+    assert result["status"] == "failed"
+    assert result["error"].startswith(f"timeout: '{sshd_target.python}' ran past 2 s on loopback")
+    _wait_for(lambda: not _processes_with(f"{agent} measure"), 5, "the agent and its shell to be killed")
+    assert call_agent(t, [sshd_target.python, agent, "sysinfo"], 30)["env"]["python"]
+
+
+def test_missing_runtime_is_a_failed_record_with_the_pip_fix(agent_session, python_without_runtimes):
+    t, agent, model = agent_session
+    litert = run_agent(t, python_without_runtimes, agent, _spec(model), 60)
+    executorch = run_agent(t, python_without_runtimes, agent, _spec("m.pte", runtime="executorch"), 60)
+    assert litert["status"] == "failed"
+    assert litert["error"] == "RuntimeMissing: LiteRT is not installed on the device: pip install ai-edge-litert==2.3.0"
+    assert executorch["error"] == ("RuntimeMissing: ExecuTorch is not installed on the device: "
+                                   "pip install executorch==1.5.1")
+
+
 def test_connection_lost_mid_run_is_a_failed_record_and_the_sweep_goes_on(sshd_server, sshd_target, agent_pyz,
                                                                            tiny_tflite):
     t = open_transport(sshd_target)
@@ -250,71 +303,3 @@ def test_connection_lost_mid_run_is_a_failed_record_and_the_sweep_goes_on(sshd_s
         agent = t.push(agent_pyz, agent_pyz.name)
         model = t.push(tiny_tflite, "m.tflite")
         assert run_agent(t, sshd_target.python, agent, _spec(model), 60)["status"] == "ok"
-
-
-def test_killed_agent_is_a_failed_record(sshd_target, agent_pyz, tiny_tflite):
-    with open_transport(sshd_target) as t:
-        agent = t.push(agent_pyz, agent_pyz.name)
-        model = t.push(tiny_tflite, "m.tflite")
-        thread, box = _run_in_background(lambda: run_agent(t, sshd_target.python, agent, _long_spec(model), 60))
-        (pid,) = _wait_for(lambda: _agent_pids(sshd_target.python, agent), 15, "the agent to start")
-        os.kill(pid, signal.SIGKILL)
-        thread.join(20)
-        assert box["result"]["status"] == "failed"
-        assert box["result"]["error"].startswith("agent crashed (exit 137 (SIGKILL))")
-        assert len(box["result"]["error"]) < 400
-        assert call_agent(t, [sshd_target.python, agent, "sysinfo"], 30)["env"]["python"]
-
-
-def test_agent_that_cannot_start_is_a_failed_record(sshd_target, agent_pyz):
-    with open_transport(sshd_target) as t:
-        agent = t.push(agent_pyz, agent_pyz.name)
-        no_python = run_agent(t, "python-that-is-not-there", agent, _spec("m.tflite"), 30)
-        no_agent = run_agent(t, sshd_target.python, f"{t.workdir}/missing.pyz", _spec("m.tflite"), 30)
-    assert no_python["status"] == "failed"
-    assert no_python["error"].startswith("cannot start the agent with 'python-that-is-not-there' on the device")
-    assert "not found" in no_python["error"]
-    assert no_agent["status"] == "failed"
-    assert no_agent["error"].startswith("agent crashed (exit 2): ")
-    assert "missing.pyz" in no_agent["error"]
-
-
-def test_timeout_is_a_failed_record_and_the_agent_is_stopped(sshd_target, agent_pyz, tiny_tflite):
-    with open_transport(sshd_target) as t:
-        agent = t.push(agent_pyz, agent_pyz.name)
-        model = t.push(tiny_tflite, "m.tflite")
-        started = time.monotonic()
-        result = run_agent(t, sshd_target.python, agent, _long_spec(model), timeout=3)
-        assert time.monotonic() - started < 15
-        assert result["status"] == "failed"
-        assert result["error"].startswith(f"timeout: '{sshd_target.python}' ran past 3 s on loopback")
-        _wait_for(lambda: not _processes_with(f"{agent} measure"), 5, "the agent and its shell to be killed")
-        assert run_agent(t, sshd_target.python, agent, _spec(model), 60)["status"] == "ok"
-
-
-@pytest.fixture(scope="module")
-def python_without_runtimes(tmp_path_factory) -> str:
-    """A Python with numpy but neither LiteRT nor ExecuTorch: a board where the runtime was never installed."""
-    import numpy
-
-    venv = tmp_path_factory.mktemp("bare-venv")
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    (site,) = venv.glob("lib/python*/site-packages")
-    numpy_dir = Path(numpy.__file__).parent
-    for name in ("numpy", "numpy.libs"):
-        if (numpy_dir.parent / name).exists():
-            (site / name).symlink_to(numpy_dir.parent / name)
-    return str(venv / "bin" / "python")
-
-
-def test_missing_runtime_is_a_failed_record_with_the_pip_fix(sshd_target, agent_pyz, tiny_tflite,
-                                                              python_without_runtimes):
-    with open_transport(sshd_target) as t:
-        agent = t.push(agent_pyz, agent_pyz.name)
-        model = t.push(tiny_tflite, "m.tflite")
-        litert = run_agent(t, python_without_runtimes, agent, _spec(model), 60)
-        executorch = run_agent(t, python_without_runtimes, agent, _spec("m.pte", runtime="executorch"), 60)
-    assert litert["status"] == "failed"
-    assert litert["error"] == "RuntimeMissing: LiteRT is not installed on the device: pip install ai-edge-litert==2.3.0"
-    assert executorch["error"] == ("RuntimeMissing: ExecuTorch is not installed on the device: "
-                                   "pip install executorch==1.5.1")

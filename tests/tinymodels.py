@@ -47,3 +47,25 @@ def build(fields) -> nn.Module:
 
 def register() -> None:
     ARCHS["tinycnn"] = Arch("tinycnn", "tests.tinymodels:build")
+
+
+TINY_RECIPE = """
+description = "two tiny CNN variants for fast end-to-end tests"
+[model]
+arch = "tinycnn"
+num_classes = 10
+[sweep]
+resolution = [16, 24]
+[quantize]
+batches = 2
+"""
+
+
+def tiny_recipe_file(folder) -> str:
+    """Write the tiny recipe into `folder` and return its path (register() must have run)."""
+    from pathlib import Path
+
+    register()
+    path = Path(folder) / "tiny.toml"
+    path.write_text(TINY_RECIPE)
+    return str(path)

@@ -13,6 +13,7 @@ ExecuTorch's schema (exir/_serialize/program.fbs) and LiteRT's generated schema 
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -159,6 +160,13 @@ def read_pte(path: str | Path) -> PteProgram:
     if data[4:8] != b"ET12":
         found = data[4:8]
         raise InputError(f"{path}: not an ExecuTorch program (file identifier {found!r}, expected b'ET12')")
+    try:
+        return _parse_pte(path, data)
+    except (struct.error, IndexError, ValueError) as e:
+        raise InputError(f"{path}: truncated or corrupt ExecuTorch program ({e})") from None
+
+
+def _parse_pte(path: str | Path, data: bytes) -> PteProgram:
     base = 0
     if data[8:12] == b"eh00":  # extended header: where the segments start
         base = int.from_bytes(data[24:32], "little")
@@ -286,6 +294,13 @@ def read_tflite(path: str | Path) -> TfliteGraph:
     data = _read(path, ".tflite model")
     if data[4:8] != b"TFL3":
         raise InputError(f"{path}: not a LiteRT/TFLite model (file identifier {data[4:8]!r}, expected b'TFL3')")
+    try:
+        return _parse_tflite(path, data, schema)
+    except (struct.error, IndexError, ValueError) as e:
+        raise InputError(f"{path}: truncated or corrupt LiteRT model ({e})") from None
+
+
+def _parse_tflite(path: str | Path, data: bytes, schema: Any) -> TfliteGraph:
     model = schema.Model.GetRootAs(data, 0)
     type_names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}

@@ -132,9 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("measure")
     m.add_argument("--spec", required=True, help="the measurement as JSON")
     sub.add_parser("sysinfo")
+    d = sub.add_parser("doctor")
+    d.add_argument("--spec", default="{}", help='what to check as JSON: {"runtimes": [...], "energy": {...}}')
     args = parser.parse_args(argv)
     if args.command == "measure":
         out = measure(json.loads(args.spec))
+    elif args.command == "doctor":
+        from .checks import run_checks
+
+        out = {"protocol": AGENT_PROTOCOL, "checks": [c.as_dict() for c in run_checks(json.loads(args.spec))]}
     else:
         out = {"protocol": AGENT_PROTOCOL, "env": sysinfo.collect(), "thermal": thermal.snapshot()}
     sys.stdout.write(RESULT_MARKER + json.dumps(out) + "\n")

@@ -3,7 +3,8 @@
 Where Python cannot run (Android over adb), these prebuilt android-arm64 binaries do the timing.
 This module builds their command lines and turns their text output into the agent's result shape
 (`latency_ms`, `first_inference_ms`, `load_ms`, `memory`, with a `notes` entry saying what each
-number is). A number the tool does not print is None, never computed from something else.
+number is). A number the tool does not report is None; where only a coarser figure exists (the
+old executor_runner's total time) it is used as such and the note says so.
 
 benchmark_model (tflite/tools/benchmark/benchmark_model.cc, benchmark_tflite_model.cc; logging via
 tflite/tools/logging.h, "INFO: " prefix on stdout):

@@ -1,52 +1,99 @@
-"""The per-variant table of a report."""
+"""Tables of a report: which columns, in which units, and how a cell is written (markdown and HTML alike)."""
 
 from __future__ import annotations
+
+from typing import Any, Sequence
 
 import pandas as pd
 
 MB = 1e6
 
-COLUMNS = {  # column in the results frame -> header, scale
-    "target": ("target", None),
-    "runtime": ("runtime", None),
-    "variant": ("variant", None),
-    "resolution": ("resolution", None),
-    "width": ("width", None),
-    "flops": ("GFLOPs", 1e9),
-    "memory_bytes": ("memory MB (analytic)", MB),
-    "latency_median_ms": ("median ms", 1),
-    "latency_p90_ms": ("p90 ms", 1),
-    "peak_rss_bytes": ("peak RSS MB", MB),
-    "model_rss_bytes": ("model RSS MB", MB),
-    "energy_mj": ("mJ/inference", 1),
-    "status": ("status", None),
-}
+# (column in the results frame, header, scale): the value shown is value / scale; None = as is.
+Spec = Sequence[tuple[str, str, float | None]]
+
+MEASUREMENT_COLUMNS: Spec = (
+    ("target", "target", None),
+    ("runtime", "runtime", None),
+    ("variant", "variant", None),
+    ("resolution", "resolution", None),
+    ("width", "width", None),
+    ("flops", "GFLOPs", 1e9),
+    ("memory_bytes", "memory MB (analytic)", MB),
+    ("latency_median_ms", "median ms", 1),
+    ("latency_p90_ms", "p90 ms", 1),
+    ("peak_rss_bytes", "peak RSS MB", MB),
+    ("model_rss_bytes", "model RSS MB", MB),
+    ("energy_mj", "mJ/inference", 1),
+    ("top1", "top-1 %", 1),
+    ("top5", "top-5 %", 1),
+    ("fp32_top1", "FP32 top-1 %", 1),
+    ("top1_drop", "top-1 drop", 1),
+    ("miou", "mIoU %", 1),
+    ("fp32_miou", "FP32 mIoU %", 1),
+    ("miou_drop", "mIoU drop", 1),
+    ("sqnr_db", "SQNR dB", 1),
+    ("top1_agreement", "top-1 agree %", 1),
+    ("throttled", "throttled", None),
+    ("status", "status", None),
+)
+
+# Kept for callers of the earlier API: column -> (header, scale).
+COLUMNS = {column: (header, scale) for column, header, scale in MEASUREMENT_COLUMNS}
+
+
+def is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def cell(value: Any) -> str:
+    """One cell as text: 3 significant digits below 100, whole numbers above, '–' when missing."""
+    if isinstance(value, (list, tuple, dict)):
+        return str(value)
+    if is_missing(value):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value != 0 and abs(value) < 0.001:
+            return f"{value:.2e}"
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def select(frame: pd.DataFrame, spec: Spec, drop_empty: bool = True) -> pd.DataFrame:
+    """The spec's columns present in `frame`, renamed to their headers and scaled.
+
+    drop_empty: leave out a column with no value at all (no energy meter: no energy column).
+    """
+    out = pd.DataFrame(index=range(len(frame)))
+    for column, header, scale in spec:
+        if column not in frame.columns:
+            continue
+        values = frame[column].reset_index(drop=True)
+        if drop_empty and values.map(lambda v: is_missing(v) or v == "").all():
+            continue
+        if scale is not None:
+            values = pd.to_numeric(values, errors="coerce") / scale
+        out[header] = values.astype(object).where(values.notna(), None)
+    return out
 
 
 def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
-    rows = frame.sort_values([c for c in ("target", "runtime", "flops", "variant") if c in frame])
-    out = pd.DataFrame()
-    for column, (header, scale) in COLUMNS.items():
-        if column not in rows:
-            continue
-        values = rows[column]
-        if scale is not None:
-            values = pd.to_numeric(values, errors="coerce") / scale
-        out[header] = values.values
-    return out
+    """One row per measurement, sorted by target, runtime and FLOPs."""
+    rows = frame.sort_values([c for c in ("target", "runtime", "flops", "variant") if c in frame.columns])
+    if "throttle_changed" in rows.columns:
+        rows = rows.assign(throttled=rows["throttle_changed"].map(lambda v: "THROTTLED" if v is True else ""))
+    return select(rows, MEASUREMENT_COLUMNS)
 
 
 def to_markdown(table: pd.DataFrame) -> str:
     """A GitHub markdown table (pandas' to_markdown needs tabulate; this needs nothing)."""
-
-    def cell(value) -> str:
-        if value is None or (isinstance(value, float) and pd.isna(value)):
-            return "–"
-        if isinstance(value, float):
-            return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
-        return str(value).replace("|", "\\|")
-
-    header = "| " + " | ".join(table.columns) + " |"
+    header = "| " + " | ".join(map(str, table.columns)) + " |"
     rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    body = ["| " + " | ".join(cell(v).replace("|", "\\|") for v in row) + " |" for row in table.itertuples(index=False)]
     return "\n".join([header, rule, *body])

@@ -2,8 +2,9 @@
 
 `adb shell CMD` runs CMD with the device's sh, so arguments are quoted exactly as for ssh
 (edge_bench.transport.shell). push and pull use adb's sync protocol, which takes paths verbatim.
-adb passes the command's exit status through since Android 7 (the shell_v2 protocol); older
-devices always report 0.
+adb passes the command's exit status through since Android 7 (the shell_v2 protocol), but reports 0
+when the device drops mid-command, and older devices always report 0: so the command prints its own
+exit status last, and its absence means the device was lost.
 """
 
 from __future__ import annotations
@@ -116,10 +117,21 @@ class AdbTransport(Transport):
 
     def exec(self, argv: Sequence[str], timeout: float) -> ExecResult:
         try:
-            done = self._shell(shell.in_workdir(self.workdir, argv), timeout)
+            done = self._shell(shell.in_workdir(self.workdir, argv, report_exit=True), timeout)
         except TransportTimeout as e:
             raise TransportTimeout(f"'{argv[0]}' {e}") from None
-        return ExecResult(done.returncode, shell.split_pid(done.stdout)[1], shell.split_pid(done.stderr)[1])
+        stdout, stderr = shell.split_pid(done.stdout)[1], shell.split_pid(done.stderr)[1]
+        status, rest = shell.split_exit(stderr)
+        if status is not None:
+            stderr = rest
+        else:  # devices without shell_v2 send stderr on stdout
+            status, stdout = shell.split_exit(stdout)
+        if status is None:
+            # The adb client reports 0 when the device vanishes mid-command: the missing status says so.
+            detail = shell.last_line(stderr)
+            raise TransportError(f"connection lost ({self.name}): the command's output ended before its exit "
+                                 f"status{': ' + detail if detail else ''}")
+        return ExecResult(status, stdout, stderr)
 
     def push(self, local: Path, name: str) -> str:
         dest = self.device_path(name)

@@ -14,7 +14,9 @@ import shlex
 from typing import Sequence
 
 PID_MARKER = "edge-bench-pid"
+EXIT_MARKER = "edge-bench-exit"
 _PID_LINE = re.compile(rf"^{PID_MARKER} (\d+)\r?\n", re.MULTILINE)
+_EXIT_LINE = re.compile(rf"^{EXIT_MARKER} (\d+)\r?(?:\n|$)", re.MULTILINE)
 
 
 def quote_path(path: str) -> str:
@@ -32,15 +34,30 @@ def join(argv: Sequence[str]) -> str:
     return " ".join(shlex.quote(str(a)) for a in argv)
 
 
-def in_workdir(workdir: str, argv: Sequence[str]) -> str:
+def in_workdir(workdir: str, argv: Sequence[str], report_exit: bool = False) -> str:
     """Run `argv` verbatim inside `workdir`, the shell's pid announced first on stderr.
 
-    The shell stays the parent (no `exec`, and `exit $?` stops shells from exec'ing the last command
-    themselves) so that a program killed by a signal returns 128+N instead of vanishing, which ssh
-    would report as its own failure (255). sshd starts the shell with setsid, so it leads a process group
-    and killing that group stops the program and anything the program started.
+    The shell stays the parent (no `exec`, and the trailing `exit` stops shells from exec'ing the last
+    command themselves) so that a program killed by a signal returns 128+N instead of vanishing, which
+    ssh would report as its own failure (255). sshd starts the shell with setsid, so it leads a process
+    group and killing that group stops the program and anything the program started.
+
+    `report_exit` also prints the exit status last on stderr, for adb: its client reports 0 when the
+    device vanishes mid-command, and devices before Android 7 always report 0.
     """
-    return f"cd {quote_path(workdir)} && echo {PID_MARKER} $$ >&2 && {join(argv)}; exit $?"
+    command = f"cd {quote_path(workdir)} && echo {PID_MARKER} $$ >&2 && {join(argv)}"
+    if report_exit:
+        return f"{command}; s=$?; echo {EXIT_MARKER} $s >&2; exit $s"
+    return f"{command}; exit $?"
+
+
+def split_exit(text: str) -> tuple[int | None, str]:
+    """The exit status printed by `in_workdir(report_exit=True)`, and the text without that line."""
+    matches = list(_EXIT_LINE.finditer(text))
+    if not matches:
+        return None, text
+    last = matches[-1]
+    return int(last.group(1)), text[: last.start()] + text[last.end():]
 
 
 def kill_group(pid: int) -> str:

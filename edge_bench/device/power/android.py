@@ -78,6 +78,9 @@ class AndroidBatteryMeter(Meter):
         try:
             return (int(self._read(f"{self.dir}/current_now").strip()),
                     int(self._read(f"{self.dir}/voltage_now").strip()))
+        except FileNotFoundError as e:
+            raise MeterUnavailable(f"no {self.dir}/current_now and voltage_now: this device has no fuel gauge under "
+                                   "that name (see /sys/class/power_supply/, set [energy] options.supply)") from e
         except (OSError, ValueError) as e:
             raise MeterUnavailable(f"cannot read {self.dir}/current_now and voltage_now: {e}") from e
 

@@ -11,7 +11,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, Sequence
+from typing import Callable, Iterable, Literal, Sequence
 
 # Runs argv and returns its stdout; raises CommandError (or OSError when the tool is missing).
 Runner = Callable[[Sequence[str]], str]
@@ -60,7 +60,7 @@ class Source:
     runner: Runner = run_command
     read_text: FileReader | None = None
     # Line stream for meters that print continuously (tegrastats); None starts the real tool.
-    lines: object = field(default=None)
+    lines: Iterable[str] | None = field(default=None)
 
     def reader(self) -> FileReader:
         return self.read_text or local_reader(self.root)

@@ -56,23 +56,29 @@ def _phase(meter: Meter, period_s: float, seconds: float, work: Callable[[], Any
     """Sample the meter while `work` runs in a loop (or while idle) for `seconds`."""
     sampler = Sampler(meter, period_s)
     sampler.start()
-    sampler.first.wait()
+    first_within = max(10.0, 5 * period_s)
+    if not sampler.first.wait(first_within):
+        sampler.stop()
+        meter.close()
+        raise MeterUnavailable(f"meter {meter.name!r} gave no reading within {first_within:g} s")
     if sampler.error is not None:
         raise _failure(meter, sampler.error)
     count = 0
     t0 = time.monotonic()
-    if work is None:
-        time.sleep(seconds)
-    else:
-        while time.monotonic() - t0 < seconds:
-            work()
-            count += 1
-    t1 = time.monotonic()
-    sampler.stop()
-    sampler.join(timeout=max(5.0, 3 * period_s))
-    if sampler.is_alive():  # a reader stuck in I/O: closing the meter ends it
-        meter.close()
-        sampler.join(timeout=5.0)
+    try:
+        if work is None:
+            time.sleep(seconds)
+        else:
+            while time.monotonic() - t0 < seconds:
+                work()
+                count += 1
+        t1 = time.monotonic()
+    finally:
+        sampler.stop()
+        sampler.join(timeout=max(5.0, 3 * period_s))
+        if sampler.is_alive():  # a reader stuck in I/O: closing the meter ends it
+            meter.close()
+            sampler.join(timeout=5.0)
     if sampler.error is not None:
         raise _failure(meter, sampler.error)
     samples = list(sampler.samples)
