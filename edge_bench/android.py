@@ -181,7 +181,8 @@ def measure_native(transport: Transport, target: Target, artifact_path_on_device
             argv = native.executor_runner_argv(on_device, artifact_path_on_device, threads, spec["warmup_runs"],
                                                spec["min_runs"])
         pin_big = target.adb.pin_big_cores if target.adb else True
-        pinning = big_core_pinning(transport, threads) if pin_big else {"applied": False, "reason": "pin_big_cores = false"}
+        pinning = (big_core_pinning(transport, threads) if pin_big
+                   else {"applied": False, "reason": "pin_big_cores = false"})
         result["env"]["pinning"] = pinning
         if pinning["applied"]:
             argv = ["taskset", pinning["mask"], *argv]

@@ -127,6 +127,19 @@ def cmd_report(args) -> int:
     return EXIT_OK
 
 
+def cmd_compare(args) -> int:
+    from .regression import compare, format_comparisons
+    from .results import load_dirs
+
+    comparisons = compare(load_dirs([Path(args.baseline)]), load_dirs([Path(args.run)]), args.sigmas, args.min_change)
+    if not comparisons:
+        raise InputError(f"{args.baseline} and {args.run} share no ok measurement (same recipe, variant, runtime, target)")
+    print(format_comparisons(comparisons, args.sigmas))
+    slower = [c for c in comparisons if c.regressed]
+    print(f"{len(slower)} of {len(comparisons)} measurements slower than the baseline beyond the noise")
+    return EXIT_SOME_FAILED if slower else EXIT_OK
+
+
 def cmd_doctor(args) -> int:
     from .config import load_target
     from .doctor import format_checks, run_doctor
@@ -176,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dirs", nargs="+", metavar="DIR")
     p.add_argument("--out", help="where to write (default: the first DIR)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="fail (exit 1) when a run's median latencies regressed against a baseline")
+    p.add_argument("baseline", help="baseline results directory or results.jsonl")
+    p.add_argument("run", help="the run to check: a results directory or results.jsonl")
+    p.add_argument("--sigmas", type=float, default=3.0, help="slower by more than this many standard errors (default 3)")
+    p.add_argument("--min-change", type=float, default=0.02, help="and by more than this fraction (default 0.02)")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("doctor", help="can this target run? what is missing, and the fix")
     p.add_argument("--target", required=True)

@@ -274,6 +274,7 @@ def load_target(name_or_path: str, folder: Path = TARGETS_DIR) -> Target:
             )
     top = {k: v for k, v in data.items() if k not in sections}
     kwargs = table_to_dataclass(Target, top, path, "", skip=("name", "path", *sections))
+    kwargs.setdefault("description", "")
     for key in ("kind", "threads"):
         if key not in kwargs:
             raise InputError(f"{path}: key '{key}' is required")
@@ -288,6 +289,7 @@ def load_target(name_or_path: str, folder: Path = TARGETS_DIR) -> Target:
     if kwargs["kind"] == "ssh" and not kwargs["ssh"].host:
         raise InputError(f"{path}: key 'ssh.host' is required (an address or a ~/.ssh/config alias)")
     target = Target(name=path.stem, path=path, **kwargs)
+    _check_meter(path, target.energy)
     m = target.measure
     for key in ("warmup_secs", "min_secs", "energy_secs", "idle_secs"):
         _positive(path, f"measure.{key}", getattr(m, key), allow_zero=True)
@@ -295,6 +297,21 @@ def load_target(name_or_path: str, folder: Path = TARGETS_DIR) -> Target:
     _positive(path, "measure.max_secs", m.max_secs)
     _positive(path, "measure.timeout_secs", m.timeout_secs)
     return target
+
+
+def _check_meter(path: Path, energy: EnergyConfig) -> None:
+    """The meter and its options are checked here, on the host, before anything reaches a device."""
+    from .device.power import METER_OPTIONS
+
+    if energy.meter == "none":
+        return
+    if energy.meter not in METER_OPTIONS:
+        raise InputError(f"{path}: key 'energy.meter' = '{energy.meter}' is unknown (known: none, {', '.join(sorted(METER_OPTIONS))})")
+    unknown = sorted(set(energy.options) - METER_OPTIONS[energy.meter])
+    if unknown:
+        known = ", ".join(sorted(METER_OPTIONS[energy.meter])) or "none"
+        raise InputError(f"{path}: key 'energy.options.{unknown[0]}' is not an option of meter '{energy.meter}' (known: {known})")
+    _positive(path, "energy.period_secs", energy.period_secs)
 
 
 def _parse_section(cls: type, table: Any, path: Path, section: str) -> dict[str, Any]:

@@ -102,7 +102,8 @@ def _android_native_checks(transport: Transport, target: Target, runtimes: Seque
             found.append(Check(runtime, True, f"{key}: {configured}"))
 
     governors = {}
-    for line in _sh(transport, "grep -H . /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor 2>/dev/null").splitlines():
+    governor_files = "/sys/devices/system/cpu/cpu*/cpufreq/scaling_governor"
+    for line in _sh(transport, f"grep -H . {governor_files} 2>/dev/null").splitlines():
         path, sep, value = line.partition(":")
         if sep:
             governors[Path(path).parts[-3]] = value.strip()

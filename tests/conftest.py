@@ -76,7 +76,8 @@ def write_tiny_tflite(path: Path) -> Path:
                  tensor("hidden", (1, 8, 8, 4), 4), tensor("w2", (4, 3, 3, 4), 5), tensor("b2", (4,), 6),
                  tensor("output", (1, 8, 8, 4), 7)],
         inputs=[0], outputs=[6],
-        operators=[conv([0, 1, 2], 3, tfl.ActivationFunctionType.RELU), conv([3, 4, 5], 6, tfl.ActivationFunctionType.NONE)],
+        operators=[conv([0, 1, 2], 3, tfl.ActivationFunctionType.RELU),
+                   conv([3, 4, 5], 6, tfl.ActivationFunctionType.NONE)],
     )
     model = tfl.ModelT(
         version=3, subgraphs=[graph], description="edge-bench test model",

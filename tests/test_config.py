@@ -78,3 +78,19 @@ def test_loaded_config_is_frozen():
         recipe.name = "other"
     with pytest.raises(TypeError):
         recipe.model["arch"] = "vit"
+
+
+@pytest.mark.parametrize("name", ["host", "rpi5", "rpi4", "android-pixel", "jetson-orin-nano"])
+def test_shipped_targets_load(name):
+    target = load_target(name)
+    assert target.description and target.threads >= 1
+
+
+@pytest.mark.parametrize("energy, expected", [
+    ('meter = "wattmeter-9000"', "'energy.meter' = 'wattmeter-9000' is unknown"),
+    ('meter = "hwmon"\noptions = { colour = "red" }', "'energy.options.colour' is not an option of meter 'hwmon'"),
+])
+def test_bad_energy_meter(tmp_path, energy, expected):
+    path = write(tmp_path, "board.toml", f'kind = "local"\nthreads = 1\n[energy]\n{energy}\n')
+    with pytest.raises(InputError, match=expected):
+        load_target(path)

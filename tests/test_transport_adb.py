@@ -243,3 +243,31 @@ def test_agent_over_adb_where_python_exists(phone, tiny_tflite, tmp_path):
         result = run_agent(t, target.python, agent, spec, timeout=60)
     assert result["status"] == "ok", result.get("error")
     assert result["latency_ms"]["n"] >= 3
+
+
+# ---------------------------------------------------------------- the shell command strings both transports send
+
+
+def test_command_strings_run_verbatim_in_a_posix_shell(tmp_path):
+    import subprocess
+
+    from edge_bench.transport import shell
+
+    workdir = tmp_path / "work dir; 'x'"
+    made = subprocess.run(["sh", "-c", shell.make_workdir(str(workdir))], capture_output=True, text=True)
+    assert made.stdout.strip() == str(workdir.resolve())
+    args = [HOSTILE, "$(id)", "~", "\n"]
+    command = shell.in_workdir(str(workdir), [sys.executable, "-c", "import os, sys; print(os.getcwd(), sys.argv[1:])",
+                                              *args], report_exit=True)
+    done = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+    pid, stderr = shell.split_pid(done.stderr)
+    status, stderr = shell.split_exit(stderr)
+    assert pid is not None and status == 0 and stderr == ""
+    assert done.stdout == f"{workdir.resolve()} {args}\n"
+
+
+def test_home_relative_paths_stay_relative_to_the_device_home():
+    from edge_bench.transport import shell
+
+    assert shell.quote_path("~/bench dir") == "\"$HOME\"/'bench dir'"
+    assert shell.quote_path("/data/x y") == "'/data/x y'"

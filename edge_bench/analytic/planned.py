@@ -6,7 +6,7 @@ and its Python API does not expose the size, so `tflite_arena_estimate` replays 
 (tensorflow/lite/arena_planner.cc + simple_memory_arena.cc; TFLite Micro's greedy_memory_planner.cc
 for microcontrollers) over the tensor lifetimes stored in the .tflite.
 
-Both readers are torch-free: they read the flatbuffers with the `flatbuffers` package, following
+The readers use no torch: they read the flatbuffers with the `flatbuffers` package, following
 ExecuTorch's schema (exir/_serialize/program.fbs) and LiteRT's generated schema module.
 """
 
@@ -243,7 +243,10 @@ def pte_planned_bytes(path: str | Path, method: str = "forward") -> dict[str, An
         "delegate_blob_bytes": delegate_bytes,
         "delegates": len(plan.delegates),
         "file_bytes": program.file_bytes,
-        "note": "memory a delegate allocates itself (XNNPACK's packed weights and workspace) is not in this plan",
+        "note": (
+            "memory a delegate allocates itself (XNNPACK's packed weights and workspace) is not in this plan"
+            if plan.delegates else None
+        ),
     }
 
 

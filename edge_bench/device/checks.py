@@ -49,7 +49,8 @@ def judge_python(version: tuple[int, ...], executable: str) -> Check:
         return Check("python", True, f"{shown} ({executable})")
     need = ".".join(map(str, MIN_PYTHON))
     return Check("python", False, f"{shown} ({executable}) is older than {need}",
-                 f"install Python >= {need} on the device (e.g. sudo apt install python3) and set `python` in the target file")
+                 f"install Python >= {need} on the device (e.g. sudo apt install python3) "
+                 "and set `python` in the target file")
 
 
 def judge_governors(governors: Mapping[str, str], fix: str = GOVERNOR_FIX) -> Check:
@@ -127,8 +128,8 @@ def check_runtime(name: str, numpy_ok: bool) -> Check:
     except RuntimeMissing as e:
         return Check(name, False, str(e).split(":")[0], fix)
     except Exception as e:  # noqa: BLE001 - a broken install is a finding, not a crash
-        return Check(name, False, f"import failed: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}",
-                     f"{fix} --force-reinstall" if fix else "")
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        return Check(name, False, f"import failed: {type(e).__name__}: {first}", f"{fix} --force-reinstall" if fix else "")
     return Check(name, True, f"{versions.get('package')} {versions.get('version')}")
 
 

@@ -61,8 +61,8 @@ class AdbTransport(Transport):
             done = self._shell(shell.make_workdir(requested), timeout=60)
             path = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
             if done.returncode != 0 or not path.startswith("/"):
-                raise TransportError(f"cannot create the work dir {requested} on {self.name}: "
-                                     f"{shell.last_line(done.stderr) or shell.last_line(done.stdout) or 'no path printed'}")
+                why = shell.last_line(done.stderr) or shell.last_line(done.stdout) or "no path printed"
+                raise TransportError(f"cannot create the work dir {requested} on {self.name}: {why}")
         except BaseException:
             self._opened = False
             raise

@@ -75,7 +75,8 @@ class SshTransport(Transport):
 
     def open(self) -> None:
         if shutil.which("ssh") is None:
-            raise TransportError("the OpenSSH client 'ssh' is not installed on this host (apt-get install openssh-client)")
+            raise TransportError("the OpenSSH client 'ssh' is not installed on this host "
+                                 "(apt-get install openssh-client)")
         # Short and private: the control socket path must fit a unix socket name (~104 bytes).
         self._control_dir = tempfile.mkdtemp(prefix="eb-ssh-", dir="/tmp" if os.path.isdir("/tmp") else None)
         try:
@@ -115,7 +116,7 @@ class SshTransport(Transport):
         try:
             if self._master and self._made and self.workdir:
                 self._run(shell.remove_tree(self.workdir), timeout=30)
-        except TransportError:
+        except (TransportError, OSError):
             pass  # the device is unreachable: nothing more can be removed there
         finally:
             if self._master:

@@ -1,0 +1,53 @@
+"""The issue's acceptance run: real ResNet-50 conversions for both runtimes, measured on this host (slow)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge_bench.results import read_records
+
+pytestmark = pytest.mark.slow
+
+FAST_HOST = """
+description = "host, short timing for tests"
+kind = "local"
+threads = 2
+[measure]
+warmup_runs = 2
+warmup_secs = 0.0
+min_runs = 5
+min_secs = 0.0
+max_secs = 10.0
+"""
+
+
+def test_resnet50_at_160_converts_and_runs_on_both_runtimes(tmp_path):
+    target = tmp_path / "host-fast.toml"
+    target.write_text(FAST_HOST)
+    out = tmp_path / "run"
+    env = {**os.environ, "EDGE_BENCH_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([str(Path(sys.executable).parent / "edge-bench"), "run", "--target", str(target),
+                           "--recipe", "resnet50-rs", "--only", "resolution=160", "--out", str(out)],
+                          capture_output=True, text=True, timeout=1800, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    records = read_records(out / "results.jsonl")
+    assert sorted(r["runtime"] for r in records) == ["executorch", "litert"]
+    for r in records:
+        assert r["status"] == "ok", r["error"]
+        assert r["variant"]["arch"] == "resnet50" and r["variant"]["resolution"] == 160
+        # 4.09 GMACs at 224 scale with the pixel count: (160/224)^2 of the convolutions, plus the classifier.
+        assert 4.1e9 < r["analytic"]["flops"] < 4.3e9
+        assert 25e6 < r["analytic"]["weight_bytes"] < 26e6
+        assert r["analytic"]["activation_bytes"] > 0 and r["analytic"]["liveness_bytes"] >= r["analytic"]["activation_bytes"]
+        # INT8: the artifact holds about one byte per parameter, far below FP32's 102 MB.
+        assert 20e6 < r["artifact"]["bytes"] < 40e6
+        assert r["latency_ms"]["median"] > 0 and r["latency_ms"]["n"] >= 5
+        assert r["memory"]["model_rss_bytes"] > 0
+        assert r["env"]["threads"] == 2
+    pte = next(r for r in records if r["runtime"] == "executorch")
+    assert pte["memory"]["planned_bytes"] > 0
+    report = (out / "report.md").read_text()
+    assert "resnet50[resolution=160]" in report
