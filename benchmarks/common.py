@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -24,6 +24,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+# The converters' own progress bars and TensorFlow's C++ log, as the CLI quiets them.
+os.environ.setdefault("LITERT_TORCH_SHOW_PROGRESS", "n")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The tiny network of the tests (a few hundred weights): what `--quick` converts. It is not one of
 # edge-bench's archs, so the command line is started through a launcher that registers it first; the
@@ -43,17 +46,24 @@ def recipe_text(arch: str, points: Sequence[dict], extra_model: str = "", batche
     return "\n".join(lines) + "\n"
 
 
-def sweep(quick: bool) -> tuple[str, list[dict], str]:
+ARCH_SWEEPS = {
+    # MobileNetV2 (3.5 M parameters, 150 operators) and ResNet-50 (25.6 M): converting the graph takes
+    # minutes and dominates everything else; the resolution barely changes that time.
+    "mobilenet_v2": (96, 112, 128, 144),
+    "resnet50": (64, 80, 96, 112),
+}
+
+
+def sweep(quick: bool, arch: str = "mobilenet_v2") -> tuple[str, list[dict], str]:
     """The 4-variant sweep the build benchmarks convert: (arch, points, extra [model] lines)."""
     if quick:
         return "tinycnn", [{"resolution": r} for r in (16, 20, 24, 28)], "num_classes = 10"
-    # ResNet-50 (25.6 M parameters) at low resolutions: converting its graph dominates, not the pixels.
-    return "resnet50", [{"resolution": r} for r in (64, 80, 96, 112)], ""
+    return arch, [{"resolution": r} for r in ARCH_SWEEPS[arch]], ""
 
 
 def edge_bench_argv(args: Sequence[str], quick: bool, prelude: str = "") -> list[str]:
     """`edge-bench ARGS` in a fresh interpreter; `prelude` (Python) runs first, in that process."""
-    setup = "; ".join(p for p in (QUICK_REGISTER if quick else "", prelude) if p)
+    setup = "; ".join(p for p in (prelude, QUICK_REGISTER if quick else "") if p)
     code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); {setup + '; ' if setup else ''}"
             "from edge_bench.cli import main; sys.exit(main(sys.argv[1:]))")
     return [sys.executable, "-c", code, *args]
@@ -107,7 +117,8 @@ class Run:
     peak_tree_rss: int  # the most the whole process tree held at once (sampled every `period`)
     min_mem_available: int  # the machine's lowest MemAvailable during the run (other users included)
     samples: int = 0
-    extra: dict = field(default_factory=dict)
+    started_at: float = 0.0  # wall clock (time.time()), to line up with timestamps the process writes
+    ended_at: float = 0.0
 
     def check(self) -> "Run":
         if self.returncode != 0:
@@ -119,6 +130,7 @@ class Run:
 def run_sampled(argv: Sequence[str], env: dict | None = None, period: float = 0.2, cwd: Path = REPO) -> Run:
     """Run `argv` to completion: wall time, output, and its process tree's peak RSS sampled meanwhile."""
     full_env = {**os.environ, **(env or {})}
+    started_at = time.time()
     start = time.perf_counter()
     process = subprocess.Popen(list(argv), env=full_env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
@@ -139,7 +151,7 @@ def run_sampled(argv: Sequence[str], env: dict | None = None, period: float = 0.
     seconds = time.perf_counter() - start
     stop.set()
     sampler.join()
-    return Run(list(argv), seconds, process.returncode, stdout, stderr, peak, low, count)
+    return Run(list(argv), seconds, process.returncode, stdout, stderr, peak, low, count, started_at, time.time())
 
 
 def build_states(stdout: str) -> dict[str, int]:

@@ -14,23 +14,51 @@ from .recipes import Variant
 COLUMNS = ("flops", "params", "weight_bytes", "activation_bytes", "memory_bytes", "liveness_bytes")
 
 
-def analyze_recipe(recipe: Recipe, variants: list[Variant], out_dir: Path | None = None,
-                   progress: Progress | None = None) -> pd.DataFrame:
+def analyze_recipe(recipe: Recipe, variants: list[Variant], progress: Progress | None = None) -> pd.DataFrame:
     progress = progress or NoProgress()
     builder = Builder(recipe)
     rows = []
     for n, variant in enumerate(variants, 1):
         progress.update("analyze", n, len(variants), variant.name)
         analytic = builder.analytic(variant)
-        row = {**variant.record(), **{k: analytic.get(k) for k in COLUMNS}}
+        row = {"recipe": recipe.name, **variant.record(), **{k: analytic.get(k) for k in COLUMNS}}
+        for key, value in (analytic.get("closed_form") or {}).items():
+            if not isinstance(value, (dict, list)):
+                row[f"closed_form_{key}"] = value
         row.update(_planned_if_built(builder, variant, recipe))
         rows.append(row)
     progress.close()
-    frame = pd.DataFrame(rows)
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(out_dir / "analysis.csv", index=False)
-    return frame
+    return pd.DataFrame(rows)
+
+
+def write_analysis(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """analysis.csv and the trade-off picture: memory and activations against FLOPs, one series per recipe."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out_dir / "analysis.csv", index=False)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    for recipe, group in frame.groupby("recipe", sort=False):
+        group = group.sort_values("flops")
+        axes[0].plot(group["flops"] / 1e9, group["memory_bytes"] / 1e6, marker="o", label=recipe)
+        axes[1].plot(group["flops"] / 1e9, group["activation_bytes"] / 1e6, marker="o", label=recipe)
+    axes[0].set_ylabel("memory, MB (INT8 weights + largest operator in+out)")
+    axes[1].set_ylabel("activations, MB (largest operator in+out, INT8)")
+    for ax in axes:
+        ax.set_xlabel("GFLOPs")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend()
+    fig.suptitle("Scaling trade-off: resolution vs width (analytic model)")
+    fig.tight_layout()
+    picture = out_dir / "tradeoff.png"
+    fig.savefig(picture, dpi=120)
+    plt.close(fig)
+    return [out_dir / "analysis.csv", picture]
 
 
 def _planned_if_built(builder: Builder, variant: Variant, recipe: Recipe) -> dict:

@@ -92,6 +92,7 @@ class Builder:
             if found is not None:
                 return BuildOutcome(variant, runtime, found, None, True, time.perf_counter() - start)
             data, info = self._convert(variant, runtime, memo)
+            info = {**info, **artifact_memory_info(data, runtime)}
             manifest = {"recipe": self.recipe.name, "variant": dict(variant.fields), "variant_name": variant.name,
                         "weights": self._weights(variant), "quantize": dataclasses.asdict(self.recipe.quantize),
                         "versions": self.versions, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -121,6 +122,42 @@ class Builder:
         from .export.litert import export_tflite
 
         return export_tflite(model, example, calibration, self.recipe.quantize.per_channel)
+
+
+def artifact_memory_info(data: bytes, runtime: str) -> dict[str, Any]:
+    """What the runtime itself will plan for activations, and how much of the graph its delegate takes.
+
+    Read from the artifact's own bytes: ExecuTorch's memory plan; for LiteRT an estimate of the arena
+    (TFLite's greedy-by-size planner over the tensors' lifetimes). A reader that fails leaves a note.
+    """
+    import tempfile
+
+    from .analytic.delegation import pte_delegation, tflite_delegation
+    from .analytic.planned import pte_planned_bytes, tflite_arena_estimate
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/model{'.pte' if runtime == 'executorch' else '.tflite'}"
+        with open(path, "wb") as f:
+            f.write(data)
+        try:
+            if runtime == "executorch":
+                plan = pte_planned_bytes(path)
+                out.update(planned_bytes=plan["planned_bytes"], planned_source="executorch memory plan")
+            else:
+                arena = tflite_arena_estimate(path)
+                out.update(planned_bytes=arena["arena_bytes"], planned_source="litert arena estimate (greedy by size)",
+                           tflm_arena_bytes=arena.get("tflm_arena_bytes"))
+        except Exception as e:  # noqa: BLE001 - the artifact is still good
+            out["planned_error"] = one_line(e)
+        try:
+            delegation = pte_delegation(path) if runtime == "executorch" else tflite_delegation(path)
+            out["delegation"] = {k: delegation.get(k) for k in ("fully_delegated", "delegated_nodes", "delegated_ops",
+                                                                  "non_delegated_ops", "delegate_calls", "kernel_calls")
+                                 if k in delegation}
+        except Exception as e:  # noqa: BLE001
+            out["delegation_error"] = one_line(e)
+    return out
 
 
 def _vit_closed_form(variant: Variant) -> dict[str, Any] | None:

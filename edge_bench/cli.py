@@ -14,7 +14,7 @@ from typing import Sequence
 
 from .errors import InputError
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,16 +62,23 @@ def cmd_list(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from .analyze import analyze_recipe
+    import pandas as pd
 
-    recipe, variants = _variants(args)
-    frame = analyze_recipe(recipe, variants, out_dir=Path(args.out) if args.out else None,
-                           progress=_progress())
+    from .analyze import analyze_recipe, write_analysis
+    from .config import load_recipe
+    from .recipes import Only, expand
     from .report.tables import to_markdown
 
+    frames = []
+    for name in [n.strip() for n in args.recipe.split(",") if n.strip()]:
+        recipe = load_recipe(name)
+        variants = expand(recipe, [Only.parse(o) for o in args.only or []])
+        frames.append(analyze_recipe(recipe, variants, progress=_progress()))
+    frame = pd.concat(frames, ignore_index=True)
     print(to_markdown(frame))
     if args.out:
-        print(f"wrote {Path(args.out) / 'analysis.csv'}")
+        for path in write_analysis(frame, Path(args.out)):
+            print(f"wrote {path}")
     return EXIT_OK
 
 
@@ -214,6 +221,7 @@ def _quiet_libraries(verbose: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in argv or "--verbose" in argv
     try:
         args = build_parser().parse_args(argv)
         _quiet_libraries(args.verbose)
@@ -224,6 +232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("edge-bench: interrupted; what was measured is in results.jsonl (continue with --resume)", file=sys.stderr)
         return 130
+    except Exception as e:  # a defect in edge-bench or a library: say so in one line unless asked
+        if verbose:
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"edge-bench: internal error: {type(e).__name__}: {first} (run with -v for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

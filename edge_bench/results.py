@@ -173,6 +173,15 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     for key, value in (record.get("accuracy") or {}).items():
         if not isinstance(value, (dict, list)):
             row[key] = value
+    mcu = record.get("mcu")
+    if mcu:
+        fit = mcu.get("fit") or {}
+        row["mcu_fits"] = fit.get("fits")
+        for budget in ("flash", "sram"):
+            part = fit.get(budget) or {}
+            row[f"mcu_{budget}_need_bytes"] = part.get("need_bytes")
+            row[f"mcu_{budget}_margin_bytes"] = part.get("margin_bytes")
+        row["mcu_latency_estimate_ms"] = (mcu.get("latency_estimate") or {}).get("latency_ms")
     artifact = record.get("artifact") or {}
     row["artifact_bytes"] = artifact.get("bytes")
     env = record.get("env") or {}

@@ -79,7 +79,9 @@ def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> dict[s
     planned = None
     if artifact is not None:
         planned = artifact.manifest.get("planned_bytes")
-        analytic = {**(analytic or {}), "artifact_bytes": artifact.bytes, "planned_bytes": planned}
+        analytic = {**(analytic or {}), "artifact_bytes": artifact.bytes, "planned_bytes": planned,
+                    "planned_source": artifact.manifest.get("planned_source"),
+                    "delegation": artifact.manifest.get("delegation")}
     record = empty_record(
         run_id=run_id, recipe=recipe.name, variant=job.variant.record(), runtime=job.runtime, target=target.name,
         artifact=artifact.record() if artifact else None, analytic=analytic,
@@ -200,10 +202,8 @@ class Runner:
         if not jobs:
             return
         if target.kind == "mcu":
-            from .mcu.measure import mcu_records
-
-            for record in mcu_records(self.run_id, self.recipe, jobs, target, base_record):
-                self._append(record)
+            for job in jobs:
+                self._append(self._check_mcu(target, job))
             return
         from .transport import TransportError, open_transport
 
@@ -213,7 +213,7 @@ class Runner:
             try:
                 with open_transport(target) as session:
                     opened = True
-                    agent = self._push_agent(session) if target.kind != "adb" else None
+                    agent = self._push_agent(session) if self._agent_runs_on(session, target) else None
                     while pending:
                         n = len(jobs) - len(pending) + 1
                         record = self._measure_one(session, target, agent, pending[0], n, len(jobs))
@@ -227,6 +227,28 @@ class Runner:
                     record = base_record(self.run_id, self.recipe, job, target)
                     record["error"] = f"target {target.name} {'connection lost' if opened else 'unreachable'}: {e}"
                     self._append(record)
+
+    def _check_mcu(self, target: Target, job: Job) -> dict[str, Any]:
+        """A microcontroller is not measured: the record holds the fit check and a labelled estimate."""
+        from .mcu import NOT_MEASURED_REASON, mcu_record
+
+        record = base_record(self.run_id, self.recipe, job, target)
+        if job.build.artifact is None:
+            record["error"] = job.build.error
+            return record
+        record["mcu"] = mcu_record(job.analytic or {}, job.build.artifact.path, target.mcu)
+        record["status"] = "ok"  # the check was done; not fitting is a result, not an error
+        record["measurement_missing_reason"] = NOT_MEASURED_REASON
+        record["energy_missing_reason"] = NOT_MEASURED_REASON
+        return record
+
+    @staticmethod
+    def _agent_runs_on(session, target: Target) -> bool:
+        if target.kind != "adb":
+            return True
+        from .android import has_python
+
+        return has_python(session, device_python(target))
 
     def _push_agent(self, session) -> str:
         from .device.bundle import build_agent_zipapp
@@ -246,7 +268,7 @@ class Runner:
         try:
             device_path = session.push(artifact.path, f"{artifact.sha256[:16]}{artifact.path.suffix}")
             spec = measurement_spec(target, device_path, job.runtime)
-            if target.kind == "adb":
+            if agent is None:  # a phone without Python: LiteRT's and ExecuTorch's own benchmark binaries
                 from .android import measure_native
 
                 result = measure_native(session, target, device_path, job.runtime, spec)

@@ -1,45 +1,73 @@
-"""Results -> report.md, results.csv and plots."""
+"""Results -> report.md, a self-contained report.html, results.csv (and .parquet), section CSVs and plots.
+
+The first screen answers the question a person comes with: which variant to ship on each target, by
+which rule, and how well FLOPs predict latency there. Everything behind that answer follows.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+from .. import __version__
 from ..results import to_dataframe
-from .plots import plot_latency_vs_flops
-from .tables import summary_table, to_markdown
+from . import html, markdown
+from .sections import DEFAULT_BUDGET_POINTS, DEFAULT_FIDELITY_BAR_DB, Context, Section, Text, build_sections
+
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
+# What an earlier report in the same folder may have left and this one may not rewrite.
+GENERATED = (
+    "latency_vs_gflops.png", "parity.png", "memory.png", "pareto.png", "energy_vs_gflops.png",
+    "recommendations.csv", "fit.csv", "memory_ratios.csv", "pareto.csv", "selection.csv", "random_resolution.csv",
+    "cross_runtime.csv", "cross_device.csv", "delegation.csv", "results.parquet",
+)  # fmt: skip
 
 
-def write_report(records: Iterable[dict[str, Any]], out_dir: Path, title: str = "edge-bench report") -> Path:
+def write_report(
+    records: Iterable[dict[str, Any]],
+    out_dir: Path,
+    title: str = "edge-bench report",
+    budget_points: float = DEFAULT_BUDGET_POINTS,
+    fidelity_bar_db: float = DEFAULT_FIDELITY_BAR_DB,
+) -> Path:
+    """Write the report files into `out_dir`; returns the path of report.md."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    frame = to_dataframe(list(records))
+    for name in GENERATED:
+        (out_dir / name).unlink(missing_ok=True)
+    records = list(records)
+    frame = to_dataframe(records)
     frame.to_csv(out_dir / "results.csv", index=False)
-    lines = [f"# {title}", ""]
+    files = ["`results.csv`: every measurement, one row each", _write_parquet(frame, out_dir / "results.parquet")]
+
     if frame.empty:
-        lines.append("No results.")
+        first, rest = Section("Which variant to ship", [Text("No results: nothing was measured.")]), []
     else:
-        plots = plot_latency_vs_flops(frame, out_dir)
-        lines += _overview(frame)
-        lines += ["## Measurements", "", to_markdown(summary_table(frame)), ""]
-        failed = frame[frame["status"] != "ok"]
-        if not failed.empty:
-            lines += ["## Failures", ""]
-            lines += [f"- {r.variant} / {r.runtime} on {r.target}: {r.error}" for r in failed.itertuples()]
-            lines.append("")
-        for plot in plots:
-            lines += [f"![{plot.stem}]({plot.name})", ""]
-    path = out_dir / "report.md"
-    path.write_text("\n".join(lines))
+        context = Context(frame, records, out_dir, budget_points, fidelity_bar_db)
+        first, *rest = build_sections(context)
+        for name, table in context.tables.items():
+            table.to_csv(out_dir / name, index=False)
+            files.append(f"`{name}`")
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    footer = [f"Files beside this report: {'; '.join(files)}.",
+              f"{len(records)} records; written by edge-bench {__version__} on {stamp}."]
+
+    (out_dir / REPORT_HTML).write_text(html.render(title, first, rest, footer), encoding="utf-8")
+    path = out_dir / REPORT_MD
+    path.write_text(markdown.render(title, first, rest, footer), encoding="utf-8")
     return path
 
 
-def _overview(frame) -> list[str]:
-    ok = frame[frame["status"] == "ok"]
-    targets = ", ".join(sorted(frame["target"].dropna().unique()))
-    lines = [f"{len(ok)} of {len(frame)} measurements ok, on {targets}.", ""]
-    if not ok.empty:
-        best = ok.loc[ok["latency_median_ms"].idxmin()]
-        lines += [f"Fastest: **{best['variant']}** with {best['runtime']} on {best['target']}: "
-                  f"{best['latency_median_ms']:.2f} ms median.", ""]
-    return lines
+def _write_parquet(frame, path: Path) -> str:
+    """Write the table as Parquet when pandas has an engine for it; say what happened either way."""
+    if not any(importlib.util.find_spec(engine) for engine in ("pyarrow", "fastparquet")):
+        return "`results.parquet`: not written, neither pyarrow nor fastparquet is installed (pip install pyarrow)"
+    try:
+        frame.to_parquet(path, index=False)
+    except Exception as e:  # noqa: BLE001 - a column the engine cannot type must not cost the report
+        path.unlink(missing_ok=True)
+        return f"`results.parquet`: not written ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+    return "`results.parquet`: the same rows as Parquet"

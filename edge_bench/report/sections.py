@@ -21,6 +21,8 @@ DEFAULT_BUDGET_POINTS = 0.75  # the paper's accuracy budget, in points
 DEFAULT_FIDELITY_BAR_DB = 20.0  # without labels: an INT8 artifact this close to its FP32 model counts as faithful
 ACCURACY_COLUMNS = ("top1", "miou")
 QUALITY_LABELS = {"top1": "top-1 %", "miou": "mIoU %", "sqnr_db": "SQNR dB", "top1_agreement": "top-1 agreement %"}
+QUALITY_UNITS = {"top1": ("top-1", "%"), "miou": ("mIoU", "%"), "sqnr_db": ("SQNR", " dB"), "top1_agreement": ("top-1 agreement", "%")}
+METRIC_NAMES = {"latency_median_ms": "latency ms", "energy_mj": "energy mJ"}
 COST_LABELS = {"latency_median_ms": "latency ms", "energy_mj": "energy mJ", "peak_rss_bytes": "peak RSS MB"}
 COST_SCALES = {"peak_rss_bytes": MB}
 
@@ -43,8 +45,6 @@ class Bullets:
 @dataclass(frozen=True)
 class Table:
     frame: pd.DataFrame  # as shown: headers and scaled values
-    raw: pd.DataFrame | None = None  # every column, unscaled: written to `csv`
-    csv: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,12 @@ class Context:
     fidelity_bar_db: float = DEFAULT_FIDELITY_BAR_DB
     fits: pd.DataFrame = field(init=False)
     ok: pd.DataFrame = field(init=False)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # file name -> every row and column, unscaled
+
+    def keep(self, name: str, table: pd.DataFrame) -> pd.DataFrame:
+        """Remember `table` to be written as `name` (CSV) beside the report."""
+        self.tables[name] = table
+        return table
 
     def __post_init__(self) -> None:
         self.ok = ok_rows(self.frame) if "status" in self.frame.columns else self.frame.iloc[:0]
@@ -171,8 +177,8 @@ def _answer_line(row: pd.Series) -> str:
         return f"**{row['target']}**: no recommendation: {row['note']}."
     parts = [f"{_fmt(row['latency_median_ms'], 'ms')} median"]
     if not is_missing(row["quality_col"]):
-        label = QUALITY_LABELS.get(row["quality_col"], row["quality_col"])
-        parts.append(f"{label} {_fmt(row['quality'])} (best measured {_fmt(row['best_quality'])})")
+        name, unit = QUALITY_UNITS.get(row["quality_col"], (row["quality_col"], ""))
+        parts.append(f"{name} {cell(row['quality'])}{unit} (best measured {cell(row['best_quality'])}{unit})")
     if not is_missing(row.get("energy_mj")):
         parts.append(f"{_fmt(row['energy_mj'], 'mJ')} per inference")
     if not is_missing(row.get("peak_rss_bytes")):
@@ -212,7 +218,7 @@ def answer(ctx: Context) -> Section:
         section.blocks.append(Text("**How well FLOPs predict latency** (a linear fit per target and runtime):"))
         section.blocks.append(Bullets(tuple(fit_lines)))
     section.blocks.append(Text(_counts(ctx)))
-    section.blocks.append(Table(select(table, ()), raw=table, csv="recommendations.csv"))
+    ctx.keep("recommendations.csv", table)
     return section
 
 
@@ -279,7 +285,8 @@ def fit_section(ctx: Context) -> Section:
         "bytes + b. Scores as nn-Meter gives them: R², RMSPE and the share of variants within ±10% of the fit, in-sample "
         "and leave-one-out (each variant predicted by the fit on the others). Slopes are in ms per GFLOP and per MB of activations."
     ))
-    section.blocks.append(Table(select(fits, FIT_SPEC), raw=ctx.fits, csv="fit.csv"))
+    ctx.keep("fit.csv", ctx.fits)
+    section.blocks.append(Table(select(fits.assign(metric=fits["metric"].map(METRIC_NAMES)), FIT_SPEC)))
     for path in (plots.metric_vs_gflops(ctx.frame, ctx.fits, ctx.out_dir), plots.parity(fit_points(ctx.frame), ctx.out_dir)):
         if path:
             section.blocks.append(Image(path, path.stem.replace("_", " ")))
@@ -294,7 +301,7 @@ def energy_section(ctx: Context) -> Section:
         return section
     fits = ctx.fits[(ctx.fits["metric"] == "energy_mj") & (ctx.fits["n"] > 0)]
     section.blocks.append(Text("The same fits for the energy per inference (mJ), on the targets with a meter."))
-    section.blocks.append(Table(select(fits, FIT_SPEC)))
+    section.blocks.append(Table(select(fits.assign(metric=fits["metric"].map(METRIC_NAMES)), FIT_SPEC)))
     meters = ctx.distinct("meter")
     if meters:
         section.blocks.append(Text(f"Meters: {', '.join(meters)}."))
@@ -325,7 +332,7 @@ def memory_section(ctx: Context) -> Section:
         return section
     ratios = memory_ratios(ctx.frame)
     section.blocks.append(Text(
-        "Model-attributable RSS (after load and first inference, minus the process baseline) over the paper's analytic "
+        "Model-attributable RSS (the process's peak RSS minus its RSS after imports) over the paper's analytic "
         "memory (INT8 weights + the largest operator's inputs and outputs), over the liveness peak (tensors alive at "
         "once) and over what the runtime plans. Above 1: the runtime holds more than the model says."
     ))
@@ -338,7 +345,8 @@ def memory_section(ctx: Context) -> Section:
                 parts.append(f"{name} ×{values.median():.2f} (median, {values.min():.2f}–{values.max():.2f})")
         summary.append(f"{keys[0]} / {keys[1]}: RSS = " + ("; ".join(parts) if parts else "no ratio (a side is missing)"))
     section.blocks.append(Bullets(tuple(summary)))
-    section.blocks.append(Table(select(ratios, MEMORY_SPEC), raw=ratios, csv="memory_ratios.csv"))
+    ctx.keep("memory_ratios.csv", ratios)
+    section.blocks.append(Table(select(_in_order(ratios), MEMORY_SPEC)))
     path = plots.memory(ctx.frame, ctx.out_dir)
     if path:
         section.blocks.append(Image(path, "memory"))
@@ -347,10 +355,16 @@ def memory_section(ctx: Context) -> Section:
 
 # ---------------------------------------------------------------- quality against cost
 
-PARETO_SPEC = (
-    ("target", "target", None), ("runtime", "runtime", None), ("cost", "ranked on", None), ("variant", "variant", None),
-    ("latency_median_ms", "median ms", None), ("energy_mj", "mJ", None), ("peak_rss_bytes", "peak RSS MB", MB),
-)  # fmt: skip
+def short_names(frame: pd.DataFrame) -> tuple[pd.Series, str]:
+    """Variant names without the arch ("resnet50[resolution=140]" -> "140" when every variant sweeps
+    only the resolution), and what the short name stands for."""
+    inner = frame["variant"].astype(str).str.extract(r"\[(.*)\]$")[0]
+    if inner.isna().any():
+        return frame["variant"].astype(str), "variant"
+    keys = inner.map(lambda text: tuple(part.split("=", 1)[0] for part in text.split(",")))
+    if keys.map(len).eq(1).all() and keys.nunique() == 1:
+        return inner.str.split("=", n=1).str[1], keys.iloc[0][0]
+    return inner, "variant"
 
 
 def pareto_section(ctx: Context) -> Section:
@@ -362,13 +376,22 @@ def pareto_section(ctx: Context) -> Section:
     label = QUALITY_LABELS.get(quality, quality)
     costs = [c for c in COST_COLUMNS if ctx.has(c)]
     fronts = pareto_fronts(ctx.frame, quality, costs)
+    ctx.keep("pareto.csv", fronts)
     why = "" if quality in ACCURACY_COLUMNS else f" (no accuracy measured: {_accuracy_reason(ctx)}; fidelity instead)"
     section.blocks.append(Text(
         f"Variants no other variant beats on both {label}{why} and cost, per target and runtime, for each cost: "
-        f"{', '.join(COST_LABELS[c] for c in costs)}."
+        f"{', '.join(COST_LABELS[c] for c in costs)}. Every front row, with its numbers, is in `pareto.csv`."
     ))
-    spec = (*PARETO_SPEC[:4], (quality, label, None), *PARETO_SPEC[4:])
-    section.blocks.append(Table(select(fronts, spec), raw=fronts, csv="pareto.csv"))
+    if len(fronts):
+        names, stands_for = short_names(fronts)
+        candidates = ctx.ok.assign(_q=_series(ctx.ok, quality))
+        rows = []
+        for (target, runtime, cost), group in fronts.assign(_name=names).groupby(["target", "runtime", "cost"], sort=True):
+            pool = candidates[(candidates["target"] == target) & (candidates["runtime"] == runtime)]
+            n = int((pool["_q"].notna() & _series(pool, cost).notna()).sum())
+            rows.append({"target": target, "runtime": runtime, "ranked on": COST_LABELS[cost],
+                         "on the front": f"{len(group)} of {n}", f"front ({stands_for}), cheapest first": ", ".join(group["_name"])})
+        section.blocks.append(Table(pd.DataFrame(rows)))
     missing = [COST_LABELS[c] for c in COST_COLUMNS if c not in costs]
     if missing:
         section.blocks.append(Text(f"Not ranked on {', '.join(missing)}: not measured."))
@@ -402,7 +425,8 @@ def selection_section(ctx: Context) -> Section:
         f"The paper's selection: per width (and target, runtime), the cheapest variant whose {QUALITY_LABELS[accuracy]} "
         f"is within {ctx.budget_points:g} points of that width's best."
     ))
-    section.blocks.append(Table(select(table, SELECTION_SPEC), raw=table, csv="selection.csv"))
+    ctx.keep("selection.csv", table)
+    section.blocks.append(Table(select(_in_order(table), SELECTION_SPEC)))
     return section
 
 
@@ -420,7 +444,7 @@ def random_resolution_section(ctx: Context) -> Section:
             continue
         sets.append(f"{recipe}: {resolutions}")
         policy = random_resolution_policy(rows, resolutions, costs, quality)
-        tables.append(_against_largest(policy, rows, resolutions, [*costs, *([quality] if quality else [])]))
+        tables.append(_against_largest(policy, rows, resolutions, costs, quality))
     if not tables:
         section.blocks.append(Text("Every recipe here was measured at a single resolution: there is no set to draw from."))
         return section
@@ -428,34 +452,51 @@ def random_resolution_section(ctx: Context) -> Section:
     section.blocks.append(Text(
         "Each inference picks one resolution uniformly at random from the set measured (" + "; ".join(sets) + "). "
         "Expected cost and quality come from the per-resolution measurements; ± is the spread of a single draw; "
-        "'/ largest' compares the expectation with always running the largest resolution."
+        "'/ largest' and '− largest' compare the expectation with always running the largest resolution."
     ))
     spec: list = [("recipe", "recipe", None), ("target", "target", None), ("runtime", "runtime", None), ("width", "width", None),
                   ("n_resolutions", "resolutions", None)]
-    for column in [*costs, *([quality] if quality else [])]:
-        scale = COST_SCALES.get(column)
-        label = COST_LABELS.get(column) or QUALITY_LABELS.get(column, column)
-        spec += [(f"{column}_mean", f"E[{label}]", scale), (f"{column}_std", "±", scale), (f"{column}_vs_largest", "/ largest", None)]
+    for column in costs:
+        label, scale = COST_LABELS[column], COST_SCALES.get(column)
+        spec += [(f"{column}_mean", f"E[{label}]", scale), (f"{column}_std", f"± {label}", scale),
+                 (f"{column}_vs_largest", f"{label.split()[0]} / largest", None)]
+    if quality:
+        name, _ = QUALITY_UNITS.get(quality, (quality, ""))
+        spec += [(f"{quality}_mean", f"E[{QUALITY_LABELS.get(quality, quality)}]", None), (f"{quality}_std", f"± {name}", None),
+                 (f"{quality}_minus_largest", f"{name} − largest", None)]
     spec.append(("note", "note", None))
-    section.blocks.append(Table(select(table, spec), raw=table, csv="random_resolution.csv"))
+    ctx.keep("random_resolution.csv", table)
+    section.blocks.append(Table(select(_in_order(table), spec)))
     return section
 
 
-def _against_largest(policy: pd.DataFrame, rows: pd.DataFrame, resolutions: Sequence[int], columns: Sequence[str]) -> pd.DataFrame:
-    """Adds `<col>_vs_largest`: the expectation over the value at the largest resolution of the set."""
+def _against_largest(policy: pd.DataFrame, rows: pd.DataFrame, resolutions: Sequence[int], costs: Sequence[str],
+                     quality: str | None) -> pd.DataFrame:
+    """The expectation against always running the largest resolution of the set: `<cost>_vs_largest`
+    (a ratio) and `<quality>_minus_largest` (a difference, in the quality's unit)."""
     largest = rows[rows["resolution"] == max(resolutions)]
     keys = [k for k in ("recipe", "arch", "target", "runtime", "width") if k in policy.columns and k in largest.columns]
+    columns = [c for c in (*costs, *([quality] if quality else [])) if f"{c}_mean" in policy.columns]
+    values = largest[keys].assign(**{f"_{c}": _series(largest, c) for c in columns})
+    reference = values.groupby(keys, dropna=False).mean().reset_index() if keys else values.mean().to_frame().T
+    merged = policy.merge(reference, on=keys, how="left") if keys else policy.assign(**reference.iloc[0].to_dict())
     for column in columns:
-        if f"{column}_mean" not in policy.columns:
-            continue
-        at_largest = largest.assign(_v=_series(largest, column)).groupby(keys, dropna=False)["_v"].mean()
-        ratios = []
-        for _, row in policy.iterrows():
-            key = tuple(row[k] for k in keys)
-            reference = at_largest.get(key if len(keys) > 1 else key[0], np.nan)
-            ratios.append(row[f"{column}_mean"] / reference if reference and not pd.isna(reference) else np.nan)
-        policy[f"{column}_vs_largest"] = ratios
+        mean, at_largest = merged[f"{column}_mean"].astype(float), merged[f"_{column}"].astype(float)
+        if column == quality:
+            policy[f"{column}_minus_largest"] = (mean - at_largest).to_numpy()
+        else:
+            policy[f"{column}_vs_largest"] = (mean / at_largest.where(at_largest != 0)).to_numpy()
     return policy
+
+
+def _in_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows by target, runtime, width, then from the largest resolution down (the paper's reading order)."""
+    keys = [k for k in ("target", "runtime", "recipe", "width") if k in table.columns]
+    ascending = [True] * len(keys)
+    if "resolution" in table.columns:
+        keys.append("resolution")
+        ascending.append(False)
+    return table.sort_values(keys, ascending=ascending, kind="stable") if keys else table
 
 
 # ---------------------------------------------------------------- comparisons
@@ -481,7 +522,8 @@ def cross_runtime_section(ctx: Context) -> Section:
     shown = table.assign(executorch_over_litert=ratio)
     spec = (("target", "target", None), ("variant", "variant", None), ("executorch", "ExecuTorch ms", None),
             ("litert", "LiteRT ms", None), ("executorch_over_litert", "ExecuTorch / LiteRT", None))
-    section.blocks.append(Table(select(shown, spec), raw=table, csv="cross_runtime.csv"))
+    ctx.keep("cross_runtime.csv", table)
+    section.blocks.append(Table(select(_in_order(shown), spec)))
     return section
 
 
@@ -495,7 +537,8 @@ def cross_device_section(ctx: Context) -> Section:
     spec += [(t, f"{t} ms", None) for t in ctx.targets] + [("fastest", "fastest", None)]
     spec += [(f"{t}_vs_fastest", f"{t} / fastest", None) for t in ctx.targets]
     section.blocks.append(Text("Median latency of each variant on each target, and how far each target is from the fastest."))
-    section.blocks.append(Table(select(table, spec), raw=table, csv="cross_device.csv"))
+    ctx.keep("cross_device.csv", table)
+    section.blocks.append(Table(select(_in_order(table), spec)))
     return section
 
 
@@ -523,7 +566,8 @@ def delegation_section(ctx: Context) -> Section:
             ("delegated", "delegated ops/nodes", None), ("non_delegated_ops", "left to plain kernels", None),
             ("reason", "note", None))
     section.blocks.append(Text("Which operators run inside the XNNPACK delegate and which are left to the runtime's own kernels."))
-    section.blocks.append(Table(select(table, spec), raw=table, csv="delegation.csv"))
+    ctx.keep("delegation.csv", table)
+    section.blocks.append(Table(select(table, spec)))
     return section
 
 

@@ -70,6 +70,9 @@ def select(frame: pd.DataFrame, spec: Spec, drop_empty: bool = True) -> pd.DataF
 
     drop_empty: leave out a column with no value at all (no energy meter: no energy column).
     """
+    headers = [header for _, header, _ in spec]
+    if len(set(headers)) != len(headers):
+        raise ValueError(f"duplicate headers in a table spec: {headers}")
     out = pd.DataFrame(index=range(len(frame)))
     for column, header, scale in spec:
         if column not in frame.columns:
