@@ -16,7 +16,7 @@ from .config import RUNTIMES, Target
 from .device import checks as device_checks
 from .device.bundle import build_agent_zipapp
 from .device.checks import Check
-from .transport import TransportError, open_transport
+from .transport import TransportError, device_python, open_transport
 from .transport.agent_call import call_agent
 from .transport.base import Transport
 
@@ -49,7 +49,7 @@ def run_doctor(target: Target, runtimes: Sequence[str] = RUNTIMES) -> list[Check
         if target.kind == "adb":
             from .android import has_python
 
-            if not has_python(transport, target.python):
+            if not has_python(transport, device_python(target)):
                 return found + _android_native_checks(transport, target, runtimes)
         return found + _agent_checks(transport, target, runtimes)
     except TransportError as e:
@@ -64,16 +64,16 @@ def _agent_checks(transport: Transport, target: Target, runtimes: Sequence[str])
     spec = {"runtimes": list(runtimes), "workdir": transport.workdir,
             "energy": {"meter": target.energy.meter, "options": dict(target.energy.options),
                        "period_secs": target.energy.period_secs}}
-    result = call_agent(transport, [target.python, agent, "doctor", "--spec", json.dumps(spec)], DOCTOR_TIMEOUT_SECS)
+    result = call_agent(transport, [device_python(target), agent, "doctor", "--spec", json.dumps(spec)], DOCTOR_TIMEOUT_SECS)
     if "checks" in result:
         return [Check.from_dict(c) for c in result["checks"]]
     error = result.get("error") or "the agent returned no checks"
     if error.startswith("cannot start the agent"):
-        return [Check("python", False, f"'{target.python}' does not run on the device: {error}",
+        return [Check("python", False, f"'{device_python(target)}' does not run on the device: {error}",
                       f"install Python >= 3.10 on the device (e.g. sudo apt install python3 python3-numpy) "
                       f"or set `python` in {target.path} to its path")]
     if error.startswith("agent crashed"):
-        return [Check("python", False, f"the agent cannot run with '{target.python}': {error}",
+        return [Check("python", False, f"the agent cannot run with '{device_python(target)}': {error}",
                       f"use Python >= 3.10 on the device (set `python` in {target.path})")]
     return [Check("agent", False, error, "run `edge-bench doctor` again; if it persists, check the device's log")]
 
@@ -88,7 +88,7 @@ def _sh(transport: Transport, script: str) -> str:
 def _android_native_checks(transport: Transport, target: Target, runtimes: Sequence[str]) -> list[Check]:
     from .android import BUILD_HINT, TOOLS
 
-    found = [Check("python", True, f"no '{target.python}' on the device: measuring with the native tools")]
+    found = [Check("python", True, f"no '{device_python(target)}' on the device: measuring with the native tools")]
     for runtime in runtimes:
         key = TOOLS[runtime]
         configured = getattr(target.adb, key, "") if target.adb else ""

@@ -7,7 +7,6 @@ never runs two measurements at once.
 
 from __future__ import annotations
 
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Sequence
 from .build import BuildOutcome, Builder, one_line
 from .config import Recipe, Target
 from .progress import NoProgress, Progress
+from .transport import device_python
 from .recipes import Variant
 from .results import ResultStore, empty_record, new_run_id
 
@@ -64,13 +64,6 @@ def measurement_spec(target: Target, artifact_path: str, runtime: str) -> dict[s
                           "period_secs": target.energy.period_secs, "idle_secs": m.idle_secs,
                           "duration_secs": m.energy_secs}
     return spec
-
-
-def device_python(target: Target) -> str:
-    """The local target measures with this very interpreter unless the target file names another."""
-    if target.python:
-        return target.python
-    return sys.executable if target.kind == "local" else "python3"
 
 
 def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> dict[str, Any]:

@@ -143,7 +143,9 @@ def test_sections_hold_the_expected_numbers(labelled_report):
     slope, intercept = LINES[("pi5", "litert")]
     expected = sum(slope * gflops(r) + intercept for r in RESOLUTIONS) / 7
     assert policy.loc[("pi5", "litert"), "latency_median_ms_mean"] == pytest.approx(expected)
+    assert policy.loc[("pi5", "litert"), "latency_median_ms_vs_largest"] == pytest.approx(expected / (slope * gflops(224) + intercept))
     assert policy.loc[("pi5", "litert"), "top1_mean"] == pytest.approx(sum(TOP1.values()) / 7)
+    assert policy.loc[("pi5", "litert"), "top1_minus_largest"] == pytest.approx(sum(TOP1.values()) / 7 - TOP1[224])
     cross = pd.read_csv(out / "cross_runtime.csv")
     assert len(cross) == 14 and ((cross["target"] == "host") == (cross["executorch_over_litert"] > 1)).all()
     assert "THROTTLED" in markdown

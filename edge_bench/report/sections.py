@@ -25,6 +25,7 @@ QUALITY_UNITS = {"top1": ("top-1", "%"), "miou": ("mIoU", "%"), "sqnr_db": ("SQN
 METRIC_NAMES = {"latency_median_ms": "latency ms", "energy_mj": "energy mJ"}
 COST_LABELS = {"latency_median_ms": "latency ms", "energy_mj": "energy mJ", "peak_rss_bytes": "peak RSS MB"}
 COST_SCALES = {"peak_rss_bytes": MB}
+COST_NAMES = {"latency_median_ms": "latency", "energy_mj": "energy", "peak_rss_bytes": "peak RSS"}
 
 
 # ---------------------------------------------------------------- blocks
@@ -391,7 +392,9 @@ def pareto_section(ctx: Context) -> Section:
             n = int((pool["_q"].notna() & _series(pool, cost).notna()).sum())
             rows.append({"target": target, "runtime": runtime, "ranked on": COST_LABELS[cost],
                          "on the front": f"{len(group)} of {n}", f"front ({stands_for}), cheapest first": ", ".join(group["_name"])})
-        section.blocks.append(Table(pd.DataFrame(rows)))
+        order = {COST_LABELS[c]: i for i, c in enumerate(COST_COLUMNS)}
+        table = pd.DataFrame(rows).sort_values(["target", "runtime", "ranked on"], key=lambda c: c.map(order) if c.name == "ranked on" else c)
+        section.blocks.append(Table(table))
     missing = [COST_LABELS[c] for c in COST_COLUMNS if c not in costs]
     if missing:
         section.blocks.append(Text(f"Not ranked on {', '.join(missing)}: not measured."))
@@ -459,7 +462,7 @@ def random_resolution_section(ctx: Context) -> Section:
     for column in costs:
         label, scale = COST_LABELS[column], COST_SCALES.get(column)
         spec += [(f"{column}_mean", f"E[{label}]", scale), (f"{column}_std", f"± {label}", scale),
-                 (f"{column}_vs_largest", f"{label.split()[0]} / largest", None)]
+                 (f"{column}_vs_largest", f"{COST_NAMES[column]} / largest", None)]
     if quality:
         name, _ = QUALITY_UNITS.get(quality, (quality, ""))
         spec += [(f"{quality}_mean", f"E[{QUALITY_LABELS.get(quality, quality)}]", None), (f"{quality}_std", f"± {name}", None),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..config import Target
 from ..errors import InputError
 from .base import ExecResult, Transport, TransportError, TransportTimeout
@@ -24,4 +26,12 @@ def open_transport(target: Target) -> Transport:
     raise InputError(f"{target.path}: kind '{target.kind}' has no transport (an mcu target is not measured over one)")
 
 
-__all__ = ["ExecResult", "Transport", "TransportError", "TransportTimeout", "open_transport"]
+def device_python(target: Target) -> str:
+    """The device's interpreter: the target file's, else python3 — and for the local host the very
+    interpreter running edge-bench, which has the runtimes installed beside it."""
+    if target.python:
+        return target.python
+    return sys.executable if target.kind == "local" else "python3"
+
+
+__all__ = ["device_python", "ExecResult", "Transport", "TransportError", "TransportTimeout", "open_transport"]
