@@ -32,9 +32,12 @@ ORDER = ["interpreter start", "imports", "tool versions", "keys", "cache lookup 
          "store artifact + hash + manifest", "write files", "other (CLI, recipe, printing)", "interpreter exit"]
 
 
-def breakdown(run: common.Run, totals: dict) -> dict[str, float]:
-    """Phase -> seconds, with process start, exit and what no timer covered filled in, summing to the wall time."""
-    out = phases.exclusive({k: v for k, v in totals.items() if k not in ("started_at", "ended_at")})
+def breakdown(run: common.Run, totals: dict, nested: bool) -> dict[str, float]:
+    """Phase -> seconds, with process start, exit and what no timer covered filled in, summing to the wall time.
+
+    `nested`: the totals are phases.py's (a phase's total includes the phases it calls)."""
+    out = {k: v for k, v in totals.items() if k not in ("started_at", "ended_at")}
+    out = phases.exclusive(out) if nested else out
     out["interpreter start"] = totals["started_at"] - run.started_at
     out["interpreter exit"] = run.ended_at - totals["ended_at"]
     out["other (CLI, recipe, printing)"] = run.seconds - sum(out.values())
@@ -98,7 +101,7 @@ def main() -> int:
                 else:
                     run = run_raw(arch, resolutions, folder / f"raw-{round_}", phases_file, args.quick)
                 walls[side].append(run.seconds)
-                last[side] = breakdown(run, json.loads(phases_file.read_text()))
+                last[side] = breakdown(run, json.loads(phases_file.read_text()), nested=side == "edge-bench")
                 print(f"  round {round_ + 1}: {side:10s} {run.seconds:7.1f} s (peak RSS {common.gib(run.peak_tree_rss)})")
         analytic = time_analytic(recipe, folder / "analytic-cache", args.quick)
 

@@ -31,12 +31,40 @@ class BuildOutcome:
     error: str | None
     cached: bool
     seconds: float
-    peak_rss_bytes: int | None = None  # of the worker process that built it (parallel builds only)
+    peak_rss_bytes: int | None = None  # of the worker while it built this variant (parallel builds only)
 
 
 def one_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+# How random-weight networks are made usable (part of every build key).
+RANDOM_INIT = "seeded init + batch-norm statistics re-estimated on 4 seeded standard-normal batches"
+
+
+def recalibrate_batch_norm(model, shape: tuple[int, ...], batches: int = 4, seed: int = 1) -> None:
+    """Re-estimate batch-norm running statistics of a randomly initialised network on seeded inputs.
+
+    With its constructor's defaults (mean 0, variance 1) a deep random network's activations shrink or
+    blow up layer after layer (a random MobileNetV2's logits are ~1e-9), so INT8 against FP32 compares
+    noise. Normalising each layer's activations as a trained network would keeps the numbers, and so
+    the fidelity measurements, meaningful. Trained weights are never touched.
+    """
+    import torch
+
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    generator = torch.Generator().manual_seed(seed)
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches
+    model.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            model(torch.randn(max(2, shape[0]), *shape[1:], generator=generator))
+    model.eval()
 
 
 class Builder:
@@ -53,7 +81,8 @@ class Builder:
         return dataclasses.asdict(resolve(variant.fields))
 
     def _variant_inputs(self, variant: Variant) -> dict[str, Any]:
-        return {"fields": dict(variant.fields), "weights": self._weights(variant), "versions": self.versions}
+        return {"fields": dict(variant.fields), "weights": self._weights(variant), "versions": self.versions,
+                "random_init": RANDOM_INIT}
 
     def artifact_key(self, variant: Variant, runtime: str) -> str:
         return build_key({**self._variant_inputs(variant), "runtime": runtime,
@@ -64,7 +93,10 @@ class Builder:
     def model(self, variant: Variant, memo: dict):
         """The variant's FP32 torch model, built once per `memo`."""
         if "model" not in memo:
-            memo["model"] = arch_of(variant.arch, self.recipe.path).build(variant.fields)
+            model = arch_of(variant.arch, self.recipe.path).build(variant.fields)
+            if self._weights(variant)["kind"] == "random":
+                recalibrate_batch_norm(model, input_shape(variant.fields))
+            memo["model"] = model
         return memo["model"]
 
     def analytic(self, variant: Variant, memo: dict | None = None) -> dict[str, Any]:
@@ -94,7 +126,9 @@ class Builder:
             data, info = self._convert(variant, runtime, memo)
             info = {**info, **artifact_memory_info(data, runtime)}
             manifest = {"recipe": self.recipe.name, "variant": dict(variant.fields), "variant_name": variant.name,
-                        "weights": self._weights(variant), "quantize": dataclasses.asdict(self.recipe.quantize),
+                        "weights": self._weights(variant),
+                        "random_init": RANDOM_INIT if self._weights(variant)["kind"] == "random" else None,
+                        "quantize": dataclasses.asdict(self.recipe.quantize),
                         "versions": self.versions, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                         "build_seconds": round(time.perf_counter() - start, 2), **info}
             artifact = self.cache.store(key, runtime, data, manifest)

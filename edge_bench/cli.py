@@ -112,10 +112,19 @@ def cmd_run(args) -> int:
     out = Path(args.out) if args.out else Path("reports") / f"{recipe.name}-{'+'.join(t.name for t in targets)}"
     if (out / RESULTS_FILE).exists() and not args.resume:
         raise InputError(f"--out {out}: already holds {RESULTS_FILE}; add --resume to continue it, or choose a new --out")
+    from .evaluate import Evaluator
+    from .export.cache import cache_root
+
+    if args.max_images <= 0:
+        raise InputError(f"--max-images {args.max_images}: give a positive number of images")
+    # Fidelity to FP32 is measured for every artifact; accuracy too when a labelled dataset is given.
+    evaluator = Evaluator(recipe, cache_root(), dataset=Path(args.dataset) if args.dataset else None,
+                          max_images=args.max_images)
     runner = Runner(recipe, variants, runtimes, targets, out, resume=args.resume,
-                    progress=_progress())
+                    progress=_progress(), evaluator=evaluator)
     summary = runner.run()
-    report = write_report(read_records(out / RESULTS_FILE), out, title=f"{recipe.name} on {', '.join(names)}")
+    report = write_report(read_records(out / RESULTS_FILE), out, title=f"{recipe.name} on {', '.join(names)}",
+                          budget_points=args.budget)
     print(f"{summary.ok} ok, {summary.failed} failed, {summary.skipped} already done; results in {out / RESULTS_FILE}")
     for failure in summary.failures:
         print(f"  failed: {failure}")
@@ -129,7 +138,7 @@ def cmd_report(args) -> int:
 
     dirs = [Path(d) for d in args.dirs]
     out = Path(args.out) if args.out else dirs[0]
-    path = write_report(load_dirs(dirs), out)
+    path = write_report(load_dirs(dirs), out, budget_points=args.budget)
     print(f"report: {path}")
     return EXIT_OK
 
@@ -190,11 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runtime", help="executorch,litert (default: the recipe's)")
     p.add_argument("--out", help="results directory (default: reports/<recipe>-<target>)")
     p.add_argument("--resume", action="store_true", help="skip measurements already ok in --out")
+    p.add_argument("--dataset", help="labelled images (ImageFolder, or Cityscapes for segmentation): top-1/top-5 or mIoU "
+                                     "of every artifact and of its FP32 model")
+    p.add_argument("--max-images", type=int, default=500, help="images of --dataset to evaluate (default 500)")
+    p.add_argument("--budget", type=float, default=0.75, help="accuracy budget in points for the selection (default 0.75)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", help="report.md, results.csv and plots from one or more result directories")
     p.add_argument("dirs", nargs="+", metavar="DIR")
     p.add_argument("--out", help="where to write (default: the first DIR)")
+    p.add_argument("--budget", type=float, default=0.75, help="accuracy budget in points for the selection (default 0.75)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="fail (exit 1) when a run's median latencies regressed against a baseline")

@@ -38,28 +38,34 @@ log = logging.getLogger(__name__)
 
 GIB = 1 << 30
 
-# Peak RSS of one worker converting one variant for both runtimes, as measured on this project's
-# host stack (torch 2.14.1, executorch 1.5.1, litert-torch 0.10.0; Linux x86-64): ResNet-50 converted
-# in a fresh process, peak read as ru_maxrss (`/usr/bin/time -v`, "Maximum resident set size"):
-#   imports alone (torch, torchvision, executorch, litert-torch) ............ 1.19 GB
-#   MobileNetV2 x0.35 at 64 px:   executorch 1.57 GB, litert 1.60 GB
-#   ResNet-50 at  96 px:          executorch 2.02 GB, litert 2.59 GB
-#   ResNet-50 at 160 px:          executorch 2.05 GB, litert 2.68 GB
-# The resolution barely moves the peak (96 -> 160 px, 2.8x the pixels: +3%): it is the imported
-# libraries plus a few copies of the weights (FP32 graph, exported program, quantized constants).
-# So the estimate is a base plus a multiple of the FP32 weight bytes, that multiple fitted on
-# ResNet-50 (25.6 M parameters, 102 MB of FP32 weights): (2.68 - 1.19) GB / 102 MB ~ 14.6 copies.
-# Both runtimes run in the same task one after the other, so the task's peak is the larger of the two.
-IMPORTS_PEAK_BYTES = int(1.19e9)
-WEIGHT_COPIES_AT_PEAK = 14.6
+# Peak RSS of one build task (one variant, FP32 model built once, converted for ExecuTorch then
+# LiteRT), measured on the project's host stack (torch 2.14.1, executorch 1.5.1, litert-torch 0.10.0,
+# Linux x86-64, 8 calibration images): each task in a fresh process under `/usr/bin/time -v`
+# ("Maximum resident set size", the whole life of the process, exit included):
+#   imports alone (torch, torchvision, executorch, litert-torch): 1.24 GB (ru_maxrss after import)
+#   tests' TinyCNN (502 weights) at 16 px ............ 1.55 GB
+#   MobileNetV2 x1.0 (3.5 M weights) at 128 px ....... 1.71 GB
+#   ResNet-50 (25.6 M weights) at 160 px ............. 2.03 GB
+# The resolution hardly matters: ResNet-50 at 96 and at 160 px peak within 0.5% of each other (one
+# runtime per process: executorch 1.78 GB both, litert 1.85 GB vs 1.86 GB). What grows is the graph
+# (MobileNetV2, 52 convolutions and 14 MB of FP32 weights, costs 160 MB more than TinyCNN) and the
+# weights (ResNet-50: 0.48 GB more than TinyCNN for 102 MB of FP32 weights, ~4.7 copies). The estimate
+# is MobileNetV2's peak as a base (an allowance for a graph of that size) plus 4.7 x the FP32 weight
+# bytes: 1.78 GB for MobileNetV2 and 2.19 GB for ResNet-50, each above what was measured.
+BASE_PEAK_BYTES = int(1.71e9)
+WEIGHT_COPIES_AT_PEAK = 4.7
 # Reserve for the parent process and the rest of the machine, not handed to workers.
 RESERVE_BYTES = int(0.5 * GIB)
 
 
 # Variants and recipes hold read-only mappings (MappingProxyType), which pickle refuses; a worker gets
 # them back as read-only mappings. Registered for multiprocessing's pickler only, not globally.
+def _mappingproxy(items: dict) -> types.MappingProxyType:
+    return types.MappingProxyType(items)
+
+
 def _reduce_mappingproxy(proxy: types.MappingProxyType) -> tuple:
-    return types.MappingProxyType, (dict(proxy),)
+    return _mappingproxy, (dict(proxy),)
 
 
 reduction.register(types.MappingProxyType, _reduce_mappingproxy)
@@ -95,7 +101,7 @@ def plan_workers(requested: int, tasks: int, cores: int, available_bytes: int | 
 
 def conversion_peak_bytes(weight_count: int) -> int:
     """Estimated peak RSS of one worker converting a model of `weight_count` FP32 parameters."""
-    return int(IMPORTS_PEAK_BYTES + WEIGHT_COPIES_AT_PEAK * 4 * weight_count)
+    return int(BASE_PEAK_BYTES + WEIGHT_COPIES_AT_PEAK * 4 * weight_count)
 
 
 def mem_available_bytes(meminfo: Path = Path("/proc/meminfo")) -> int | None:
@@ -145,9 +151,11 @@ def _init_worker(threads: int, archs: Mapping[str, Any], log_levels: Mapping[str
 
     torch.set_num_threads(threads)
     ARCHS.update(archs)  # archs registered at run time in the parent (plugins, tests) exist here too
-    logging.basicConfig(level=log_levels.get("", logging.WARNING), format="%(levelname)s %(name)s: %(message)s")
+    # A root level of NOTSET leaves the parent's handlers to filter; a worker has none of those.
+    logging.basicConfig(level=log_levels.get("") or logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for name, level in log_levels.items():
-        logging.getLogger(name or None).setLevel(level)
+        if name:
+            logging.getLogger(name).setLevel(level)
     if initializer is not None:
         initializer()
 
@@ -212,7 +220,9 @@ def _picklable_archs() -> dict[str, Any]:
 
 
 def _weight_count(variant: Variant, builder: Builder) -> int | None:
-    """Parameters of the variant, from the analytic cache when `analyze` or `run` already counted them."""
+    """Parameters of the variant, from the analytic cache when `analyze` or `run` already counted them.
+
+    The key is Builder.analytic's; should it change, this misses and the default estimate applies."""
     from .export.cache import build_key
 
     try:
@@ -278,7 +288,7 @@ class _Pool:
         self.init_args = (plan.threads, _picklable_archs(), _log_levels(), initializer)
         self.done = 0
         self.total = 0
-        self.peaks: list[tuple[str, int]] = []
+        self.peaks: list[tuple[str, int, int]] = []  # variant name, worker pid, peak RSS
 
     def _task_args(self, i: int, runtimes: list[str]) -> tuple:
         return self.recipe, self.variants[i], runtimes, self.cache_root
@@ -290,7 +300,7 @@ class _Pool:
         for outcome in result.outcomes:
             self.outcomes[(i, outcome.runtime)] = dataclasses.replace(outcome, variant=self.variants[i])
         if result.peak_rss_bytes is not None:
-            self.peaks.append((self.variants[i].name, result.peak_rss_bytes))
+            self.peaks.append((self.variants[i].name, result.pid, result.peak_rss_bytes))
 
     def _fail(self, i: int, runtimes: list[str], reason: str, seconds: float) -> None:
         for runtime in runtimes:
@@ -309,9 +319,10 @@ class _Pool:
                 self.done += 1
         largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         log.info("built %d variant(s) in %.1f s with %d worker(s) x %d thread(s); peak RSS per variant: %s; "
-                 "largest child process peak (ru_maxrss): %.2f GiB", self.total, time.perf_counter() - start,
-                 self.plan.workers, self.plan.threads,
-                 ", ".join(f"{name} {peak / GIB:.2f} GiB" for name, peak in self.peaks) or "n/a", largest / GIB)
+                 "largest peak of any child process so far (ru_maxrss): %.2f GiB", self.total,
+                 time.perf_counter() - start, self.plan.workers, self.plan.threads,
+                 ", ".join(f"{name} {peak / GIB:.2f} GiB (worker {pid})" for name, pid, peak in self.peaks) or "n/a",
+                 largest / GIB)
 
     def _running_label(self, pending: list[tuple[Future, int]]) -> str:
         # The pool hands tasks out in submission order: the oldest unfinished ones are the running ones.

@@ -76,7 +76,7 @@ def test_plan_without_a_memory_reading_is_bounded_by_jobs_only():
 
 def test_conversion_estimate_grows_with_the_weights():
     base = conversion_peak_bytes(0)
-    assert base == parallel.IMPORTS_PEAK_BYTES
+    assert base == parallel.BASE_PEAK_BYTES
     # Every FP32 weight (4 bytes) is held WEIGHT_COPIES_AT_PEAK times at the peak.
     assert conversion_peak_bytes(1_000_000) - base == pytest.approx(4e6 * parallel.WEIGHT_COPIES_AT_PEAK, abs=1)
 

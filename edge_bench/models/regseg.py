@@ -16,7 +16,9 @@ Architecture (19 Cityscapes classes by default):
   (64+8); 3x3 conv-BN-ReLU to 64; 1x1 classifier.
 - the logits are resized bilinearly (align_corners=False) to the input size, inside the model.
 
-Module names follow the authors' code, so their state_dicts load through the `checkpoint` field.
+Module names follow the authors' code, so their state_dicts load through the `checkpoint` field; the
+one difference, a batch norm per part of a split convolution (see `DilatedConv`), is translated by
+`RegSeg.adapt_state_dict`.
 
 `width` (group-width scaling, the regseg-ms recipe): the group width becomes 16 x width, which must
 be a whole number (width a multiple of 1/16), and every stem and encoder channel count c becomes
@@ -84,7 +86,14 @@ class Shortcut(nn.Module):
 
 
 class DilatedConv(nn.Module):
-    """The channels split in equal parts, each a grouped 3x3 convolution with its own dilation rate."""
+    """The channels split in equal parts, each a grouped 3x3 convolution with its own dilation rate,
+    followed by its own batch norm.
+
+    The authors normalize after the concatenation; batch norm works per channel, so a batch norm per
+    part computes the same thing. Placed right after each convolution it folds into it, where a batch
+    norm after a concatenation is left standing (unquantized) by the PT2E quantizers and the runtimes.
+    `RegSeg.adapt_state_dict` splits the authors' single batch norm into the parts.
+    """
 
     def __init__(self, channels: int, dilations: Sequence[int], gw: int, stride: int):
         super().__init__()
@@ -93,9 +102,11 @@ class DilatedConv(nn.Module):
             raise ValueError(f"{channels} channels do not split into {len(dilations)} parts of whole groups of {gw}")
         self.part = part
         self.convs = nn.ModuleList(nn.Conv2d(part, part, 3, stride, d, d, groups=part // gw, bias=False) for d in dilations)
+        self.bns = nn.ModuleList(nn.BatchNorm2d(part) for _ in dilations)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([conv(p) for conv, p in zip(self.convs, torch.split(x, self.part, dim=1))], dim=1)
+        parts = torch.split(x, self.part, dim=1)
+        return torch.cat([bn(conv(p)) for conv, bn, p in zip(self.convs, self.bns, parts)], dim=1)
 
 
 class DBlock(nn.Module):
@@ -106,9 +117,10 @@ class DBlock(nn.Module):
         if len(dilations) == 1:
             d = dilations[0]
             self.conv2: nn.Module = nn.Conv2d(cout, cout, 3, stride, d, d, groups=cout // gw, bias=False)
+            self.bn2: nn.Module = nn.BatchNorm2d(cout)
         else:
             self.conv2 = DilatedConv(cout, dilations, gw, stride)
-        self.bn2 = nn.BatchNorm2d(cout)
+            self.bn2 = nn.Identity()  # one batch norm per part, inside conv2
         self.se = SqueezeExcite(cout, cin // 4)
         self.conv3 = nn.Conv2d(cout, cout, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(cout)
@@ -169,6 +181,22 @@ class RegSeg(nn.Module):
         self.stem = ConvBnAct(3, 32 // GROUP_WIDTH * gw, 3, 2, 1)
         self.body = Exp48(gw)
         self.decoder = Decoder26(num_classes, self.body.channels, width)
+
+    def adapt_state_dict(self, state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The authors' layout -> ours: a D-block's `bn2` after a split convolution becomes one batch
+        norm per part (`conv2.bns.<i>`), each taking its slice of the channels."""
+        own = self.state_dict()
+        out: dict[str, torch.Tensor] = {}
+        for key, tensor in state.items():
+            block, sep, name = key.rpartition(".bn2.")
+            if sep and f"{block}.conv2.bns.0.{name}" in own and f"{block}.bn2.{name}" not in own:
+                parts = sum(1 for k in own if k.startswith(f"{block}.conv2.bns.") and k.endswith(f".{name}"))
+                pieces = [tensor] * parts if tensor.dim() == 0 else torch.chunk(tensor, parts)
+                for i, piece in enumerate(pieces):
+                    out[f"{block}.conv2.bns.{i}.{name}"] = piece.clone()
+            else:
+                out[key] = tensor
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[-2:]

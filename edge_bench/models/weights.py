@@ -104,7 +104,14 @@ def read_checkpoint(path: str) -> dict[str, Any]:
 
 
 def load_state_dict(model: Any, state: Mapping[str, Any], origin: str) -> None:
-    """Load `state` into `model`, refusing any missing, unexpected or mis-shaped key (InputError)."""
+    """Load `state` into `model`, refusing any missing, unexpected or mis-shaped key (InputError).
+
+    A model whose layout differs from the one its published checkpoints were saved in translates them
+    with its `adapt_state_dict(state) -> state` method (e.g. RegSeg).
+    """
+    adapt = getattr(model, "adapt_state_dict", None)
+    if adapt is not None:
+        state = adapt(state)
     own = model.state_dict()
     # BatchNorm's step counter is unused in eval mode; older checkpoints lack it.
     missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]

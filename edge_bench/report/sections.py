@@ -91,6 +91,18 @@ class Context:
         return column in rows.columns and pd.to_numeric(rows[column], errors="coerce").notna().any()
 
     @property
+    def several_recipes(self) -> bool:
+        return "recipe" in self.frame.columns and self.frame["recipe"].nunique(dropna=True) > 1
+
+    def show(self, frame: pd.DataFrame, spec) -> pd.DataFrame:
+        """`select`, with a recipe column in front when several recipes share the report (variant
+        names alone may then be ambiguous)."""
+        spec = list(spec)
+        if self.several_recipes and "recipe" in frame.columns and all(column != "recipe" for column, _, _ in spec):
+            spec.insert(0, ("recipe", "recipe", None))
+        return select(frame, spec)
+
+    @property
     def accuracy_column(self) -> str | None:
         return next((c for c in ACCURACY_COLUMNS if self.has(c)), None)
 
@@ -148,6 +160,8 @@ def recommendations(ctx: Context) -> pd.DataFrame:
             chosen = choice.row
         elif ctx.has("sqnr_db", on_target):
             sqnr = _series(on_target, "sqnr_db")
+            if "sqnr_note" in on_target.columns:  # identical outputs: SQNR stored as null, fidelity is perfect
+                sqnr = sqnr.where(on_target["sqnr_note"] != "outputs identical", np.inf)
             faithful = on_target[(sqnr >= ctx.fidelity_bar_db) & latency.notna()]
             row.update(rule=f"no accuracy measured ({_accuracy_reason(ctx)}): the lowest median latency among the "
                             f"artifacts whose SQNR against their own FP32 model is at least {ctx.fidelity_bar_db:g} dB "
@@ -167,8 +181,12 @@ def recommendations(ctx: Context) -> pd.DataFrame:
                        latency_median_ms=chosen.get("latency_median_ms"))
             if row["quality_col"]:
                 row["quality"] = chosen.get(row["quality_col"])
+                if row["quality_col"] == "sqnr_db" and chosen.get("sqnr_note") == "outputs identical":
+                    row["quality"] = np.inf
             for column in ("energy_mj", "peak_rss_bytes", "resolution", "width"):
                 row[column] = chosen.get(column)
+            if ctx.several_recipes:
+                row["recipe"] = chosen.get("recipe")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -184,7 +202,8 @@ def _answer_line(row: pd.Series) -> str:
         parts.append(f"{_fmt(row['energy_mj'], 'mJ')} per inference")
     if not is_missing(row.get("peak_rss_bytes")):
         parts.append(f"peak RSS {_fmt(row['peak_rss_bytes'] / MB, 'MB')}")
-    return f"**{row['target']}**: ship **{row['variant']}** with **{row['runtime']}**: {', '.join(parts)}."
+    recipe = f" (recipe {row['recipe']})" if not is_missing(row.get("recipe")) else ""
+    return f"**{row['target']}**: ship **{row['variant']}**{recipe} with **{row['runtime']}**: {', '.join(parts)}."
 
 
 def _fit_lines(ctx: Context, metric: str = "latency_median_ms") -> list[str]:
@@ -213,7 +232,8 @@ def answer(ctx: Context) -> Section:
     section.blocks.append(Bullets(tuple(_answer_line(r) for _, r in table.iterrows())))
     rules = list(dict.fromkeys(table["rule"]))
     for rule in rules:
-        section.blocks.append(Text(f"Rule{' (' + ', '.join(table[table['rule'] == rule]['target']) + ')' if len(rules) > 1 else ''}: {rule}."))
+        targets = f" ({', '.join(table[table['rule'] == rule]['target'])})" if len(rules) > 1 else ""
+        section.blocks.append(Text(f"Rule{targets}: {rule}."))
     fit_lines = _fit_lines(ctx)
     if fit_lines:
         section.blocks.append(Text("**How well FLOPs predict latency** (a linear fit per target and runtime):"))
@@ -240,13 +260,15 @@ def _counts(ctx: Context) -> str:
 
 def measurements(ctx: Context) -> Section:
     section = Section("Measurements")
-    section.blocks.append(Table(summary_table(ctx.frame)))
+    section.blocks.append(Table(summary_table(ctx.frame, with_recipe=ctx.several_recipes)))
     notes = ctx.distinct("accuracy_note")
     if notes:
         section.blocks.append(Text("Accuracy: " + "; ".join(notes) + "."))
     fidelity = ctx.distinct("fidelity_inputs")
     if fidelity:
-        section.blocks.append(Text(f"Fidelity (SQNR, top-1 agreement) of each INT8 artifact against its FP32 model on {'; '.join(fidelity)}."))
+        section.blocks.append(Text(
+            f"Fidelity (SQNR, top-1 agreement) of each INT8 artifact against its FP32 model on {'; '.join(fidelity)}."
+        ))
     return section
 
 
@@ -256,7 +278,8 @@ def failures(ctx: Context) -> Section:
     items = []
     if "status" in frame.columns:
         for _, row in frame[frame["status"] != "ok"].iterrows():
-            items.append(f"{row.get('variant')} / {row.get('runtime')} on {row.get('target')}: {row.get('error') or 'no reason recorded'}")
+            reason = row.get("error") or "no reason recorded"
+            items.append(f"{row.get('variant')} / {row.get('runtime')} on {row.get('target')}: {reason}")
     if "eval_error" in frame.columns:
         for _, row in frame[frame["eval_error"].map(lambda v: not is_missing(v))].iterrows():
             items.append(f"evaluation of {row.get('variant')} / {row.get('runtime')}: {row['eval_error']}")
@@ -298,7 +321,8 @@ def energy_section(ctx: Context) -> Section:
     section = Section("Energy against FLOPs")
     if not ctx.has("energy_mj"):
         reasons = ctx.record_reasons(lambda r: r.get("energy_missing_reason"))
-        section.blocks.append(Text("No energy: " + ("; ".join(reasons) if reasons else "no record carries an energy measurement") + "."))
+        why = "; ".join(reasons) if reasons else "no record carries an energy measurement"
+        section.blocks.append(Text(f"No energy: {why}."))
         return section
     fits = ctx.fits[(ctx.fits["metric"] == "energy_mj") & (ctx.fits["n"] > 0)]
     section.blocks.append(Text("The same fits for the energy per inference (mJ), on the targets with a meter."))
@@ -329,7 +353,8 @@ def memory_section(ctx: Context) -> Section:
     section = Section("Memory: measured against analytic")
     if not ctx.has("model_rss_bytes"):
         reasons = ctx.record_reasons(lambda r: (r.get("memory") or {}).get("missing_reason"))
-        section.blocks.append(Text("No model-attributable RSS: " + ("; ".join(reasons) if reasons else "no ok record carries one") + "."))
+        why = "; ".join(reasons) if reasons else "no ok record carries one"
+        section.blocks.append(Text(f"No model-attributable RSS: {why}."))
         return section
     ratios = memory_ratios(ctx.frame)
     section.blocks.append(Text(
@@ -347,7 +372,7 @@ def memory_section(ctx: Context) -> Section:
         summary.append(f"{keys[0]} / {keys[1]}: RSS = " + ("; ".join(parts) if parts else "no ratio (a side is missing)"))
     section.blocks.append(Bullets(tuple(summary)))
     ctx.keep("memory_ratios.csv", ratios)
-    section.blocks.append(Table(select(_in_order(ratios), MEMORY_SPEC)))
+    section.blocks.append(Table(ctx.show(_in_order(ratios), MEMORY_SPEC)))
     path = plots.memory(ctx.frame, ctx.out_dir)
     if path:
         section.blocks.append(Image(path, "memory"))
@@ -393,7 +418,9 @@ def pareto_section(ctx: Context) -> Section:
             rows.append({"target": target, "runtime": runtime, "ranked on": COST_LABELS[cost],
                          "on the front": f"{len(group)} of {n}", f"front ({stands_for}), cheapest first": ", ".join(group["_name"])})
         order = {COST_LABELS[c]: i for i, c in enumerate(COST_COLUMNS)}
-        table = pd.DataFrame(rows).sort_values(["target", "runtime", "ranked on"], key=lambda c: c.map(order) if c.name == "ranked on" else c)
+        table = pd.DataFrame(rows).sort_values(
+            ["target", "runtime", "ranked on"], key=lambda c: c.map(order) if c.name == "ranked on" else c
+        )
         section.blocks.append(Table(table))
     missing = [COST_LABELS[c] for c in COST_COLUMNS if c not in costs]
     if missing:
@@ -429,7 +456,7 @@ def selection_section(ctx: Context) -> Section:
         f"is within {ctx.budget_points:g} points of that width's best."
     ))
     ctx.keep("selection.csv", table)
-    section.blocks.append(Table(select(_in_order(table), SELECTION_SPEC)))
+    section.blocks.append(Table(ctx.show(_in_order(table), SELECTION_SPEC)))
     return section
 
 
@@ -526,7 +553,7 @@ def cross_runtime_section(ctx: Context) -> Section:
     spec = (("target", "target", None), ("variant", "variant", None), ("executorch", "ExecuTorch ms", None),
             ("litert", "LiteRT ms", None), ("executorch_over_litert", "ExecuTorch / LiteRT", None))
     ctx.keep("cross_runtime.csv", table)
-    section.blocks.append(Table(select(_in_order(shown), spec)))
+    section.blocks.append(Table(ctx.show(_in_order(shown), spec)))
     return section
 
 
@@ -541,7 +568,7 @@ def cross_device_section(ctx: Context) -> Section:
     spec += [(f"{t}_vs_fastest", f"{t} / fastest", None) for t in ctx.targets]
     section.blocks.append(Text("Median latency of each variant on each target, and how far each target is from the fastest."))
     ctx.keep("cross_device.csv", table)
-    section.blocks.append(Table(select(_in_order(table), spec)))
+    section.blocks.append(Table(ctx.show(_in_order(table), spec)))
     return section
 
 
@@ -551,14 +578,16 @@ def delegation_section(ctx: Context) -> Section:
     for record in ctx.records:
         delegation = (record.get("analytic") or {}).get("delegation")
         variant = (record.get("variant") or {}).get("name")
-        if not isinstance(delegation, dict) or (variant, record.get("runtime")) in seen:
+        key = (record.get("recipe"), variant, record.get("runtime"))
+        if not isinstance(delegation, dict) or key in seen:
             continue
-        seen.add((variant, record.get("runtime")))
+        seen.add(key)
         left = delegation.get("non_delegated_ops")
         rows.append({
-            "runtime": record.get("runtime"), "variant": variant, "fully_delegated": delegation.get("fully_delegated"),
+            "recipe": record.get("recipe"), "runtime": record.get("runtime"), "variant": variant,
+            "fully_delegated": delegation.get("fully_delegated"),
             "delegated": delegation.get("delegated_nodes", delegation.get("delegated_ops")),
-            "non_delegated_ops": ", ".join(f"{op} ×{n}" for op, n in left.items()) if isinstance(left, dict) else None,
+            "non_delegated_ops": (", ".join(f"{op} ×{n}" for op, n in left.items()) or "none") if isinstance(left, dict) else None,
             "reason": delegation.get("reason"),
         })
     if not rows:
@@ -569,8 +598,13 @@ def delegation_section(ctx: Context) -> Section:
             ("delegated", "delegated ops/nodes", None), ("non_delegated_ops", "left to plain kernels", None),
             ("reason", "note", None))
     section.blocks.append(Text("Which operators run inside the XNNPACK delegate and which are left to the runtime's own kernels."))
+    summary = []
+    for runtime, group in table.groupby("runtime"):
+        full = int((group["fully_delegated"] == True).sum())  # noqa: E712 - None (unknown) is not True
+        summary.append(f"{runtime}: {full} of {len(group)} artifacts fully delegated.")
+    section.blocks.append(Bullets(tuple(summary)))
     ctx.keep("delegation.csv", table)
-    section.blocks.append(Table(select(table, spec)))
+    section.blocks.append(Table(ctx.show(table, spec)))
     return section
 
 

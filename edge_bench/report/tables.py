@@ -86,12 +86,12 @@ def select(frame: pd.DataFrame, spec: Spec, drop_empty: bool = True) -> pd.DataF
     return out
 
 
-def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per measurement, sorted by target, runtime and FLOPs."""
-    rows = frame.sort_values([c for c in ("target", "runtime", "flops", "variant") if c in frame.columns])
+def summary_table(frame: pd.DataFrame, with_recipe: bool = False) -> pd.DataFrame:
+    """One row per measurement, sorted by target, runtime and FLOPs (a recipe column first on request)."""
+    rows = frame.sort_values([c for c in ("target", "runtime", "recipe", "flops", "variant") if c in frame.columns])
     if "throttle_changed" in rows.columns:
         rows = rows.assign(throttled=rows["throttle_changed"].map(lambda v: "THROTTLED" if v is True else ""))
-    return select(rows, MEASUREMENT_COLUMNS)
+    return select(rows, ((("recipe", "recipe", None),) if with_recipe else ()) + tuple(MEASUREMENT_COLUMNS))
 
 
 def to_markdown(table: pd.DataFrame) -> str:
