@@ -77,12 +77,17 @@ class Shortcut(nn.Module):
 
     def __init__(self, cin: int, cout: int, stride: int):
         super().__init__()
-        self.avg = nn.AvgPool2d(2, 2, ceil_mode=True) if stride != 1 else nn.Identity()
+        self.stride = stride
         self.conv = nn.Conv2d(cin, cout, 1, bias=False)
         self.bn = nn.BatchNorm2d(cout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(self.avg(x)))
+        if self.stride != 1:
+            # Ceil mode only changes odd sizes; asked for only then, since XNNPACK has no ceil-mode
+            # pooling and would leave the op outside its delegate. Shapes are static when exported.
+            odd = bool(x.shape[-2] % 2 or x.shape[-1] % 2)
+            x = F.avg_pool2d(x, 2, 2, ceil_mode=odd)
+        return self.bn(self.conv(x))
 
 
 class DilatedConv(nn.Module):
@@ -105,7 +110,8 @@ class DilatedConv(nn.Module):
         self.bns = nn.ModuleList(nn.BatchNorm2d(part) for _ in dilations)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        parts = torch.split(x, self.part, dim=1)
+        # Slices rather than torch.split: XNNPACK delegates static slices, not split_with_sizes.
+        parts = [x[:, i * self.part : (i + 1) * self.part] for i in range(len(self.convs))]
         return torch.cat([bn(conv(p)) for conv, bn, p in zip(self.convs, self.bns, parts)], dim=1)
 
 
