@@ -29,7 +29,8 @@ import phases  # noqa: E402
 
 ORDER = ["interpreter start", "imports", "tool versions", "keys", "cache lookup (hash)", "model build",
          "calibration data", "calibration passes", "quantize (capture, prepare, convert)", "export (lower, serialize)",
-         "store artifact + hash + manifest", "write files", "other (CLI, recipe, printing)", "interpreter exit"]
+         "store artifact + hash + manifest", "write files", "Builder._convert, rest", "Builder.artifact, rest (manifest, ...)",
+         "build_all, rest (between variants)", "other (CLI, recipe, printing)", "interpreter exit"]
 
 
 def breakdown(run: common.Run, totals: dict, nested: bool) -> dict[str, float]:
@@ -91,6 +92,7 @@ def main() -> int:
         recipe.write_text(common.recipe_text(arch, points, extra))
         print(f"warm-up import of the converter stack: {common.warm_imports():.1f} s (not counted)")
         walls: dict[str, list[float]] = {"edge-bench": [], "raw": []}
+        cpus: dict[str, list[float]] = {"edge-bench": [], "raw": []}
         last: dict[str, dict[str, float]] = {}
         for round_ in range(args.rounds):
             order = ("edge-bench", "raw") if round_ % 2 == 0 else ("raw", "edge-bench")
@@ -101,14 +103,19 @@ def main() -> int:
                 else:
                     run = run_raw(arch, resolutions, folder / f"raw-{round_}", phases_file, args.quick)
                 walls[side].append(run.seconds)
+                cpus[side].append(run.cpu_seconds)
                 last[side] = breakdown(run, json.loads(phases_file.read_text()), nested=side == "edge-bench")
-                print(f"  round {round_ + 1}: {side:10s} {run.seconds:7.1f} s (peak RSS {common.gib(run.peak_tree_rss)})")
+                print(f"  round {round_ + 1}: {side:10s} {run.seconds:7.1f} s wall, {run.cpu_seconds:7.1f} s CPU "
+                      f"(peak RSS {common.gib(run.peak_tree_rss)}, load average {common.load()})")
         analytic = time_analytic(recipe, folder / "analytic-cache", args.quick)
 
     a, b = common.median(walls["edge-bench"]), common.median(walls["raw"])
     ratios = [x / y for x, y in zip(walls["edge-bench"], walls["raw"])]
     print(f"\nedge-bench build {a:.1f} s, raw converter calls {b:.1f} s: ratio {a / b:.3f} "
           f"({'within' if a / b <= 1.1 else 'ABOVE'} the 1.1x target; per-round {common.spread(ratios)})")
+    ca, cb = common.median(cpus["edge-bench"]), common.median(cpus["raw"])
+    print(f"CPU time (user + system, less sensitive to other processes taking the cores): edge-bench {ca:.1f} s, "
+          f"raw {cb:.1f} s: ratio {ca / cb:.3f}")
     print(f"\nwhere the time goes (last round), seconds:\n{'phase':42s} {'edge-bench':>11s} {'raw':>9s} {'difference':>11s}")
     for name in ORDER:
         x, y = last["edge-bench"].get(name, 0.0), last["raw"].get(name, 0.0)

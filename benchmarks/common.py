@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -121,6 +122,7 @@ class Run:
     samples: int = 0
     started_at: float = 0.0  # wall clock (time.time()), to line up with timestamps the process writes
     ended_at: float = 0.0
+    cpu_seconds: float = 0.0  # user + system time of the process and its reaped descendants
 
     def check(self) -> "Run":
         if self.returncode != 0:
@@ -132,6 +134,7 @@ class Run:
 def run_sampled(argv: Sequence[str], env: dict | None = None, period: float = 0.2, cwd: Path = REPO) -> Run:
     """Run `argv` to completion: wall time, output, and its process tree's peak RSS sampled meanwhile."""
     full_env = {**os.environ, **(env or {})}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started_at = time.time()
     start = time.perf_counter()
     process = subprocess.Popen(list(argv), env=full_env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -153,7 +156,9 @@ def run_sampled(argv: Sequence[str], env: dict | None = None, period: float = 0.
     seconds = time.perf_counter() - start
     stop.set()
     sampler.join()
-    return Run(list(argv), seconds, process.returncode, stdout, stderr, peak, low, count, started_at, time.time())
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(list(argv), seconds, process.returncode, stdout, stderr, peak, low, count, started_at, time.time(), cpu)
 
 
 def build_states(stdout: str) -> dict[str, int]:
@@ -195,6 +200,11 @@ def machine() -> str:
     return (f"{platform.node()}: {cores} cores ({model or platform.machine()}), "
             f"{mem_available() / 2**30:.1f} GiB available, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
             f"{time.strftime('%Y-%m-%d %H:%M')}")
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages: on a shared machine, how many others wanted the cores."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def median(values: Sequence[float]) -> float:

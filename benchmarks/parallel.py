@@ -72,8 +72,9 @@ def main() -> int:
             for jobs in ((1, args.jobs) if round_ % 2 == 0 else (args.jobs, 1)):
                 run = build(recipe, folder / f"cache-{round_}-{jobs}", jobs, args.quick)
                 runs[jobs].append(run)
-                print(f"  round {round_ + 1}: --jobs {jobs}: {run.seconds:7.1f} s, peak RSS of the process tree "
-                      f"{common.gib(run.peak_tree_rss)}, lowest MemAvailable {common.gib(run.min_mem_available)}")
+                print(f"  round {round_ + 1}: --jobs {jobs}: {run.seconds:7.1f} s wall, {run.cpu_seconds:7.1f} s CPU, "
+                      f"peak RSS of the process tree {common.gib(run.peak_tree_rss)}, lowest MemAvailable "
+                      f"{common.gib(run.min_mem_available)}, load average after {common.load()}")
                 for line in run.stderr.splitlines():
                     if "edge_bench.parallel" in line:
                         print(f"    {line}")

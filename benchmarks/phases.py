@@ -64,6 +64,10 @@ def install(out_path: str) -> None:
     cache.ArtifactCache.lookup = _timed("cache lookup (hash)", cache.ArtifactCache.lookup)
     build.Builder.artifact_key = _timed("keys", build.Builder.artifact_key)
     build.tool_versions = _timed("tool versions", build.tool_versions)
+    # The envelopes: what they hold beyond the phases above is bookkeeping (manifest, memo, GC).
+    build.Builder._convert = _timed("Builder._convert (total)", build.Builder._convert)
+    build.Builder.artifact = _timed("Builder.artifact (total)", build.Builder.artifact)
+    build.build_all = _timed("build_all (total)", build.build_all)
 
     def write() -> None:
         out = dict(TOTALS)
@@ -80,6 +84,14 @@ def exclusive(totals: dict[str, float]) -> dict[str, float]:
     out = dict(totals)
     quantize_total = out.pop("quantize (total)", 0.0)
     convert_total = out.pop("convert (total)", 0.0)
+    convert_envelope = out.pop("Builder._convert (total)", 0.0)
+    artifact_envelope = out.pop("Builder.artifact (total)", 0.0)
+    build_all_envelope = out.pop("build_all (total)", 0.0)
     out["quantize (capture, prepare, convert)"] = quantize_total - out.get("calibration passes", 0.0)
     out["export (lower, serialize)"] = convert_total - quantize_total
+    inner = convert_total + out.get("model build", 0.0) + out.get("calibration data", 0.0)
+    out["Builder._convert, rest"] = convert_envelope - inner
+    out["Builder.artifact, rest (manifest, ...)"] = artifact_envelope - convert_envelope - sum(
+        out.get(k, 0.0) for k in ("keys", "cache lookup (hash)", "store artifact + hash + manifest"))
+    out["build_all, rest (between variants)"] = build_all_envelope - artifact_envelope
     return out

@@ -142,3 +142,37 @@ def test_report_merges_directories(env, tmp_path, capsys):
     assert main(["report", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "merged")]) == 0
     text = (tmp_path / "merged" / "report.md").read_text()
     assert "board-a" in text and "board-b" in text
+
+
+def test_analyze_writes_the_table_and_the_tradeoff_picture(env, capsys):
+    import pandas as pd
+
+    out = env["out"].parent / "analysis"
+    assert main(["analyze", "--recipe", env["recipe"], "--out", str(out)]) == 0
+    table = pd.read_csv(out / "analysis.csv")
+    assert list(table["resolution"]) == [16, 24]
+    for column in ("flops", "params", "weight_bytes", "activation_bytes", "memory_bytes", "liveness_bytes"):
+        assert (table[column] > 0).all(), column
+    assert (table["memory_bytes"] == table["weight_bytes"] + table["activation_bytes"]).all()
+    assert table["flops"].iloc[1] > table["flops"].iloc[0]
+    assert (out / "tradeoff.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("sram, fits", [("512 KiB", True), ("1 KiB", False)])
+def test_mcu_target_checks_fit_and_measures_nothing(env, sram, fits):
+    board = env["out"].parent / "board.toml"
+    board.write_text(f'description = "test board"\nkind = "mcu"\nthreads = 1\n[mcu]\nsram_bytes = "{sram}"\n'
+                     'flash_bytes = "2 MiB"\nclock_hz = "480 MHz"\ncore = "cortex-m7"\nmacs_per_cycle = 0.5\n')
+    assert main(["run", "--target", str(board), "--recipe", env["recipe"], "--runtime", "litert",
+                 "--only", "resolution=16", "--out", str(env["out"])]) == 0
+    [record] = read_records(env["out"] / "results.jsonl")
+    assert record["status"] == "ok" and record["latency_ms"] is None  # a fit check, not a measurement
+    assert "not measured" in record["measurement_missing_reason"]
+    assert record["mcu"]["fit"]["fits"] is fits
+    estimate = record["mcu"]["latency_estimate"]
+    assert estimate["kind"] == "estimate"
+    assert estimate["latency_ms"] == pytest.approx(record["analytic"]["macs"] / (0.5 * 480e6) * 1000)
+    report = (env["out"] / "report.md").read_text()
+    assert "Microcontrollers: what fits" in report
+    assert ("**tinycnn[resolution=16]** (1 of 1 variants fit)" in report) is fits
+    assert ("none of 1 variants fits" in report) is not fits

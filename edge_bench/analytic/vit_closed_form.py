@@ -63,24 +63,3 @@ def closed_form_for(fields: Mapping[str, Any]) -> dict[str, int]:
     counts = closed_form(int(fields["tokens"]), int(fields["hidden"]), int(fields["mlp"]), int(fields["heads"]), int(fields["depth"]))
     return {f"vit_closed_form_{key}": value for key, value in counts.items()}
 
-
-def sdpa_cpu_flop_mapping() -> dict[Any, Any]:
-    """A `FlopCounterMode(custom_mapping=...)` entry for CPU attention, which torch leaves uncounted.
-
-    On CPU, `scaled_dot_product_attention` (torchvision's ViT attention) runs
-    `aten._scaled_dot_product_flash_attention_for_cpu`, which torch 2.14's flop registry lacks, so its
-    FLOPs (the 4 N^4 D term) are silently counted as 0 (pytorch/pytorch#195460). This maps it to
-    torch's own SDPA formula; it is empty once torch registers the op itself.
-    """
-    import torch
-    from torch.utils.flop_counter import flop_registry, sdpa_flop_count
-
-    op = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
-
-    if op in flop_registry or op.default in flop_registry:
-        return {}
-
-    def formula(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
-        return sdpa_flop_count(query_shape, key_shape, value_shape)
-
-    return {op: formula}

@@ -608,9 +608,47 @@ def delegation_section(ctx: Context) -> Section:
     return section
 
 
+MCU_SPEC = (
+    ("target", "board", None), ("runtime", "runtime", None), ("variant", "variant", None),
+    ("mcu_fits", "fits", None), ("mcu_flash_need_bytes", "flash need kB", 1e3),
+    ("mcu_flash_margin_bytes", "flash margin kB", 1e3), ("mcu_sram_need_bytes", "SRAM need kB", 1e3),
+    ("mcu_sram_margin_bytes", "SRAM margin kB", 1e3), ("mcu_latency_estimate_ms", "estimated ms", None),
+)  # fmt: skip
+
+
+def mcu_section(ctx: Context) -> Section:
+    """Microcontroller boards: which variants fit their flash and SRAM, and the best one that does."""
+    section = Section("Microcontrollers: what fits")
+    if "mcu_fits" not in ctx.ok.columns or ctx.ok["mcu_fits"].map(is_missing).all():
+        section.blocks.append(Text("No microcontroller target in these results."))
+        return section
+    rows = ctx.ok[ctx.ok["mcu_fits"].map(lambda v: not is_missing(v))].copy()
+    quality = ctx.accuracy_column
+    rule = (f"the highest {quality} among the variants that fit" if quality else
+            "the variant with the most FLOPs among those that fit (no accuracy measured: more compute "
+            "is taken as more capacity)")
+    section.blocks.append(Text(f"Nothing is flashed: need against the board's datasheet budgets, and a latency "
+                               f"estimate from MACs and the board's MACs/cycle (an estimate, never a measurement). "
+                               f"Best per board and runtime: {rule}."))
+    best = []
+    for (board, runtime), group in rows.groupby(["target", "runtime"]):
+        fitting = group[group["mcu_fits"] == True]  # noqa: E712 - None (unknown) is not True
+        if fitting.empty:
+            best.append(f"{board} / {runtime}: none of {len(group)} variants fits.")
+            continue
+        key = quality if quality else "flops"
+        choice = fitting.loc[pd.to_numeric(fitting[key], errors="coerce").idxmax()]
+        best.append(f"{board} / {runtime}: **{choice['variant']}** ({len(fitting)} of {len(group)} variants fit).")
+    section.blocks.append(Bullets(tuple(best)))
+    ctx.keep("mcu_fit.csv", rows)
+    section.blocks.append(Table(ctx.show(rows, MCU_SPEC)))
+    return section
+
+
 SECTIONS: tuple[Callable[[Context], Section], ...] = (
     answer, measurements, failures, fit_section, memory_section, pareto_section, selection_section,
     random_resolution_section, cross_runtime_section, cross_device_section, energy_section, delegation_section,
+    mcu_section,
 )  # fmt: skip
 
 
