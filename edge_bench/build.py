@@ -140,6 +140,41 @@ class Builder:
             return BuildOutcome(variant, runtime, None, f"{runtime} conversion failed: {one_line(e)}", False,
                                 time.perf_counter() - start)
 
+    def cortex_m(self, variant: Variant, cpu: str, memo: dict | None = None) -> dict[str, Any]:
+        """A Cortex-M (CMSIS-NN) ExecuTorch program for `cpu`: its size and planned SRAM, or why there is none."""
+        memo = {} if memo is None else memo
+        if not cpu.lower().startswith("cortex-m"):
+            return {"cpu": cpu, "error": f"core '{cpu}' is not an Arm Cortex-M: ExecuTorch's Cortex-M backend does not apply"}
+        from .export.cortex_m import cortex_m_unavailable_reason, export_cortex_m
+
+        reason = cortex_m_unavailable_reason()
+        if reason:
+            return {"cpu": cpu, "error": reason}
+        key = build_key({**self._variant_inputs(variant), "runtime": f"cortex-m:{cpu}",
+                         "quantize": dataclasses.asdict(self.recipe.quantize)})
+        found = self.cache.lookup(key)
+        if found is None:
+            import torch
+
+            from .export.quantize import calibration_inputs
+
+            start = time.perf_counter()
+            try:
+                shape = input_shape(variant.fields)
+                example = torch.randn(*shape, generator=torch.Generator().manual_seed(self.recipe.quantize.seed))
+                data, info = export_cortex_m(self.model(variant, memo), example,
+                                             calibration_inputs(self.recipe.quantize, shape, self.recipe.eval), cpu=cpu)
+            except InputError:
+                raise
+            except Exception as e:  # noqa: BLE001 - no Cortex-M program is data, not the end of the sweep
+                return {"cpu": cpu, "error": f"cortex-m export failed: {one_line(e)}"}
+            found = self.cache.store(key, "cortex-m", data, {"variant": dict(variant.fields), "versions": self.versions,
+                                                             "build_seconds": round(time.perf_counter() - start, 2), **info})
+        m = found.manifest
+        return {"cpu": cpu, "sha256": found.sha256, "bytes": found.bytes, "path": str(found.path),
+                "planned_bytes": m.get("planned_bytes"), "portable_ops": m.get("portable_ops"),
+                "cmsis_nn": m.get("cmsis_nn")}
+
     def _convert(self, variant: Variant, runtime: str, memo: dict) -> tuple[bytes, dict]:
         import torch
 

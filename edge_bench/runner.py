@@ -48,6 +48,7 @@ class Job:
     analytic_error: str | None
     build: BuildOutcome
     accuracy: dict[str, Any] | None = None  # fidelity to FP32 and, with a dataset, accuracy (on the host)
+    cortex_m: dict[str, dict[str, Any]] | None = None  # per Cortex-M core of the mcu targets: the CMSIS-NN program
 
 
 def measurement_spec(target: Target, artifact_path: str, runtime: str) -> dict[str, Any]:
@@ -163,6 +164,11 @@ class Runner:
                 analytic = self.builder.analytic(variant, memo)
             except Exception as e:  # noqa: BLE001 - the artifact may still build and run
                 analytic_error = f"analytic model failed: {one_line(e)}"
+            cortex_m = None
+            cores = sorted({t.mcu.core for t in self.targets if t.kind == "mcu" and t.mcu.core})
+            if cores:
+                self.progress.update("build", n, len(self.variants), f"{variant.name} cortex-m")
+                cortex_m = {core: self.builder.cortex_m(variant, core, memo) for core in cores}
             for runtime in runtimes:
                 self.progress.update("build", n, len(self.variants), f"{variant.name} {runtime}")
                 outcome = self.builder.artifact(variant, runtime, memo)
@@ -171,7 +177,7 @@ class Runner:
                     self.progress.update("evaluate", n, len(self.variants), f"{variant.name} {runtime}")
                     accuracy = self.evaluator.evaluate(variant, runtime, outcome.artifact,
                                                        lambda: self.builder.model(variant, memo))
-                job = Job(variant, runtime, analytic, analytic_error, outcome, accuracy)
+                job = Job(variant, runtime, analytic, analytic_error, outcome, accuracy, cortex_m)
                 for target in self.targets:
                     if (self.recipe.name, variant.name, runtime, target.name) not in done:
                         per_target[target.name].append(job)
@@ -230,6 +236,8 @@ class Runner:
             record["error"] = job.build.error
             return record
         record["mcu"] = mcu_record(job.analytic or {}, job.build.artifact.path, target.mcu)
+        if job.cortex_m and target.mcu.core in job.cortex_m:
+            record["mcu"]["cortex_m_export"] = job.cortex_m[target.mcu.core]
         record["status"] = "ok"  # the check was done; not fitting is a result, not an error
         record["measurement_missing_reason"] = NOT_MEASURED_REASON
         record["energy_missing_reason"] = NOT_MEASURED_REASON

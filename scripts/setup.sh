@@ -18,5 +18,8 @@ stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-$extras"
 if [[ ! -f "$stamp" ]]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e ".[$extras]"
+    # ExecuTorch's Cortex-M (CMSIS-NN) backend imports tosa_serializer. Its own pins (numpy<2.2,
+    # flatbuffers==25.2.10) would downgrade the host stack, hence --no-deps: what it needs is installed.
+    .venv/bin/python -m pip install --quiet --no-deps tosa-tools==2026.5.0
     touch "$stamp"
 fi

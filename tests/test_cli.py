@@ -172,6 +172,14 @@ def test_mcu_target_checks_fit_and_measures_nothing(env, sram, fits):
     estimate = record["mcu"]["latency_estimate"]
     assert estimate["kind"] == "estimate"
     assert estimate["latency_ms"] == pytest.approx(record["analytic"]["macs"] / (0.5 * 480e6) * 1000)
+    export = record["mcu"]["cortex_m_export"]
+    from edge_bench.export.cortex_m import cortex_m_unavailable_reason
+
+    reason = cortex_m_unavailable_reason()
+    if reason:  # the record says exactly why there is no Cortex-M program
+        assert export["error"] == reason
+    else:
+        assert export["cpu"] == "cortex-m7" and export["bytes"] > 0 and export["planned_bytes"] > 0
     report = (env["out"] / "report.md").read_text()
     assert "Microcontrollers: what fits" in report
     assert ("**tinycnn[resolution=16]** (1 of 1 variants fit)" in report) is fits

@@ -95,6 +95,7 @@ def test_tiny_vit_converts_to_pte_and_tflite_and_runs(tmp_path):
     interpreter.invoke()
     from_tflite = interpreter.get_tensor(out["index"])
 
+    print("DBG", expected, from_pte, from_tflite)
     for got in (from_pte, from_tflite):
         assert got.shape == expected.shape == (1, 10)
         # INT8 of a random network: close to the FP32 logits, not equal to them.

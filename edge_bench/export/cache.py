@@ -19,7 +19,7 @@ from typing import Any
 from .. import __version__
 
 TOOLS = ("torch", "torchvision", "executorch", "litert-torch", "ai-edge-litert", "torchao")
-SUFFIX = {"executorch": ".pte", "litert": ".tflite"}
+SUFFIX = {"executorch": ".pte", "litert": ".tflite", "cortex-m": ".cortex-m.pte"}
 MANIFEST = "manifest.json"
 
 
