@@ -74,3 +74,14 @@ def test_summary_statistics():
     assert stats["p90"] == pytest.approx(3.7)
     assert stats["std"] == pytest.approx(1.2909944)
     assert percentile([1.0, 2.0, 3.0], 50) == 2.0
+
+
+def test_unreadable_meter_records_energy_missing_with_the_reason(artifacts):
+    # No vcgencmd on this machine: the latency pass is kept, energy is missing and says why.
+    result = run_agent({"artifact": str(artifacts["litert"]), "runtime": "litert", "threads": 1,
+                        "warmup_runs": 1, "warmup_secs": 0.0, "min_runs": 3, "min_secs": 0.0, "max_secs": 2.0,
+                        "energy": {"meter": "rpi5-pmic", "options": {}, "period_secs": 0.1, "idle_secs": 0.2,
+                                   "duration_secs": 0.5}})
+    assert result["status"] == "ok"
+    assert result["energy"]["meter"] == "rpi5-pmic"
+    assert "vcgencmd" in result["energy"]["missing_reason"]
