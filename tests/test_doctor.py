@@ -81,7 +81,7 @@ def test_doctor_names_the_pip_fix_for_missing_runtimes(sshd_target, python_witho
     got = _by_name(run_doctor(target))
     assert got["numpy"].ok
     assert (got["litert"].ok, got["litert"].fix) == (False, "pip install ai-edge-litert==2.3.0")
-    assert (got["executorch"].ok, got["executorch"].fix) == (False, "pip install executorch==1.5.1")
+    assert (got["executorch"].ok, got["executorch"].fix) == (False, "pip install executorch==1.5.1 torch==2.14.1")
     assert "ai-edge-litert==2.3.0" in format_checks(list(got.values()))
 
 

@@ -276,7 +276,7 @@ def test_missing_runtime_is_a_failed_record_with_the_pip_fix(agent_session, pyth
     assert litert["status"] == "failed"
     assert litert["error"] == "RuntimeMissing: LiteRT is not installed on the device: pip install ai-edge-litert==2.3.0"
     assert executorch["error"] == ("RuntimeMissing: ExecuTorch is not installed on the device: "
-                                   "pip install executorch==1.5.1")
+                                   "pip install executorch==1.5.1 torch==2.14.1")
 
 
 def test_connection_lost_mid_run_is_a_failed_record_and_the_sweep_goes_on(sshd_server, sshd_target, agent_pyz,

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 MIN_PYTHON = (3, 10)
 MIN_FREE_DISK_BYTES = 512 * 1024 * 1024  # artifacts of a sweep, the agent, its outputs
 MIN_AVAILABLE_RAM_BYTES = 256 * 1024 * 1024
-PIP_FIX = {"litert": "pip install ai-edge-litert==2.3.0", "executorch": "pip install executorch==1.5.1"}
+PIP_FIX = {"litert": "pip install ai-edge-litert==2.3.0", "executorch": "pip install executorch==1.5.1 torch==2.14.1"}  # its Python runtime imports torch
 GOVERNOR_FIX = "echo performance | sudo tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor"
 CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
 COARSE_CLOCKSOURCES = {"jiffies", "refined-jiffies"}

@@ -100,7 +100,7 @@ class ExecuTorch:
         try:
             from executorch.runtime import Runtime, Verification
         except ImportError:
-            raise RuntimeMissing("ExecuTorch is not installed on the device: pip install executorch==1.5.1") from None
+            raise RuntimeMissing("ExecuTorch is not installed on the device: pip install executorch==1.5.1 torch==2.14.1") from None
         self._runtime = Runtime.get()
         self._verification = Verification.Minimal
         self._set_threads(threads)
