@@ -40,11 +40,13 @@ def one_line(error: BaseException) -> str:
 
 
 # How random-weight networks are made usable (part of every build key).
-RANDOM_INIT = "seeded init + batch-norm statistics re-estimated on 4 seeded standard-normal batches"
+RANDOM_INIT = ("seeded init; all-zero linear weights drawn from N(0, 0.02); batch-norm statistics re-estimated "
+               "on 4 seeded standard-normal batches")
 
 
-def recalibrate_batch_norm(model, shape: tuple[int, ...], batches: int = 4, seed: int = 1) -> None:
-    """Re-estimate batch-norm running statistics of a randomly initialised network on seeded inputs.
+def prepare_random_network(model, shape: tuple[int, ...], batches: int = 4, seed: int = 1) -> None:
+    """Make a randomly initialised network's outputs informative: re-estimate batch-norm running
+    statistics on seeded inputs, and draw any all-zero linear weight matrix.
 
     With its constructor's defaults (mean 0, variance 1) a deep random network's activations shrink or
     blow up layer after layer (a random MobileNetV2's logits are ~1e-9), so INT8 against FP32 compares
@@ -53,10 +55,15 @@ def recalibrate_batch_norm(model, shape: tuple[int, ...], batches: int = 4, seed
     """
     import torch
 
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        # A weight matrix initialised to zero (torchvision's ViT head) makes every output the same.
+        if isinstance(module, torch.nn.Linear) and not module.weight.detach().any():
+            with torch.no_grad():
+                module.weight.normal_(0.0, 0.02, generator=generator)
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     if not norms:
         return
-    generator = torch.Generator().manual_seed(seed)
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the batches
@@ -95,7 +102,7 @@ class Builder:
         if "model" not in memo:
             model = arch_of(variant.arch, self.recipe.path).build(variant.fields)
             if self._weights(variant)["kind"] == "random":
-                recalibrate_batch_norm(model, input_shape(variant.fields))
+                prepare_random_network(model, input_shape(variant.fields))
             memo["model"] = model
         return memo["model"]
 

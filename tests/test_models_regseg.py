@@ -42,8 +42,8 @@ def test_logits_come_back_at_the_input_size(height):
 
 def test_exp48_decoder26_has_the_papers_parameter_count():
     params = sum(p.numel() for p in RegSeg(19, 1.0).parameters())
-    assert params == 3_334_951  # the paper: 3.34 M
-    assert round(params / 1e6, 2) == 3.34
+    assert 3.33e6 < params < 3.35e6  # the paper reports 3.34 M
+    assert params == 3_334_951  # what the authors' model.py builds for exp48_decoder26, 19 classes
 
 
 def test_group_width_scaling_keeps_the_groups_of_every_convolution():
@@ -103,7 +103,7 @@ def test_a_checkpoint_in_the_authors_layout_loads(tmp_path):
     with torch.no_grad():
         for tensor in trained.state_dict().values():
             if tensor.is_floating_point():
-                tensor.add_(torch.rand_like(tensor))
+                tensor.mul_(1 + 0.1 * torch.rand_like(tensor))
     trained.eval()
     path = tmp_path / "regseg.pth"
     torch.save({"model": authors_layout(trained.state_dict())}, path)  # the authors save {"model": ...}
@@ -112,7 +112,8 @@ def test_a_checkpoint_in_the_authors_layout_loads(tmp_path):
     assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
     x = torch.randn(1, 3, 32, 64)
     with torch.no_grad():
-        assert torch.allclose(model(x), trained(x))
+        expected = trained(x)
+        assert torch.isfinite(expected).all() and torch.allclose(model(x), expected)
 
 
 @pytest.mark.slow

@@ -30,8 +30,6 @@ from torchvision.models.vision_transformer import VisionTransformer
 
 from . import weights
 
-VIT_S_HIDDEN = 384  # width 1.0
-
 
 class SelfAttention(nn.Module):
     """Multi-head self-attention (batch first) on the parameters of an `nn.MultiheadAttention`."""
