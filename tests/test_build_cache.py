@@ -10,24 +10,11 @@ from edge_bench.export.cache import ArtifactCache
 from edge_bench.recipes import Only, expand
 from tests import tinymodels
 
-RECIPE = """
-description = "tiny"
-[model]
-arch = "tinycnn"
-num_classes = 10
-[sweep]
-resolution = [16, 24]
-[quantize]
-batches = 2
-"""
-
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    tinymodels.register()
     folder = tmp_path_factory.mktemp("tiny")
-    (folder / "tiny.toml").write_text(RECIPE)
-    recipe = load_recipe(str(folder / "tiny.toml"))
+    recipe = load_recipe(tinymodels.tiny_recipe_file(folder))
     cache = ArtifactCache(folder / "cache")
     return recipe, cache
 
