@@ -22,13 +22,26 @@ def analyze_recipe(recipe: Recipe, variants: list[Variant], progress: Progress |
         progress.update("analyze", n, len(variants), variant.name)
         analytic = builder.analytic(variant)
         row = {"recipe": recipe.name, **variant.record(), **{k: analytic.get(k) for k in COLUMNS}}
-        for key, value in (analytic.get("closed_form") or {}).items():
-            if not isinstance(value, (dict, list)):
-                row[f"closed_form_{key}"] = value
+        row.update(closed_form_columns(analytic))
         row.update(_planned_if_built(builder, variant, recipe))
         rows.append(row)
     progress.close()
     return pd.DataFrame(rows)
+
+
+# The paper's ViT closed forms, beside the graph count they estimate.
+CLOSED_FORM_PAIRS = (("vit_closed_form_flops", "flops"), ("vit_closed_form_weights", "weight_bytes"),
+                     ("vit_closed_form_activations_max", "activation_bytes"))
+
+
+def closed_form_columns(analytic: dict) -> dict:
+    """The closed-form numbers and, for each, its difference from the graph count (relative)."""
+    closed = analytic.get("closed_form") or {}
+    out = {key: value for key, value in closed.items() if not isinstance(value, (dict, list))}
+    for formula, counted in CLOSED_FORM_PAIRS:
+        if closed.get(formula) is not None and analytic.get(counted):
+            out[f"{formula}_vs_graph"] = closed[formula] / analytic[counted] - 1
+    return out
 
 
 def write_analysis(frame: pd.DataFrame, out_dir: Path) -> list[Path]:

@@ -184,3 +184,15 @@ def test_mcu_target_checks_fit_and_measures_nothing(env, sram, fits):
     assert "Microcontrollers: what fits" in report
     assert ("**tinycnn[resolution=16]** (1 of 1 variants fit)" in report) is fits
     assert ("none of 1 variants fits" in report) is not fits
+
+
+def test_vit_closed_form_sits_beside_the_graph_counts():
+    from edge_bench.analyze import closed_form_columns
+
+    columns = closed_form_columns({"flops": 200, "weight_bytes": 100, "activation_bytes": 50,
+                                   "closed_form": {"vit_closed_form_flops": 150, "vit_closed_form_weights": 100,
+                                                   "vit_closed_form_activations_max": 60}})
+    assert columns["vit_closed_form_flops_vs_graph"] == pytest.approx(-0.25)
+    assert columns["vit_closed_form_weights_vs_graph"] == 0
+    assert columns["vit_closed_form_activations_max_vs_graph"] == pytest.approx(0.2)
+    assert closed_form_columns({"flops": 1}) == {}
