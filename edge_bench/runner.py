@@ -149,12 +149,14 @@ class Runner:
     def build_jobs(self, done: set) -> dict[str, list[Job]]:
         """Per target, the jobs it still needs (resume skips measurements already ok)."""
         per_target: dict[str, list[Job]] = {t.name: [] for t in self.targets}
-        wanted = [(v, r) for v in self.variants for r in self.runtimes
-                  if any((self.recipe.name, v.name, r, t.name) not in done for t in self.targets)]
-        self.summary.skipped = len(self.variants) * len(self.runtimes) * len(self.targets) - sum(
-            1 for v, r in wanted for t in self.targets if (self.recipe.name, v.name, r, t.name) not in done)
+
+        def todo(variant: Variant, runtime: str, target: Target) -> bool:
+            return (self.recipe.name, variant.name, runtime, target.name) not in done
+
+        self.summary.skipped = sum(not todo(v, r, t) for v in self.variants for r in self.runtimes for t in self.targets)
+        cores = sorted({t.mcu.core for t in self.targets if t.kind == "mcu" and t.mcu.core})
         for n, variant in enumerate(self.variants, 1):
-            runtimes = [r for v, r in wanted if v is variant]
+            runtimes = [r for r in self.runtimes if any(todo(variant, r, t) for t in self.targets)]
             if not runtimes:
                 continue
             memo: dict = {}
@@ -165,7 +167,6 @@ class Runner:
             except Exception as e:  # noqa: BLE001 - the artifact may still build and run
                 analytic_error = f"analytic model failed: {one_line(e)}"
             cortex_m = None
-            cores = sorted({t.mcu.core for t in self.targets if t.kind == "mcu" and t.mcu.core})
             if cores:
                 self.progress.update("build", n, len(self.variants), f"{variant.name} cortex-m")
                 cortex_m = {core: self.builder.cortex_m(variant, core, memo) for core in cores}
@@ -179,7 +180,7 @@ class Runner:
                                                        lambda: self.builder.model(variant, memo))
                 job = Job(variant, runtime, analytic, analytic_error, outcome, accuracy, cortex_m)
                 for target in self.targets:
-                    if (self.recipe.name, variant.name, runtime, target.name) not in done:
+                    if todo(variant, runtime, target):
                         per_target[target.name].append(job)
         return per_target
 
@@ -220,12 +221,19 @@ class Runner:
                         self._append(record)
             except TransportError as e:
                 # Lost mid-job: that job fails and a fresh session takes the rest. Unreachable: all fail.
-                failing = pending[:1] if opened else pending[:]
-                del pending[: len(failing)]
-                for job in failing:
-                    record = base_record(self.run_id, self.recipe, job, target)
-                    record["error"] = f"target {target.name} {'connection lost' if opened else 'unreachable'}: {e}"
-                    self._append(record)
+                state = "connection lost" if opened else "unreachable"
+                self._fail(target, pending, f"target {target.name} {state}: {e}", all_of_them=not opened)
+            except Exception as e:  # noqa: BLE001 - a defect must not drop the jobs silently
+                self._fail(target, pending, f"measurement on {target.name} failed: {one_line(e)}", all_of_them=not opened)
+
+    def _fail(self, target: Target, pending: list[Job], reason: str, all_of_them: bool) -> None:
+        """Record the first pending job (or all of them) as failed with `reason`, removing them from `pending`."""
+        failing = pending[:] if all_of_them else pending[:1]
+        del pending[: len(failing)]
+        for job in failing:
+            record = base_record(self.run_id, self.recipe, job, target)
+            record["error"] = reason
+            self._append(record)
 
     def _check_mcu(self, target: Target, job: Job) -> dict[str, Any]:
         """A microcontroller is not measured: the record holds the fit check and a labelled estimate."""

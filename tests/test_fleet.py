@@ -52,3 +52,23 @@ def test_unreachable_board_fails_its_jobs_and_the_others_go_on(setup, sshd_targe
     failed = [r for r in read_records(tmp_path / "out" / "results.jsonl") if r["status"] == "failed"]
     assert {r["target"] for r in failed} == {"gone-board"}
     assert all("unreachable" in r["error"] for r in failed)
+
+
+def test_a_defect_while_measuring_fails_that_job_and_the_sweep_goes_on(setup, tmp_path, monkeypatch):
+    import edge_bench.runner as runner_module
+
+    recipe, host, builder = setup
+    real = runner_module.apply_measurement
+    calls = []
+
+    def flaky(record, result):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyError("boom")
+        return real(record, result)
+
+    monkeypatch.setattr(runner_module, "apply_measurement", flaky)
+    summary = Runner(recipe, expand(recipe), ["litert"], [host], tmp_path / "out", builder=builder).run()
+    assert (summary.ok, summary.failed) == (1, 1)
+    [failed] = [r for r in read_records(tmp_path / "out" / "results.jsonl") if r["status"] == "failed"]
+    assert failed["error"] == "measurement on fast-host failed: KeyError: 'boom'"
