@@ -37,12 +37,15 @@ def breakdown(run: common.Run, totals: dict, nested: bool) -> dict[str, float]:
     """Phase -> seconds, with process start, exit and what no timer covered filled in, summing to the wall time.
 
     `nested`: the totals are phases.py's (a phase's total includes the phases it calls)."""
-    out = {k: v for k, v in totals.items() if k not in ("started_at", "ended_at")}
+    out = {k: v for k, v in totals.items() if k not in ("started_at", "ended_at", GC)}
     out = phases.exclusive(out) if nested else out
     out["interpreter start"] = totals["started_at"] - run.started_at
     out["interpreter exit"] = run.ended_at - totals["ended_at"]
     out["other (CLI, recipe, printing)"] = run.seconds - sum(out.values())
     return out
+
+
+GC = "garbage collection (within phases)"
 
 
 def run_edge_bench(recipe: Path, cache: Path, phases_file: Path, quick: bool, expected: int) -> common.Run:
@@ -94,6 +97,7 @@ def main() -> int:
         walls: dict[str, list[float]] = {"edge-bench": [], "raw": []}
         cpus: dict[str, list[float]] = {"edge-bench": [], "raw": []}
         last: dict[str, dict[str, float]] = {}
+        gc_time: dict[str, float] = {}
         for round_ in range(args.rounds):
             order = ("edge-bench", "raw") if round_ % 2 == 0 else ("raw", "edge-bench")
             for side in order:
@@ -104,7 +108,9 @@ def main() -> int:
                     run = run_raw(arch, resolutions, folder / f"raw-{round_}", phases_file, args.quick)
                 walls[side].append(run.seconds)
                 cpus[side].append(run.cpu_seconds)
-                last[side] = breakdown(run, json.loads(phases_file.read_text()), nested=side == "edge-bench")
+                totals = json.loads(phases_file.read_text())
+                last[side] = breakdown(run, totals, nested=side == "edge-bench")
+                gc_time[side] = totals.get(GC, 0.0)
                 print(f"  round {round_ + 1}: {side:10s} {run.seconds:7.1f} s wall, {run.cpu_seconds:7.1f} s CPU "
                       f"(peak RSS {common.gib(run.peak_tree_rss)}, load average {common.load()})")
         analytic = time_analytic(recipe, folder / "analytic-cache", args.quick)
@@ -122,6 +128,8 @@ def main() -> int:
         print(f"{name:42s} {x:11.2f} {y:9.2f} {x - y:+11.2f}")
     total_a, total_b = sum(last["edge-bench"].values()), sum(last["raw"].values())
     print(f"{'total (wall)':42s} {total_a:11.2f} {total_b:9.2f} {total_a - total_b:+11.2f}")
+    x, y = gc_time["edge-bench"], gc_time["raw"]
+    print(f"{'  of which Python garbage collection':42s} {x:11.2f} {y:9.2f} {x - y:+11.2f}")
     print(f"\nanalytic model of the same {len(points)} variants (run by `run` and `analyze`, not by `build`): {analytic:.1f} s")
     return 0
 

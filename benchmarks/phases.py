@@ -29,7 +29,23 @@ def _timed(name: str, fn):
     return wrapper
 
 
+def track_gc(totals: dict[str, float]) -> None:
+    """Add the time Python's cyclic garbage collector runs to totals["garbage collection (within phases)"]."""
+    import gc
+
+    started: list[float] = []
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            totals["garbage collection (within phases)"] += time.perf_counter() - started.pop()
+
+    gc.callbacks.append(callback)
+
+
 def install(out_path: str) -> None:
+    track_gc(TOTALS)
     start = time.perf_counter()
     import edge_bench.build as build
     import edge_bench.export.cache as cache

@@ -15,12 +15,26 @@ import time
 STARTED = time.time()
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 TOTALS: dict[str, float] = defaultdict(float)
+
+
+_gc_started: list[float] = []
+
+
+def _gc_callback(phase: str, info: dict) -> None:
+    if phase == "start":
+        _gc_started.append(time.perf_counter())
+    elif _gc_started:
+        TOTALS["garbage collection (within phases)"] += time.perf_counter() - _gc_started.pop()
+
+
+gc.callbacks.append(_gc_callback)  # Python's garbage collector, timed like edge-bench's (benchmarks/phases.py)
 
 
 class phase:

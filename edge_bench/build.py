@@ -191,13 +191,21 @@ class Builder:
         shape = input_shape(variant.fields)
         calibration = calibration_inputs(self.recipe.quantize, shape, self.recipe.eval)
         example = torch.randn(*shape, generator=torch.Generator().manual_seed(self.recipe.quantize.seed))
-        if runtime == "executorch":
-            from .export.executorch import export_pte
+        # The artifact's bytes change with torch's thread count (float sums change order), and the
+        # cache key does not hold it: convert on one thread, so that a host gives the same bytes
+        # whatever its core count and `build --jobs N`. `--jobs` is how a build uses more cores.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            if runtime == "executorch":
+                from .export.executorch import export_pte
 
-            return export_pte(model, example, calibration, self.recipe.quantize.per_channel)
-        from .export.litert import export_tflite
+                return export_pte(model, example, calibration, self.recipe.quantize.per_channel)
+            from .export.litert import export_tflite
 
-        return export_tflite(model, example, calibration, self.recipe.quantize.per_channel)
+            return export_tflite(model, example, calibration, self.recipe.quantize.per_channel)
+        finally:
+            torch.set_num_threads(threads)
 
 
 def artifact_memory_info(data: bytes, runtime: str) -> dict[str, Any]:

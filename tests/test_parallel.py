@@ -159,6 +159,31 @@ def test_parallel_build_matches_sequential_and_then_starts_no_worker(tiny, monke
     assert [o.artifact.sha256 for o in again] == [o.artifact.sha256 for o in built]
 
 
+def test_conversions_run_on_one_thread_whatever_torch_was_given(tiny, monkeypatch):
+    # A worker has cores // jobs threads, a sequential build all the cores; the artifact's bytes
+    # depend on the thread count, so both must convert on the same one.
+    import torch
+
+    from edge_bench.build import Builder
+
+    recipe, folder = tiny
+    seen = []
+
+    def record(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return b"not a model", {}
+
+    monkeypatch.setattr("edge_bench.export.litert.export_tflite", record)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        Builder(recipe, ArtifactCache(folder / "threads")).artifact(expand(recipe)[0], "litert")
+        assert seen == [1]
+        assert torch.get_num_threads() == 2  # given back afterwards
+    finally:
+        torch.set_num_threads(before)
+
+
 def die_building_resolution_24() -> None:
     """Worker initializer: the tiny model's builder kills its own process at resolution 24."""
     from edge_bench.models import ARCHS, Arch
