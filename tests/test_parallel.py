@@ -24,17 +24,6 @@ from edge_bench.parallel import (
 from edge_bench.recipes import expand
 from tests import tinymodels
 
-RECIPE = """
-description = "tiny"
-[model]
-arch = "tinycnn"
-num_classes = 10
-[sweep]
-resolution = [16, 24]
-[quantize]
-batches = 2
-"""
-
 
 # ------------------------------------------------------------------ planning, on numbers
 
@@ -127,10 +116,9 @@ def test_memory_limit_is_logged_and_applied(tiny, monkeypatch, caplog):
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    tinymodels.register()  # the workers get it from the parent's registry
     folder = tmp_path_factory.mktemp("tiny-parallel")
-    (folder / "tiny.toml").write_text(RECIPE)
-    return load_recipe(str(folder / "tiny.toml")), folder
+    # tiny_recipe_file registers the arch; the workers get it from the parent's registry.
+    return load_recipe(tinymodels.tiny_recipe_file(folder)), folder
 
 
 def test_parallel_build_matches_sequential_and_then_starts_no_worker(tiny, monkeypatch):
