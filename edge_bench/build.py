@@ -7,6 +7,7 @@ missing checkpoint) raises InputError.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -74,6 +75,27 @@ def prepare_random_network(model, shape: tuple[int, ...], batches: int = 4, seed
     model.eval()
 
 
+@contextlib.contextmanager
+def one_torch_thread():
+    """Run torch on one thread inside, and give the thread count back after.
+
+    An artifact's bytes change with torch's thread count, which changes the order of float sums
+    (the random network's batch-norm statistics are such sums): measured, MobileNetV2's .pte and
+    .tflite differ when its model is built and converted on 1 or on 2 threads. The cache key does
+    not hold the thread count, so the model is built and converted on one thread: a host gives the
+    same bytes whatever its core count, `build --jobs N`, or whether `run` built the model first for
+    the analytic model. `--jobs` is how a build uses more cores.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 class Builder:
     def __init__(self, recipe: Recipe, cache: ArtifactCache | None = None):
         self.recipe = recipe
@@ -100,9 +122,10 @@ class Builder:
     def model(self, variant: Variant, memo: dict):
         """The variant's FP32 torch model, built once per `memo`."""
         if "model" not in memo:
-            model = arch_of(variant.arch, self.recipe.path).build(variant.fields)
-            if self._weights(variant)["kind"] == "random":
-                prepare_random_network(model, input_shape(variant.fields))
+            with one_torch_thread():  # its batch-norm statistics are float sums: see one_torch_thread
+                model = arch_of(variant.arch, self.recipe.path).build(variant.fields)
+                if self._weights(variant)["kind"] == "random":
+                    prepare_random_network(model, input_shape(variant.fields))
             memo["model"] = model
         return memo["model"]
 
@@ -185,18 +208,13 @@ class Builder:
     def _convert(self, variant: Variant, runtime: str, memo: dict) -> tuple[bytes, dict]:
         import torch
 
-        from .export.quantize import calibration_inputs
+        with one_torch_thread():
+            from .export.quantize import calibration_inputs
 
-        model = self.model(variant, memo)
-        shape = input_shape(variant.fields)
-        calibration = calibration_inputs(self.recipe.quantize, shape, self.recipe.eval)
-        example = torch.randn(*shape, generator=torch.Generator().manual_seed(self.recipe.quantize.seed))
-        # The artifact's bytes change with torch's thread count (float sums change order), and the
-        # cache key does not hold it: convert on one thread, so that a host gives the same bytes
-        # whatever its core count and `build --jobs N`. `--jobs` is how a build uses more cores.
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+            model = self.model(variant, memo)
+            shape = input_shape(variant.fields)
+            calibration = calibration_inputs(self.recipe.quantize, shape, self.recipe.eval)
+            example = torch.randn(*shape, generator=torch.Generator().manual_seed(self.recipe.quantize.seed))
             if runtime == "executorch":
                 from .export.executorch import export_pte
 
@@ -204,8 +222,6 @@ class Builder:
             from .export.litert import export_tflite
 
             return export_tflite(model, example, calibration, self.recipe.quantize.per_channel)
-        finally:
-            torch.set_num_threads(threads)
 
 
 def artifact_memory_info(data: bytes, runtime: str) -> dict[str, Any]:

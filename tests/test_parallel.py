@@ -147,26 +147,40 @@ def test_parallel_build_matches_sequential_and_then_starts_no_worker(tiny, monke
     assert [o.artifact.sha256 for o in again] == [o.artifact.sha256 for o in built]
 
 
-def test_conversions_run_on_one_thread_whatever_torch_was_given(tiny, monkeypatch):
-    # A worker has cores // jobs threads, a sequential build all the cores; the artifact's bytes
-    # depend on the thread count, so both must convert on the same one.
+THREADS_SEEN: list[tuple[str, int]] = []
+
+
+def build_recording_threads(fields):
+    import torch
+
+    THREADS_SEEN.append(("model", torch.get_num_threads()))
+    return tinymodels.build(fields)
+
+
+def test_models_are_built_and_converted_on_one_thread_whatever_torch_was_given(tiny, monkeypatch):
+    # A worker has cores // jobs threads, a sequential build all the cores, `run` builds the model
+    # for the analytic model first; the bytes depend on the thread count, so all must use the same.
     import torch
 
     from edge_bench.build import Builder
+    from edge_bench.models import ARCHS, Arch
 
     recipe, folder = tiny
-    seen = []
 
     def record(*args, **kwargs):
-        seen.append(torch.get_num_threads())
+        THREADS_SEEN.append(("convert", torch.get_num_threads()))
         return b"not a model", {}
 
+    monkeypatch.setitem(ARCHS, "tinycnn", Arch("tinycnn", f"{__name__}:build_recording_threads"))
     monkeypatch.setattr("edge_bench.export.litert.export_tflite", record)
+    THREADS_SEEN.clear()
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        Builder(recipe, ArtifactCache(folder / "threads")).artifact(expand(recipe)[0], "litert")
-        assert seen == [1]
+        builder, memo, variant = Builder(recipe, ArtifactCache(folder / "threads")), {}, expand(recipe)[0]
+        builder.model(variant, memo)  # as `run` does, for the analytic model
+        builder.artifact(variant, "litert", memo)
+        assert THREADS_SEEN == [("model", 1), ("convert", 1)]
         assert torch.get_num_threads() == 2  # given back afterwards
     finally:
         torch.set_num_threads(before)
