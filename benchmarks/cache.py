@@ -6,7 +6,7 @@ that variant only; a changed tool version rebuilds everything.
 Uses its own empty EDGE_BENCH_CACHE (a temporary folder) and a recipe of 4 explicit [[variants]], so one
 variant's field can be edited. Every step is a fresh `edge-bench build` process; what it rebuilt is read
 from its output (`built` / `cached` lines). The tool-version change is made by launching edge-bench with
-`edge_bench.build.tool_versions` reporting a different executorch version, as an upgrade would.
+`edge_bench.build.builder.tool_versions` reporting a different executorch version, as an upgrade would.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-BUMP_VERSION = ("import edge_bench.build as _b; _v = _b.tool_versions; "
+BUMP_VERSION = ("import edge_bench.build.builder as _b; _v = _b.tool_versions; "
                 "_b.tool_versions = lambda: {**_v(), 'executorch': str(_v()['executorch']) + '+upgraded'}")
 
 

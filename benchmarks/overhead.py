@@ -102,7 +102,7 @@ def build_artifacts(quick: bool) -> tuple[str, dict[str, Path]]:
 def agent_median(session, agent: str, device_path: str, runtime: str, threads: int, secs: float) -> dict:
     from edge_bench.config import MeasureConfig, Target
     from edge_bench.runner import device_python, measurement_spec
-    from edge_bench.transport.agent_call import run_agent
+    from edge_bench.transport.agent import run_agent
 
     target = Target(name="host", path=Path("host.toml"), description="", kind="local", threads=threads,
                     measure=MeasureConfig(warmup_runs=3, warmup_secs=0.5, min_runs=20, min_secs=secs, max_secs=120.0))
@@ -133,7 +133,7 @@ def main() -> int:
     if args.quick:
         args.rounds, args.secs = min(args.rounds, 2), 0.2
 
-    from edge_bench.device.bundle import build_agent_zipapp
+    from edge_bench.transport.bundle import build_agent_zipapp
     from edge_bench.transport.local import LocalTransport
 
     print(f"# {common.machine()}")

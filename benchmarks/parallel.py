@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-# The per-variant peaks are logged at INFO by edge_bench.parallel.
-SHOW_SUMMARY = "import logging; logging.getLogger('edge_bench.parallel').setLevel(logging.INFO)"
+# The per-variant peaks are logged at INFO by edge_bench.build.parallel.
+SHOW_SUMMARY = "import logging; logging.getLogger('edge_bench.build.parallel').setLevel(logging.INFO)"
 
 
 def build(recipe: Path, cache: Path, jobs: int, quick: bool) -> common.Run:
@@ -52,15 +52,15 @@ def main() -> int:
     args = parser.parse_args()
     arch, points, extra = common.sweep(args.quick, args.arch)
 
-    from edge_bench import parallel
+    from edge_bench.build import parallel
 
     print(f"# {common.machine()}")
     print(f"sweep: {arch} at {[p['resolution'] for p in points]} px, executorch + litert, --jobs 1 vs --jobs {args.jobs}")
     available = parallel.mem_available_bytes()
     estimate = parallel.conversion_peak_bytes(parallel.DEFAULT_WEIGHT_COUNT)
-    plan = parallel.plan_workers(args.jobs, len(points), parallel.usable_cores(), available, estimate)
+    plan = parallel.plan_workers(args.jobs, len(points), available, estimate)
     print(f"memory bound: {common.gib(available or 0)} available, ~{common.gib(estimate)} per conversion "
-          f"(estimate, when a variant's size is unknown) -> {plan.workers} worker(s) x {plan.threads} thread(s)"
+          f"(estimate, when a variant's size is unknown) -> {plan.workers} worker(s) of one torch thread each"
           + (f"; {plan.limited_by_memory}" if plan.limited_by_memory else ""))
     with tempfile.TemporaryDirectory(prefix="parallel-bench-") as tmp:
         folder = Path(tmp)
@@ -76,7 +76,7 @@ def main() -> int:
                       f"peak RSS of the process tree {common.gib(run.peak_tree_rss)}, lowest MemAvailable "
                       f"{common.gib(run.min_mem_available)}, load average after {common.load()}")
                 for line in run.stderr.splitlines():
-                    if "edge_bench.parallel" in line:
+                    if "edge_bench.build.parallel" in line:
                         print(f"    {line}")
         same = all(hashes(a.stdout) == hashes(b.stdout) for a, b in zip(runs[1], runs[args.jobs]))
 

@@ -47,7 +47,7 @@ def track_gc(totals: dict[str, float]) -> None:
 def install(out_path: str) -> None:
     track_gc(TOTALS)
     start = time.perf_counter()
-    import edge_bench.build as build
+    import edge_bench.build.builder as build
     import edge_bench.export.cache as cache
     import edge_bench.export.executorch as executorch
     import edge_bench.export.litert as litert

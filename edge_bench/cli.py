@@ -64,7 +64,7 @@ def cmd_list(args) -> int:
 def cmd_analyze(args) -> int:
     import pandas as pd
 
-    from .analyze import analyze_recipe, write_analysis
+    from .analytic.sweep import analyze_recipe, write_analysis
     from .config import load_recipe
     from .recipes import Only, expand
     from .report.tables import to_markdown
@@ -112,7 +112,7 @@ def cmd_run(args) -> int:
     out = Path(args.out) if args.out else Path("reports") / f"{recipe.name}-{'+'.join(t.name for t in targets)}"
     if (out / RESULTS_FILE).exists() and not args.resume:
         raise InputError(f"--out {out}: already holds {RESULTS_FILE}; add --resume to continue it, or choose a new --out")
-    from .evaluate import Evaluator
+    from .accuracy.evaluator import Evaluator
     from .export.cache import cache_root
 
     if args.max_images <= 0:
@@ -144,7 +144,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .regression import compare, format_comparisons
+    from .gate import compare, format_comparisons
     from .results import load_dirs
 
     comparisons = compare(load_dirs([Path(args.baseline)]), load_dirs([Path(args.run)]), args.sigmas, args.min_change)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import InputError
+from .typecheck import conforms, type_name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RECIPES_DIR = REPO_ROOT / "recipes"
@@ -61,7 +62,7 @@ class Recipe:
 
 @dataclass(frozen=True)
 class MeasureConfig:
-    """The timing protocol (DESIGN.md): warm-up, then timed runs bounded by counts and seconds."""
+    """The timing protocol (docs/architecture.md): warm-up, then timed runs bounded by counts and seconds."""
 
     warmup_runs: int = 3
     warmup_secs: float = 0.5
@@ -141,33 +142,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: cannot read: {e.strerror}") from None
 
 
-def _type_ok(value: Any, annotation: Any) -> bool:
-    """A small structural check of TOML values against dataclass annotations."""
-    origin = typing.get_origin(annotation)
-    if annotation is Any:
-        return True
-    if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, a) for a in typing.get_args(annotation))
-    if annotation is type(None):
-        return value is None
-    if annotation is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if origin is tuple:
-        (item, *_rest) = typing.get_args(annotation)
-        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
-    if origin in (Mapping, dict) or annotation is Mapping:
-        return isinstance(value, dict)
-    if isinstance(annotation, type):
-        return isinstance(value, annotation)
-    return True
-
-
-def _type_name(annotation: Any) -> str:
-    return str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
-
-
 def table_to_dataclass(cls: type, table: Any, path: Path, section: str, skip: tuple[str, ...] = ()):
     """Build dataclass `cls` from a TOML table; unknown keys and wrong types name file and key."""
     if not isinstance(table, dict):
@@ -179,8 +153,8 @@ def table_to_dataclass(cls: type, table: Any, path: Path, section: str, skip: tu
         where = f"{section}.{key}" if section else key
         if key not in names:
             raise InputError(f"{path}: unknown key '{where}' (known: {', '.join(names)})")
-        if not _type_ok(value, hints[key]):
-            raise InputError(f"{path}: key '{where}' must be {_type_name(hints[key])}, got {value!r}")
+        if not conforms(value, hints[key]):
+            raise InputError(f"{path}: key '{where}' must be {type_name(hints[key])}, got {value!r}")
         if typing.get_origin(hints[key]) is tuple:
             value = tuple(value)
         if isinstance(value, int) and hints[key] is float:

@@ -13,17 +13,13 @@ from pathlib import Path
 from typing import Sequence
 
 from .config import RUNTIMES, Target
-from .device import checks as device_checks
-from .device.bundle import build_agent_zipapp
+from .transport.bundle import build_agent_zipapp
 from .device.checks import Check
 from .transport import TransportError, device_python, open_transport
-from .transport.agent_call import call_agent
+from .transport.agent import call_agent
 from .transport.base import Transport
 
 DOCTOR_TIMEOUT_SECS = 180.0  # importing ExecuTorch (and torch with it) takes a while on a small board
-
-ANDROID_GOVERNOR_FIX = ("needs root: adb root, then adb shell 'for f in /sys/devices/system/cpu/cpu*/cpufreq/"
-                        "scaling_governor; do echo performance > $f; done'")
 
 
 def _connection_fix(target: Target) -> str:
@@ -47,10 +43,11 @@ def run_doctor(target: Target, runtimes: Sequence[str] = RUNTIMES) -> list[Check
     found = [Check("connection", True, f"{target.kind} {target.name}: work dir {transport.workdir}")]
     try:
         if target.kind == "adb":
-            from .android import has_python
+            from .android.doctor import native_checks
+            from .android.measure import has_python
 
             if not has_python(transport, device_python(target)):
-                return found + _android_native_checks(transport, target, runtimes)
+                return found + native_checks(transport, target, runtimes)
         return found + _agent_checks(transport, target, runtimes)
     except TransportError as e:
         return found + [Check("connection", False, f"lost while checking: {e}", _connection_fix(target))]
@@ -76,76 +73,6 @@ def _agent_checks(transport: Transport, target: Target, runtimes: Sequence[str])
         return [Check("python", False, f"the agent cannot run with '{device_python(target)}': {error}",
                       f"use Python >= 3.10 on the device (set `python` in {target.path})")]
     return [Check("agent", False, error, "run `edge-bench doctor` again; if it persists, check the device's log")]
-
-
-# ---------------------------------------------------------------- Android without Python
-
-
-def _sh(transport: Transport, script: str) -> str:
-    return transport.exec(["sh", "-c", script], 60).stdout
-
-
-def _android_native_checks(transport: Transport, target: Target, runtimes: Sequence[str]) -> list[Check]:
-    from .android import BUILD_HINT, TOOLS
-
-    found = [Check("python", True, f"no '{device_python(target)}' on the device: measuring with the native tools")]
-    for runtime in runtimes:
-        key = TOOLS[runtime]
-        configured = getattr(target.adb, key, "") if target.adb else ""
-        if not configured:
-            found.append(Check(runtime, False, f"[adb] {key} is not set",
-                               f"{BUILD_HINT[runtime]}, then set [adb] {key} in {target.path} to its host path"))
-        elif not Path(configured).expanduser().is_file():
-            found.append(Check(runtime, False, f"[adb] {key} = '{configured}' does not exist on this host",
-                               f"{BUILD_HINT[runtime]}, or correct the path in {target.path}"))
-        else:
-            found.append(Check(runtime, True, f"{key}: {configured}"))
-
-    governors = {}
-    governor_files = "/sys/devices/system/cpu/cpu*/cpufreq/scaling_governor"
-    for line in _sh(transport, f"grep -H . {governor_files} 2>/dev/null").splitlines():
-        path, sep, value = line.partition(":")
-        if sep:
-            governors[Path(path).parts[-3]] = value.strip()
-    found.append(device_checks.judge_governors(governors, ANDROID_GOVERNOR_FIX))
-    found.append(_android_meter(transport, target))
-
-    free = None
-    df = _sh(transport, f"df -Pk {_quote(transport.workdir)} 2>/dev/null").strip().splitlines()
-    if len(df) >= 2 and len(df[-1].split()) >= 4 and df[-1].split()[3].isdigit():
-        free = int(df[-1].split()[3]) * 1024
-    found.append(device_checks.judge_disk(free, transport.workdir))
-    found.append(device_checks.judge_ram(_sh(transport, "cat /proc/meminfo")))
-    found.append(device_checks.judge_clocksource(_sh(transport, f"cat {device_checks.CLOCKSOURCE} 2>/dev/null")))
-    return found
-
-
-def _quote(path: str) -> str:
-    from .transport.shell import quote_path
-
-    return quote_path(path)
-
-
-def _android_meter(transport: Transport, target: Target) -> Check:
-    """The meter read from the host through adb: files with `cat`, commands with the shell."""
-    from .device.power import CommandError, Source
-
-    def read_text(path: str) -> str:
-        done = transport.exec(["cat", path], 30)
-        if done.returncode != 0:
-            raise OSError(f"cannot read {path}: {done.stderr.strip()}")
-        return done.stdout
-
-    def runner(argv: Sequence[str]) -> str:
-        done = transport.exec(list(argv), 60)
-        if done.returncode != 0:
-            detail = (done.stderr.strip() or done.stdout.strip()).splitlines()
-            raise CommandError(f"{argv[0]} exited {done.returncode}: {detail[0] if detail else 'no output'}")
-        return done.stdout
-
-    energy = {"meter": target.energy.meter, "options": dict(target.energy.options),
-              "period_secs": target.energy.period_secs}
-    return device_checks.check_meter(energy, Source(runner=runner, read_text=read_text))
 
 
 def format_checks(checks: Sequence[Check]) -> str:

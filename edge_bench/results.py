@@ -21,7 +21,6 @@ RESULTS_FILE = "results.jsonl"
 
 LATENCY_KEYS = ("median", "mean", "p90", "p99", "std", "min", "max", "n")
 MEMORY_KEYS = ("peak_rss_bytes", "baseline_rss_bytes", "model_rss_bytes", "planned_bytes")
-ANALYTIC_KEYS = ("flops", "params", "weight_bytes", "activation_bytes", "memory_bytes")
 
 
 def new_run_id() -> str:

@@ -131,7 +131,7 @@ class Runner:
         self.resume = resume
         self.builder = builder or Builder(recipe)
         self.progress = progress or NoProgress()
-        self.evaluator = evaluator  # edge_bench.evaluate.Evaluator, or None to skip fidelity/accuracy
+        self.evaluator = evaluator  # edge_bench.accuracy.evaluator.Evaluator, or None to skip fidelity/accuracy
         self.run_id = new_run_id()
         self.summary = RunSummary()
         self._append_lock = threading.Lock()
@@ -255,12 +255,12 @@ class Runner:
     def _agent_runs_on(session, target: Target) -> bool:
         if target.kind != "adb":
             return True
-        from .android import has_python
+        from .android.measure import has_python
 
         return has_python(session, device_python(target))
 
     def _push_agent(self, session) -> str:
-        from .device.bundle import build_agent_zipapp
+        from .transport.bundle import build_agent_zipapp
 
         bundle = build_agent_zipapp(self.builder.cache.root / "agent")
         return session.push(bundle, bundle.name)
@@ -278,11 +278,11 @@ class Runner:
             device_path = session.push(artifact.path, f"{artifact.sha256[:16]}{artifact.path.suffix}")
             spec = measurement_spec(target, device_path, job.runtime)
             if agent is None:  # a phone without Python: LiteRT's and ExecuTorch's own benchmark binaries
-                from .android import measure_native
+                from .android.measure import measure_native
 
                 result = measure_native(session, target, device_path, job.runtime, spec)
             else:
-                from .transport.agent_call import run_agent
+                from .transport.agent import run_agent
 
                 result = run_agent(session, device_python(target), agent, spec, target.measure.timeout_secs)
         except TransportError as e:

@@ -95,29 +95,3 @@ def parse_hz(value: object, where: str) -> int:
     if hz <= 0:
         raise InputError(f"{where} must be > 0 Hz, got {value!r}")
     return hz
-
-
-def format_bytes(count: int | None, binary: bool = True) -> str:
-    """ "1.50 MiB", "512 KiB", "300 B" (binary) or "1.57 MB" (SI); "n/a" for None. Three significant digits."""
-    if count is None:
-        return "n/a"
-    base, units = (1024, ("B", "KiB", "MiB", "GiB", "TiB")) if binary else (1000, ("B", "kB", "MB", "GB", "TB"))
-    sign = "-" if count < 0 else ""
-    size = float(abs(count))
-    unit = 0
-    while size >= base and unit < len(units) - 1:
-        size /= base
-        unit += 1
-    if unit == 0:
-        return f"{sign}{int(size)} B"
-    digits = 2 if size < 10 else 1 if size < 100 else 0
-    return f"{sign}{size:.{digits}f} {units[unit]}"
-
-
-def format_hz(hz: int | None) -> str:
-    if hz is None:
-        return "n/a"
-    for scale, unit in ((1000**3, "GHz"), (1000**2, "MHz"), (1000, "kHz")):
-        if hz >= scale:
-            return f"{hz / scale:g} {unit}"
-    return f"{hz} Hz"

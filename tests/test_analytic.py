@@ -1,6 +1,5 @@
 """The analytic model against hand computation on small networks, and the ResNet-50 reference."""
 
-import pytest
 import torch
 from torch import nn
 

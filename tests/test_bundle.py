@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 from edge_bench.device.agent import RESULT_MARKER
-from edge_bench.device.bundle import PACKAGE_ROOT, build_agent_zipapp
+from edge_bench.transport.bundle import PACKAGE_ROOT, build_agent_zipapp
 
 
 def _run_isolated(pyz: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:

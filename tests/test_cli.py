@@ -1,6 +1,5 @@
 """The command line end to end on tiny models: run, resume after kill -9, report, and every bad-input path."""
 
-import json
 import os
 import signal
 import subprocess
@@ -187,7 +186,7 @@ def test_mcu_target_checks_fit_and_measures_nothing(env, sram, fits):
 
 
 def test_vit_closed_form_sits_beside_the_graph_counts():
-    from edge_bench.analyze import closed_form_columns
+    from edge_bench.analytic.sweep import closed_form_columns
 
     columns = closed_form_columns({"flops": 200, "weight_bytes": 100, "activation_bytes": 50,
                                    "closed_form": {"vit_closed_form_flops": 150, "vit_closed_form_weights": 100,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from edge_bench.device.cpus import (big_cores, cpu_mask, parse_cpu_list, parse_policies_dump, policies_shell_command,
-                                    read_policies)
+from edge_bench.android.cores import (big_cores, cpu_mask, parse_cpu_list, parse_policies_dump, policies_shell_command)
 
 # A Pixel 6-like layout: 4 little (1.80 GHz), 2 mid (2.25 GHz), 2 big (2.80 GHz); and a 4+3+1 layout
 # (Snapdragon 8-class: 4 little, 3 mid, 1 prime), and a plain 4+4.
@@ -48,18 +47,6 @@ def test_unreadable_policies_are_skipped_and_none_when_nothing_is_known():
     partial = dict(LAYOUT_44, policy8={"related_cpus": "8"})
     assert big_cores(partial).mask == "f0"
     assert big_cores({}) is None
-
-
-def test_reader_over_a_sysfs_tree(tmp_path):
-    for policy, files in LAYOUT_431.items():
-        d = tmp_path / "sys/devices/system/cpu/cpufreq" / policy
-        d.mkdir(parents=True)
-        for leaf, text in files.items():
-            (d / leaf).write_text(text + "\n")
-    (tmp_path / "sys/devices/system/cpu/cpufreq/ondemand").mkdir()  # not a policy
-    policies = read_policies(str(tmp_path))
-    assert set(policies) == {"policy0", "policy4", "policy7"}
-    assert big_cores(policies, min_cores=4).mask == "f0"
 
 
 def test_texts_pulled_over_adb_in_one_command():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from edge_bench.analytic.delegation import pte_delegation, tflite_delegation, xnnpack_node_kinds
+from edge_bench.artifacts.delegation import pte_delegation, tflite_delegation, xnnpack_nodes
 from tests.test_planned import ConcatNet, ConvSkip, CumsumNet, build_pte, build_tflite
 
 
@@ -22,10 +22,15 @@ def artifacts(tmp_path_factory):
     }
 
 
-def test_xnnpack_node_kinds_come_from_the_installed_schema():
-    kinds = xnnpack_node_kinds()
-    assert kinds is not None and kinds[0] == "XNNAdd"
-    assert {"XNNConv2d", "XNNDepthwiseConv2d", "XNNFullyConnected", "XNNClamp"} <= set(kinds)
+def test_xnnpack_nodes_are_named_by_the_installed_schema(artifacts):
+    from edge_bench.artifacts.delegation import _xnnpack_schema
+    from edge_bench.artifacts.pte import read_pte
+
+    pte = read_pte(artifacts["pte_full"])
+    histogram = xnnpack_nodes(pte.delegate_payload(pte.plan().delegates[0]))
+    union = _xnnpack_schema().read_text().split("union XNodeUnion")[1].split("}")[0]
+    assert histogram and all(kind in union for kind in histogram)
+    assert xnnpack_nodes(b"not an xnnpack payload at all") is None
 
 
 def test_pte_fully_delegated(artifacts):

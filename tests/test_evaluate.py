@@ -19,7 +19,7 @@ from torch import nn
 from edge_bench.build import Builder
 from edge_bench.config import load_recipe
 from edge_bench.errors import InputError
-from edge_bench.evaluate import Evaluator, fidelity_fields
+from edge_bench.accuracy.evaluator import Evaluator, fidelity_fields
 from edge_bench.export.cache import ArtifactCache
 from edge_bench.models import ARCHS, Arch
 from edge_bench.models import weights as weights_module

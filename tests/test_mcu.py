@@ -126,7 +126,7 @@ def xnnpack_pte(tmp_path_factory):
 
 
 def test_planned_bytes_for_a_microcontroller(xnnpack_pte, tiny_tflite):
-    from edge_bench.analytic.planned import tflite_arena_estimate
+    from edge_bench.artifacts.arena import tflite_arena_estimate
 
     assert mcu_planned_bytes(xnnpack_pte) == (None, "xnnpack_plan_incomplete")
     assert mcu_planned_bytes(tiny_tflite) == (tflite_arena_estimate(tiny_tflite)["tflm_arena_bytes"], "tflm_arena_estimate")
@@ -176,14 +176,14 @@ def test_cortex_m_export_or_its_exact_reason(tmp_path):
             export_cortex_m(TinyMcuNet(), example, calibration)
         assert str(failure.value) == reason
         return
-    from edge_bench.analytic.delegation import pte_delegation
-    from edge_bench.analytic.planned import pte_planned_bytes
+    from edge_bench.artifacts.delegation import pte_delegation
+    from edge_bench.artifacts.pte import planned_memory, read_pte
 
     program, info = export_cortex_m(TinyMcuNet(), example, calibration, cpu="cortex-m7")
     path = tmp_path / "m7.pte"
     path.write_bytes(program)
     assert info["cpu"] == "cortex-m7" and info["cmsis_nn"] == "DSP"
-    assert pte_planned_bytes(path)["planned_bytes"] == info["planned_bytes"] > 0
+    assert planned_memory(read_pte(path))["planned_bytes"] == info["planned_bytes"] > 0
     assert info["portable_ops"] == []
     kernels = pte_delegation(path)["non_delegated_ops"]
     assert kernels.get("cortex_m::quantized_conv2d.out") == 2

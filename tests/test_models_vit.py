@@ -69,6 +69,7 @@ def test_tiny_vit_converts_to_pte_and_tflite_and_runs(tmp_path):
     from ai_edge_litert.interpreter import Interpreter
     from executorch.runtime import Runtime
 
+    from edge_bench.build import artifact_memory_info
     from edge_bench.export.executorch import export_pte
     from edge_bench.export.litert import export_tflite
 
@@ -82,13 +83,13 @@ def test_tiny_vit_converts_to_pte_and_tflite_and_runs(tmp_path):
     with torch.no_grad():
         expected = model(x).numpy()
 
-    pte, info = export_pte(model, x, calibration)
-    assert pte[4:8] == b"ET12" and info["planned_bytes"] > 0
+    pte = export_pte(model, x, calibration)
+    assert pte[4:8] == b"ET12" and artifact_memory_info(pte, "executorch")["planned_bytes"] > 0
     (tmp_path / "vit.pte").write_bytes(pte)
     method = Runtime.get().load_program(str(tmp_path / "vit.pte")).load_method("forward")
     from_pte = method.execute([x])[0].numpy()
 
-    tflite, _ = export_tflite(model, x, calibration)
+    tflite = export_tflite(model, x, calibration)
     assert tflite[4:8] == b"TFL3"
     interpreter = Interpreter(model_content=tflite)
     interpreter.allocate_tensors()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_bench.device.native import (benchmark_model_argv, executor_runner_argv, parse_benchmark_model,
+from edge_bench.android.tools import (benchmark_model_argv, executor_runner_argv, parse_benchmark_model,
                                       parse_executor_runner, parse_stat_line)
 
 SAMPLES = Path(__file__).parent / "samples"

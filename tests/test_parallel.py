@@ -9,11 +9,11 @@ import signal
 
 import pytest
 
-from edge_bench import parallel
+from edge_bench.build import parallel
 from edge_bench.build import BuildOutcome, build_all
 from edge_bench.config import load_recipe
 from edge_bench.export.cache import ArtifactCache
-from edge_bench.parallel import (
+from edge_bench.build.parallel import (
     GIB,
     build_parallel,
     conversion_peak_bytes,
@@ -28,38 +28,38 @@ from tests import tinymodels
 # ------------------------------------------------------------------ planning, on numbers
 
 
-def test_plan_gives_each_worker_its_share_of_the_cores():
-    plan = plan_workers(requested=2, tasks=4, cores=2, available_bytes=64 * GIB, per_task_bytes=3 * GIB)
-    assert (plan.workers, plan.threads, plan.limited_by_memory) == (2, 1, None)
-    plan = plan_workers(requested=3, tasks=8, cores=8, available_bytes=64 * GIB, per_task_bytes=3 * GIB)
-    assert (plan.workers, plan.threads) == (3, 2)
+def test_plan_starts_the_workers_asked_for():
+    plan = plan_workers(requested=2, tasks=4, available_bytes=64 * GIB, per_task_bytes=3 * GIB)
+    assert (plan.workers, plan.limited_by_memory) == (2, None)
+    plan = plan_workers(requested=3, tasks=8, available_bytes=64 * GIB, per_task_bytes=3 * GIB)
+    assert plan.workers == 3
 
 
 def test_plan_never_starts_more_workers_than_tasks():
-    plan = plan_workers(requested=8, tasks=1, cores=4, available_bytes=64 * GIB, per_task_bytes=3 * GIB)
-    assert (plan.workers, plan.threads, plan.limited_by_memory) == (1, 4, None)
+    plan = plan_workers(requested=8, tasks=1, available_bytes=64 * GIB, per_task_bytes=3 * GIB)
+    assert (plan.workers, plan.limited_by_memory) == (1, None)
 
 
 def test_plan_is_bounded_by_available_memory_and_says_so():
     # 7.5 GiB available, 0.5 GiB kept back: 7 GiB / 3 GiB per conversion = 2 workers, not 4.
-    plan = plan_workers(requested=4, tasks=4, cores=4, available_bytes=int(7.5 * GIB), per_task_bytes=3 * GIB,
+    plan = plan_workers(requested=4, tasks=4, available_bytes=int(7.5 * GIB), per_task_bytes=3 * GIB,
                         reserve_bytes=GIB // 2)
-    assert (plan.workers, plan.threads) == (2, 2)
+    assert plan.workers == 2
     assert plan.limited_by_memory.startswith("--jobs 4 limited to 2: 7.5 GiB available, ~3.0 GiB per conversion")
     # Exactly enough for the four: not limited.
-    plan = plan_workers(requested=4, tasks=4, cores=4, available_bytes=int(12.5 * GIB), per_task_bytes=3 * GIB,
+    plan = plan_workers(requested=4, tasks=4, available_bytes=int(12.5 * GIB), per_task_bytes=3 * GIB,
                         reserve_bytes=GIB // 2)
     assert (plan.workers, plan.limited_by_memory) == (4, None)
 
 
 def test_plan_keeps_one_worker_when_not_even_one_conversion_fits():
-    plan = plan_workers(requested=2, tasks=2, cores=2, available_bytes=1 * GIB, per_task_bytes=3 * GIB)
-    assert plan.workers == 1 and plan.threads == 2
+    plan = plan_workers(requested=2, tasks=2, available_bytes=1 * GIB, per_task_bytes=3 * GIB)
+    assert plan.workers == 1
     assert "limited to 1" in plan.limited_by_memory
 
 
 def test_plan_without_a_memory_reading_is_bounded_by_jobs_only():
-    plan = plan_workers(requested=2, tasks=5, cores=2, available_bytes=None, per_task_bytes=3 * GIB)
+    plan = plan_workers(requested=2, tasks=5, available_bytes=None, per_task_bytes=3 * GIB)
     assert (plan.workers, plan.limited_by_memory) == (2, None)
 
 
@@ -102,7 +102,7 @@ def test_memory_limit_is_logged_and_applied(tiny, monkeypatch, caplog):
     monkeypatch.setattr(parallel, "_Pool", RecordingPool)
     monkeypatch.setattr(parallel, "mem_available_bytes", lambda: 2 * parallel.conversion_peak_bytes(10**6))
     monkeypatch.setattr(parallel, "estimate_task_bytes", lambda variant, builder: parallel.conversion_peak_bytes(10**6))
-    with caplog.at_level(logging.WARNING, logger="edge_bench.parallel"):
+    with caplog.at_level(logging.WARNING, logger="edge_bench.build.parallel"):
         outcomes = build_parallel(recipe, expand(recipe), ["litert"], 2, cache=ArtifactCache(folder / "unused"))
     # Two conversions' worth is available, but the 0.5 GiB reserve leaves room for one.
     assert seen["plan"].workers == 1
@@ -158,8 +158,8 @@ def build_recording_threads(fields):
 
 
 def test_models_are_built_and_converted_on_one_thread_whatever_torch_was_given(tiny, monkeypatch):
-    # A worker has cores // jobs threads, a sequential build all the cores, `run` builds the model
-    # for the analytic model first; the bytes depend on the thread count, so all must use the same.
+    # A sequential build gets all the cores, `run` builds the model for the analytic model first; the
+    # bytes depend on the thread count, so all must use the same.
     import torch
 
     from edge_bench.build import Builder
@@ -169,7 +169,7 @@ def test_models_are_built_and_converted_on_one_thread_whatever_torch_was_given(t
 
     def record(*args, **kwargs):
         THREADS_SEEN.append(("convert", torch.get_num_threads()))
-        return b"not a model", {}
+        return b"not a model"
 
     monkeypatch.setitem(ARCHS, "tinycnn", Arch("tinycnn", f"{__name__}:build_recording_threads"))
     monkeypatch.setattr("edge_bench.export.litert.export_tflite", record)
@@ -201,7 +201,7 @@ def build_or_die(fields):
 
 def test_a_killed_worker_becomes_a_failed_outcome(tiny, caplog):
     recipe, folder = tiny
-    with caplog.at_level(logging.WARNING, logger="edge_bench.parallel"):
+    with caplog.at_level(logging.WARNING, logger="edge_bench.build.parallel"):
         outcomes = build_parallel(recipe, expand(recipe), ["litert"], 2, cache=ArtifactCache(folder / "crash"),
                                   initializer=die_building_resolution_24)
     ok, dead = outcomes

@@ -10,18 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from edge_bench.analytic.planned import (
-    FOREVER,
-    Lifetime,
-    greedy_by_size,
-    liveness_peak,
-    pte_planned_bytes,
-    read_pte,
-    read_tflite,
-    tflite_arena_allocated,
-    tflite_arena_estimate,
-    tflite_lifetimes,
-)
+from edge_bench.artifacts.allocated import tflite_arena_allocated
+from edge_bench.artifacts.arena import FOREVER, Lifetime, greedy_by_size, liveness_peak, tflite_arena_estimate, tflite_lifetimes
+from edge_bench.artifacts.pte import instructions, operator_names, planned_memory, read_pte
+from edge_bench.artifacts.tflite import read_tflite
 from edge_bench.errors import InputError
 
 # ---------------------------------------------------------------- tiny models and their artifacts
@@ -127,7 +119,7 @@ def concat_tflite(tmp_path_factory) -> Path:
 def test_pte_plan_matches_the_program_that_wrote_it(ptes, kind):
     path, manager = ptes[kind]
     expected = list(manager.executorch_program.execution_plan[0].non_const_buffer_sizes)
-    planned = pte_planned_bytes(path)
+    planned = planned_memory(read_pte(path))
     assert planned["non_const_buffer_sizes"] == expected
     assert planned["planned_bytes"] == sum(expected[1:]) > 0
     assert planned["file_bytes"] == path.stat().st_size
@@ -135,42 +127,40 @@ def test_pte_plan_matches_the_program_that_wrote_it(ptes, kind):
 
 def test_pte_weights_are_found_where_each_lowering_stores_them(ptes):
     params = sum(p.numel() * 4 for p in ptes["model"].parameters())  # float32 weights and biases
-    portable = pte_planned_bytes(ptes["portable"][0])
+    portable = planned_memory(read_pte(ptes["portable"][0]))
     assert portable["delegates"] == 0 and portable["named_data_bytes"] == 0
     assert portable["constant_segment_bytes"] >= params  # plus alignment padding between tensors
-    delegated = pte_planned_bytes(ptes["xnnpack"][0])
+    delegated = planned_memory(read_pte(ptes["xnnpack"][0]))
     assert delegated["delegates"] == 1 and delegated["delegate_blob_bytes"] > 0
     assert delegated["named_data_bytes"] >= params  # XNNPACK keeps its weights as named data
     # The portable plan holds every intermediate; the delegated one only the delegate's inputs/outputs.
     assert portable["planned_bytes"] > delegated["planned_bytes"]
 
 
-def test_read_pte_agrees_with_executorchs_deserializer(ptes):
-    from executorch.exir._serialize._program import deserialize_pte_binary
-
-    path = ptes["portable"][0]
-    reference = deserialize_pte_binary(path.read_bytes()).program.execution_plan[0]
-    plan = read_pte(path).plan("forward")
-    assert plan.operators == tuple(f"{o.name}.{o.overload}" if o.overload else o.name for o in reference.operators)
-    kinds = [type(i.instr_args).__name__ for c in reference.chains for i in c.instructions]
-    assert [k for k, _ in plan.instructions] == ["kernel" if k == "KernelCall" else k for k in kinds]
-    assert [i for _, i in plan.instructions] == [i.instr_args.op_index for c in reference.chains for i in c.instructions]
+def test_pte_instructions_follow_the_plan(ptes):
+    portable = read_pte(ptes["portable"][0]).plan("forward")
+    steps = instructions(portable)
+    assert steps and {kind for kind, _ in steps} <= {"kernel", "free", "move"}
+    names = operator_names(portable)
+    assert any(names[i].startswith("aten::convolution") for kind, i in steps if kind == "kernel")
+    delegated = read_pte(ptes["xnnpack"][0]).plan("forward")
+    assert instructions(delegated) == [("delegate", 0)]
 
 
 def test_pte_reader_refuses_other_files(tmp_path, concat_tflite, ptes):
     with pytest.raises(InputError, match="not an ExecuTorch program"):
-        pte_planned_bytes(concat_tflite)
+        planned_memory(read_pte(concat_tflite))
     with pytest.raises(InputError, match="cannot read"):
-        pte_planned_bytes(tmp_path / "missing.pte")
+        planned_memory(read_pte(tmp_path / "missing.pte"))
     truncated = tmp_path / "truncated.pte"
     truncated.write_bytes(ptes["portable"][0].read_bytes()[:64])
     with pytest.raises(InputError, match="truncated or corrupt"):
-        pte_planned_bytes(truncated)
+        planned_memory(read_pte(truncated))
 
 
 def test_pte_unknown_method_names_the_methods(ptes):
     with pytest.raises(InputError, match=r"no method 'decode' \(methods: forward\)"):
-        pte_planned_bytes(ptes["portable"][0], method="decode")
+        planned_memory(read_pte(ptes["portable"][0]), method="decode")
 
 
 # ---------------------------------------------------------------- greedy placement on hand-built lifetimes

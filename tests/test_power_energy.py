@@ -8,7 +8,7 @@ import pytest
 
 from edge_bench.device import agent
 from edge_bench.device.power import Meter, MeterUnavailable, energy_pass
-from edge_bench.device.power.integrate import average_power_w, counter_energy_j, trapezoid_energy_j
+from edge_bench.device.power.integrate import counter_energy_j, trapezoid_energy_j
 
 
 # ---------------------------------------------------------------- pure integration
@@ -39,11 +39,6 @@ def test_counter_difference_adds_the_wrap_value_when_the_counter_goes_down():
 def test_counter_going_down_without_a_known_wrap_is_an_error():
     with pytest.raises(ValueError, match="backwards"):
         counter_energy_j([2.0, 1.0])
-
-
-def test_average_power_over_the_sample_span():
-    assert average_power_w("energy", [10.0, 12.0], [100.0, 106.0]) == pytest.approx(3.0)
-    assert average_power_w("power", [0.0, 1.0, 2.0], [2.0, 4.0, 2.0]) == pytest.approx(3.0)
 
 
 # ---------------------------------------------------------------- synthetic meters

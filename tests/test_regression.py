@@ -3,7 +3,7 @@
 import random
 
 from edge_bench.cli import main
-from edge_bench.regression import compare, median_standard_error
+from edge_bench.gate import compare, median_standard_error
 from edge_bench.results import ResultStore, empty_record
 
 

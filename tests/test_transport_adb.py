@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from edge_bench.android import has_python, measure_native
+from edge_bench.android.measure import has_python, measure_native
 from edge_bench.config import AdbConfig, load_target
-from edge_bench.device.bundle import build_agent_zipapp
+from edge_bench.transport.bundle import build_agent_zipapp
 from edge_bench.transport import TransportError, TransportTimeout, open_transport
 from edge_bench.transport.adb import AdbTransport
-from edge_bench.transport.agent_call import run_agent
+from edge_bench.transport.agent import run_agent
 from tests.fake_adb import make_device, write_adb, write_benchmark_model, write_executor_runner
 
 SERIAL = "R5CT fake;1"  # real serials are plain, but nothing may break on one that is not

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from edge_bench.config import SshConfig
-from edge_bench.device.bundle import build_agent_zipapp
+from edge_bench.transport.bundle import build_agent_zipapp
 from edge_bench.transport import TransportError, TransportTimeout, open_transport
-from edge_bench.transport.agent_call import call_agent, run_agent
+from edge_bench.transport.agent import call_agent, run_agent
 from edge_bench.transport.ssh import SshTransport
 
 pytestmark = pytest.mark.ssh

@@ -6,7 +6,7 @@ import pytest
 
 from edge_bench.config import load_target
 from edge_bench.errors import InputError
-from edge_bench.units import format_bytes, format_hz, parse_bytes, parse_hz
+from edge_bench.units import parse_bytes, parse_hz
 
 WHERE = "t.toml: key 'mcu.sram_bytes'"
 
@@ -84,17 +84,6 @@ def test_parse_hz_errors(value, fragment):
     with pytest.raises(InputError) as error:
         parse_hz(value, "t.toml: key 'mcu.clock_hz'")
     assert "mcu.clock_hz" in str(error.value) and fragment in str(error.value)
-
-
-def test_format_bytes():
-    assert format_bytes(300) == "300 B"
-    assert format_bytes(1536) == "1.50 KiB"
-    assert format_bytes(512 * 1024) == "512 KiB"
-    assert format_bytes(2 * 1024 * 1024) == "2.00 MiB"
-    assert format_bytes(1_000_000, binary=False) == "1.00 MB"
-    assert format_bytes(-2048) == "-2.00 KiB"
-    assert format_bytes(None) == "n/a"
-    assert format_hz(480_000_000) == "480 MHz" and format_hz(32_768) == "32.768 kHz"
 
 
 def test_target_file_budgets_go_through_the_parsers(tmp_path):

@@ -13,7 +13,6 @@ size for scoring, so the labels are never resampled.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence

@@ -10,7 +10,6 @@ analytic memory metric.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 from torch.export import ExportedProgram
@@ -116,13 +115,3 @@ def _through_getitem(node: torch.fx.Node) -> torch.fx.Node:
     while op_name(node) == "getitem" and node.all_input_nodes:
         node = node.all_input_nodes[0]
     return node
-
-
-def iter_weight_nodes(program: ExportedProgram) -> Iterator[tuple[torch.fx.Node, str, torch.Tensor]]:
-    """(user node, role, tensor) for every parameter or buffer a compute op uses."""
-    signature = program.graph_signature
-    state = program.state_dict
-    names = {**signature.inputs_to_parameters, **signature.inputs_to_buffers}
-    for node in program.graph_module.graph.nodes:
-        if node.op == "placeholder" and node.name in names:
-            yield node, names[node.name], state[names[node.name]]

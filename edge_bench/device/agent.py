@@ -4,8 +4,8 @@
     python -m edge_bench.device.agent sysinfo
 
 The result line starts with RESULT_MARKER so runtime log lines on stdout cannot be mistaken for it.
-Phases follow DESIGN.md: baseline (after imports), load, prepare, first inference, warm-up + timed runs,
-then a separate energy pass. A failure is reported in the JSON (status "failed"), exit code 0;
+Phases follow the measurement protocol (docs/architecture.md): baseline (after imports), load, prepare,
+first inference, warm-up + timed runs, then a separate energy pass. A failure is reported in the JSON (status "failed"), exit code 0;
 a non-zero exit means the agent itself crashed.
 """
 

@@ -13,14 +13,10 @@ from .quantize import quantize
 
 
 def export_pte(model: torch.nn.Module, example: torch.Tensor, calibration: Iterable[torch.Tensor],
-               per_channel: bool = True) -> tuple[bytes, dict]:
+               per_channel: bool = True) -> bytes:
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=per_channel))
     quantized = quantize(model, example, quantizer, calibration)
     with torch.no_grad():
         program = torch.export.export(quantized, (example,))
     manager = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()]).to_executorch()
-    plan = manager.executorch_program.execution_plan[0]
-    # Index 0 of non_const_buffer_sizes is reserved; the rest are the planned activation buffers.
-    info = {"planned_buffer_sizes": list(plan.non_const_buffer_sizes),
-            "planned_bytes": int(sum(plan.non_const_buffer_sizes[1:]))}
-    return manager.buffer, info
+    return manager.buffer

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def export_tflite(model: torch.nn.Module, example: torch.Tensor, calibration: Iterable[torch.Tensor],
-                  per_channel: bool = True) -> tuple[bytes, dict]:
+                  per_channel: bool = True) -> bytes:
     quantizer = pt2e_quantizer.PT2EQuantizer().set_global(
         pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=per_channel)
     )
@@ -35,4 +35,4 @@ def export_tflite(model: torch.nn.Module, example: torch.Tensor, calibration: It
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.tflite"
         converted.export(str(path))
-        return path.read_bytes(), {}
+        return path.read_bytes()

@@ -8,7 +8,6 @@ from typing import Any, Mapping
 from ..config import McuConfig
 
 # Where the SRAM need comes from, best first: what the runtime plans, the liveness peak, the paper's metric.
-SRAM_SOURCES = ("planned", "liveness_peak", "paper_activation")
 
 
 def fit_check(
@@ -69,13 +68,15 @@ def mcu_planned_bytes(artifact: str | Path) -> tuple[int | None, str]:
     delegate holds part of the graph (its memory is outside the plan, and XNNPACK does not run on a
     microcontroller): then None, and `fit_check` falls back to the analytic figures.
     """
-    from ..analytic.planned import pte_planned_bytes, read_pte, tflite_arena_estimate
+    from ..artifacts.arena import tflite_arena_estimate
+    from ..artifacts.pte import planned_memory, read_pte
 
     path = Path(artifact)
     if path.suffix == ".tflite":
         return tflite_arena_estimate(path)["tflm_arena_bytes"], "tflm_arena_estimate"
     if path.suffix == ".pte":
-        if any(d.backend == "XnnpackBackend" for plan in read_pte(path).plans for d in plan.delegates):
+        program = read_pte(path)
+        if any(d.id == "XnnpackBackend" for plan in program.program.execution_plan for d in plan.delegates):
             return None, "xnnpack_plan_incomplete"
-        return pte_planned_bytes(path)["planned_bytes"], "executorch_plan"
+        return planned_memory(program)["planned_bytes"], "executorch_plan"
     return None, "unknown_artifact"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..errors import InputError
+from ..typecheck import conforms
 
 # Fields every variant carries, whatever its architecture.
 COMMON = {"arch": "", "resolution": 224, "width": 1.0, "weights": "random", "num_classes": 1000, "aspect": 1.0}
@@ -33,7 +34,7 @@ class Arch:
             if key not in allowed:
                 raise InputError(f"{source}: unknown field '{key}' for arch '{self.name}' (known: {', '.join(sorted(allowed))})")
             default = allowed[key]
-            if not _same_kind(value, default):
+            if not conforms(value, type(default)):
                 raise InputError(f"{source}: field '{key}' must be {type(default).__name__}, got {value!r}")
             fields[key] = float(value) if isinstance(default, float) else value
         if self.derive is not None:
@@ -48,16 +49,6 @@ class Arch:
     def build(self, fields: Mapping[str, Any]):
         module, function = self.builder.split(":")
         return getattr(importlib.import_module(module), function)(fields)
-
-
-def _same_kind(value: Any, default: Any) -> bool:
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, type(default))
 
 
 def input_shape(fields: Mapping[str, Any]) -> tuple[int, int, int, int]:

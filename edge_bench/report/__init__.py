@@ -13,8 +13,10 @@ from typing import Any, Iterable
 
 from .. import __version__
 from ..results import to_dataframe
-from . import html, markdown
-from .sections import DEFAULT_BUDGET_POINTS, DEFAULT_FIDELITY_BAR_DB, Context, Section, Text, build_sections
+from . import html, markdown, plots
+from .analysis import DEFAULT_BUDGET_POINTS, DEFAULT_FIDELITY_BAR_DB, Analysis
+from .blocks import Section, Text
+from .sections import build_sections
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -46,11 +48,11 @@ def write_report(
     if frame.empty:
         first, rest = Section("Which variant to ship", [Text("No results: nothing was measured.")]), []
     else:
-        context = Context(frame, records, out_dir, budget_points, fidelity_bar_db)
-        first, *rest = build_sections(context)
-        for name, table in context.tables.items():
+        analysis = Analysis(frame, records, budget_points, fidelity_bar_db)
+        for name, table in analysis.tables().items():
             table.to_csv(out_dir / name, index=False)
             files.append(f"`{name}`")
+        first, *rest = build_sections(analysis, plots.draw(analysis, out_dir))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     footer = [f"Files beside this report: {'; '.join(files)}.",
               f"{len(records)} records; written by edge-bench {__version__} on {stamp}."]

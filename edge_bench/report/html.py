@@ -10,7 +10,7 @@ import re
 
 import pandas as pd
 
-from .sections import Bullets, Image, Section, Table, Text
+from .blocks import Bullets, Image, Section, Table, Text
 from .tables import cell
 
 CSS = """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .sections import Bullets, Image, Section, Table, Text
+from .blocks import Bullets, Image, Section, Table, Text
 from .tables import to_markdown
 
 

@@ -183,3 +183,24 @@ def pareto(df: pd.DataFrame, quality_col: str, quality_label: str, front: pd.Ser
         ax.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"Pareto fronts: {quality_label} against {UNITS.get(cost_col, cost_col).split(',')[0]} (labels: resolution)")
     return _save(fig, out_dir, name)
+
+
+def draw(analysis, out_dir: Path) -> dict[str, Path]:
+    """Every figure the report's sections show, drawn into `out_dir`: name -> PNG (absent: nothing to draw)."""
+    from .fit import fit_points
+    from .pareto import pareto_mask
+
+    a, figures = analysis, {}
+    if not a.fits.empty:
+        figures["latency_vs_gflops"] = metric_vs_gflops(a.frame, a.fits, out_dir)
+        figures["parity"] = parity(fit_points(a.frame), out_dir)
+    if a.has("energy_mj"):
+        figures["energy_vs_gflops"] = metric_vs_gflops(a.frame, a.fits, out_dir, metric="energy_mj", name="energy_vs_gflops.png")
+    if a.has("model_rss_bytes"):
+        figures["memory"] = memory(a.frame, out_dir)
+    if a.quality:
+        from .analysis import QUALITY_LABELS
+
+        mask = pareto_mask(a.frame, a.quality, "latency_median_ms", group_by=("target", "runtime"))
+        figures["pareto"] = pareto(a.frame, a.quality, QUALITY_LABELS.get(a.quality, a.quality), mask, out_dir)
+    return {name: path for name, path in figures.items() if path is not None}

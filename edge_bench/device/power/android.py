@@ -134,12 +134,6 @@ def parse_energy_meter_dump(text: str) -> dict[str, dict]:
 _CHANNEL = re.compile(r"ChannelId:\s*(?P<id>\d+),\s*ChannelName:\s*(?P<name>[^,]+),\s*ChannelSubsystem:\s*(?P<sub>.*)$")
 
 
-def parse_powerstats_channels(text: str) -> list[dict]:
-    """The channel list of `dumpsys powerstats` ("ChannelId: 0, ChannelName: S10M_VDD_TPU, ChannelSubsystem: TPU")."""
-    return [{"id": int(m["id"]), "name": m["name"].strip(), "subsystem": m["sub"].strip()}
-            for m in (_CHANNEL.search(line) for line in text.splitlines()) if m]
-
-
 class AndroidRailsMeter(Meter):
     name = RAILS_NAME
     kind = "energy"

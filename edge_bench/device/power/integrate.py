@@ -42,11 +42,3 @@ def energy_j(kind: str, times_s: Sequence[float], values: Sequence[float], wrap_
     if kind == "energy":
         return counter_energy_j(values, wrap_j)
     raise ValueError(f"unknown meter kind {kind!r}")
-
-
-def average_power_w(kind: str, times_s: Sequence[float], values: Sequence[float], wrap_j: float | None = None) -> float:
-    """Mean power over the span of the samples (J / s between first and last sample)."""
-    span = float(times_s[-1] - times_s[0]) if len(times_s) >= 2 else 0.0
-    if span <= 0:
-        raise ValueError("samples span no time")
-    return energy_j(kind, times_s, values, wrap_j) / span

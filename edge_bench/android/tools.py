@@ -35,7 +35,7 @@ import math
 import re
 from typing import Sequence
 
-from .timing import summarize
+from ..device.timing import summarize
 
 MIB = 1024 * 1024
 

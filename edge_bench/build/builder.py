@@ -15,11 +15,12 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Recipe
-from .errors import InputError
-from .export.cache import Artifact, ArtifactCache, build_key, tool_versions
-from .models import arch_of, input_shape
-from .recipes import Variant
+from ..config import Recipe
+from ..errors import InputError
+from ..export.cache import Artifact, ArtifactCache, build_key, tool_versions
+from ..models import arch_of, input_shape
+from ..recipes import Variant
+from .random_init import RANDOM_INIT, prepare_random_network
 
 log = logging.getLogger(__name__)
 
@@ -38,41 +39,6 @@ class BuildOutcome:
 def one_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
-
-
-# How random-weight networks are made usable (part of every build key).
-RANDOM_INIT = ("seeded init; all-zero linear weights drawn from N(0, 0.02); batch-norm statistics re-estimated "
-               "on 4 seeded standard-normal batches")
-
-
-def prepare_random_network(model, shape: tuple[int, ...], batches: int = 4, seed: int = 1) -> None:
-    """Make a randomly initialised network's outputs informative: re-estimate batch-norm running
-    statistics on seeded inputs, and draw any all-zero linear weight matrix.
-
-    With its constructor's defaults (mean 0, variance 1) a deep random network's activations shrink or
-    blow up layer after layer (a random MobileNetV2's logits are ~1e-9), so INT8 against FP32 compares
-    noise. Normalising each layer's activations as a trained network would keeps the numbers, and so
-    the fidelity measurements, meaningful. Trained weights are never touched.
-    """
-    import torch
-
-    generator = torch.Generator().manual_seed(seed)
-    for module in model.modules():
-        # A weight matrix initialised to zero (torchvision's ViT head) makes every output the same.
-        if isinstance(module, torch.nn.Linear) and not module.weight.detach().any():
-            with torch.no_grad():
-                module.weight.normal_(0.0, 0.02, generator=generator)
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the batches
-    model.train()
-    with torch.no_grad():
-        for _ in range(batches):
-            model(torch.randn(max(2, shape[0]), *shape[1:], generator=generator))
-    model.eval()
 
 
 @contextlib.contextmanager
@@ -105,7 +71,7 @@ class Builder:
     # ------------------------------------------------------------ keys
 
     def _weights(self, variant: Variant) -> dict[str, Any]:
-        from .models.weights import resolve
+        from ..models.weights import resolve
 
         return dataclasses.asdict(resolve(variant.fields))
 
@@ -136,7 +102,7 @@ class Builder:
         cached = self.cache.load_json("analytic", key)
         if cached is not None:
             return cached
-        from .analytic import analyze_model
+        from ..analytic import analyze_model
 
         result = analyze_model(self.model(variant, memo), input_shape(variant.fields))
         closed_form = _vit_closed_form(variant)
@@ -153,8 +119,8 @@ class Builder:
             found = self.cache.lookup(key)
             if found is not None:
                 return BuildOutcome(variant, runtime, found, None, True, time.perf_counter() - start)
-            data, info = self._convert(variant, runtime, memo)
-            info = {**info, **artifact_memory_info(data, runtime)}
+            data = self._convert(variant, runtime, memo)
+            info = artifact_memory_info(data, runtime)
             manifest = {"recipe": self.recipe.name, "variant": dict(variant.fields), "variant_name": variant.name,
                         "weights": self._weights(variant),
                         "random_init": RANDOM_INIT if self._weights(variant)["kind"] == "random" else None,
@@ -175,7 +141,7 @@ class Builder:
         memo = {} if memo is None else memo
         if not cpu.lower().startswith("cortex-m"):
             return {"cpu": cpu, "error": f"core '{cpu}' is not an Arm Cortex-M: ExecuTorch's Cortex-M backend does not apply"}
-        from .export.cortex_m import cortex_m_unavailable_reason, export_cortex_m
+        from ..export.cortex_m import cortex_m_unavailable_reason, export_cortex_m
 
         reason = cortex_m_unavailable_reason()
         if reason:
@@ -186,7 +152,7 @@ class Builder:
         if found is None:
             import torch
 
-            from .export.quantize import calibration_inputs
+            from ..export.quantize import calibration_inputs
 
             start = time.perf_counter()
             try:
@@ -205,21 +171,21 @@ class Builder:
                 "planned_bytes": m.get("planned_bytes"), "portable_ops": m.get("portable_ops"),
                 "cmsis_nn": m.get("cmsis_nn")}
 
-    def _convert(self, variant: Variant, runtime: str, memo: dict) -> tuple[bytes, dict]:
+    def _convert(self, variant: Variant, runtime: str, memo: dict) -> bytes:
         import torch
 
         with one_torch_thread():
-            from .export.quantize import calibration_inputs
+            from ..export.quantize import calibration_inputs
 
             model = self.model(variant, memo)
             shape = input_shape(variant.fields)
             calibration = calibration_inputs(self.recipe.quantize, shape, self.recipe.eval)
             example = torch.randn(*shape, generator=torch.Generator().manual_seed(self.recipe.quantize.seed))
             if runtime == "executorch":
-                from .export.executorch import export_pte
+                from ..export.executorch import export_pte
 
                 return export_pte(model, example, calibration, self.recipe.quantize.per_channel)
-            from .export.litert import export_tflite
+            from ..export.litert import export_tflite
 
             return export_tflite(model, example, calibration, self.recipe.quantize.per_channel)
 
@@ -227,13 +193,14 @@ class Builder:
 def artifact_memory_info(data: bytes, runtime: str) -> dict[str, Any]:
     """What the runtime itself will plan for activations, and how much of the graph its delegate takes.
 
-    Read from the artifact's own bytes: ExecuTorch's memory plan; for LiteRT an estimate of the arena
-    (TFLite's greedy-by-size planner over the tensors' lifetimes). A reader that fails leaves a note.
+    Read from the artifact's own bytes, once: ExecuTorch's memory plan; for LiteRT an estimate of the
+    arena (TFLite's greedy-by-size planner over the tensors' lifetimes). A reader that fails leaves a note.
     """
     import tempfile
 
-    from .analytic.delegation import pte_delegation, tflite_delegation
-    from .analytic.planned import pte_planned_bytes, tflite_arena_estimate
+    from ..artifacts.arena import tflite_arena_estimate
+    from ..artifacts.delegation import pte_delegation, tflite_delegation
+    from ..artifacts.pte import planned_memory, read_pte
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -241,20 +208,27 @@ def artifact_memory_info(data: bytes, runtime: str) -> dict[str, Any]:
         with open(path, "wb") as f:
             f.write(data)
         try:
-            if runtime == "executorch":
-                plan = pte_planned_bytes(path)
-                out.update(planned_bytes=plan["planned_bytes"], planned_source="executorch memory plan")
-            else:
+            program = read_pte(data, name=path) if runtime == "executorch" else None
+        except Exception as e:  # noqa: BLE001 - the artifact is still good; its readers say why not
+            program, out["planned_error"] = None, one_line(e)
+        try:
+            if program is not None:
+                plan = planned_memory(program)
+                out.update(planned_bytes=plan["planned_bytes"], planned_buffer_sizes=plan["non_const_buffer_sizes"],
+                           planned_source="executorch memory plan")
+            elif runtime != "executorch":
                 arena = tflite_arena_estimate(path)
                 out.update(planned_bytes=arena["arena_bytes"], planned_source="litert arena estimate (greedy by size)",
                            tflm_arena_bytes=arena.get("tflm_arena_bytes"))
         except Exception as e:  # noqa: BLE001 - the artifact is still good
             out["planned_error"] = one_line(e)
         try:
-            delegation = pte_delegation(path) if runtime == "executorch" else tflite_delegation(path)
-            out["delegation"] = {k: delegation.get(k) for k in ("fully_delegated", "delegated_nodes", "delegated_ops",
-                                                                  "non_delegated_ops", "delegate_calls", "kernel_calls")
-                                 if k in delegation}
+            delegation = (pte_delegation(program) if program is not None
+                          else tflite_delegation(path) if runtime != "executorch" else None)
+            if delegation is not None:
+                out["delegation"] = {k: delegation.get(k) for k in ("fully_delegated", "delegated_nodes", "delegated_ops",
+                                                                      "non_delegated_ops", "delegate_calls", "kernel_calls")
+                                     if k in delegation}
         except Exception as e:  # noqa: BLE001
             out["delegation_error"] = one_line(e)
     return out
@@ -263,7 +237,7 @@ def artifact_memory_info(data: bytes, runtime: str) -> dict[str, Any]:
 def _vit_closed_form(variant: Variant) -> dict[str, Any] | None:
     if variant.arch != "vit":
         return None
-    from .analytic.vit_closed_form import closed_form_for
+    from ..analytic.vit_closed_form import closed_form_for
 
     return closed_form_for(variant.fields)
 
@@ -271,7 +245,7 @@ def _vit_closed_form(variant: Variant) -> dict[str, Any] | None:
 def build_all(recipe: Recipe, variants: list[Variant], runtimes: list[str], jobs: int = 1,
               progress=None) -> list[BuildOutcome]:
     """Every (variant, runtime) artifact, cached ones reused. `jobs` > 1 converts in parallel processes."""
-    from .progress import NoProgress
+    from ..progress import NoProgress
 
     progress = progress or NoProgress()
     if jobs > 1:

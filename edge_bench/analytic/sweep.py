@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .build import Builder
-from .config import Recipe
-from .progress import NoProgress, Progress
-from .recipes import Variant
+from ..build import Builder
+from ..config import Recipe
+from ..progress import NoProgress, Progress
+from ..recipes import Variant
 
 COLUMNS = ("flops", "params", "weight_bytes", "activation_bytes", "memory_bytes", "liveness_bytes")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping
 
 CPUFREQ = "/sys/devices/system/cpu/cpufreq"
@@ -81,25 +80,6 @@ def big_cores(policies: Mapping[str, Mapping[str, str]], min_cores: int = 1) -> 
         chosen.append(c)
     cores = tuple(sorted(cpu for c in chosen for cpu in c.cpus))
     return BigCores(cores=cores, mask=cpu_mask(cores), clusters=tuple(clusters))
-
-
-def read_policies(root: str = "/") -> dict[str, dict[str, str]]:
-    """The related_cpus and cpuinfo_max_freq texts of every cpufreq policy below `root`."""
-    base = Path(root) / CPUFREQ.lstrip("/")
-    out: dict[str, dict[str, str]] = {}
-    try:
-        dirs = sorted(p for p in base.iterdir() if re.fullmatch(r"policy\d+", p.name))
-    except OSError:
-        return out
-    for d in dirs:
-        files = {}
-        for leaf in ("related_cpus", "cpuinfo_max_freq"):
-            try:
-                files[leaf] = (d / leaf).read_text()
-            except OSError:
-                continue
-        out[d.name] = files
-    return out
 
 
 def policies_shell_command() -> str:

@@ -3,7 +3,7 @@
 The target file points at host copies of LiteRT's `benchmark_model` and ExecuTorch's
 `executor_runner` built for android-arm64. Per measurement: push the tool into the work dir, make it
 executable, read the cpufreq policies to pin it to the big cores with `taskset`, run it, and parse its
-output (edge_bench.device.native) into the same dict the agent returns. Where a Python with numpy
+output (edge_bench.android.tools) into the same dict the agent returns. Where a Python with numpy
 and the runtime exists on the device (Termux, a rooted image), the agent itself can run instead:
 `has_python` says whether it can.
 """
@@ -15,11 +15,11 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from .config import Target
-from .device import cpus, native
-from .device.agent import AGENT_PROTOCOL, DEFAULTS
-from .transport.base import Transport, TransportError, TransportTimeout
-from .transport.shell import last_line
+from ..config import Target
+from . import cores, tools
+from ..device.agent import AGENT_PROTOCOL, DEFAULTS
+from ..transport.base import Transport, TransportError, TransportTimeout
+from ..transport.shell import last_line
 
 TOOLS = {"litert": "benchmark_model", "executorch": "executor_runner"}
 BUILD_HINT = {
@@ -72,10 +72,10 @@ def _shell(transport: Transport, script: str, timeout: float = 30) -> str:
 
 def big_core_pinning(transport: Transport, threads: int) -> dict[str, Any]:
     """The taskset mask of the fastest cluster(s) covering `threads` cores, from the cpufreq policies."""
-    policies = cpus.parse_policies_dump(_shell(transport, cpus.policies_shell_command() + " 2>/dev/null"))
-    big = cpus.big_cores(policies, min_cores=threads)
+    policies = cores.parse_policies_dump(_shell(transport, cores.policies_shell_command() + " 2>/dev/null"))
+    big = cores.big_cores(policies, min_cores=threads)
     if big is None:
-        return {"applied": False, "reason": f"no readable cpufreq policies under {cpus.CPUFREQ}"}
+        return {"applied": False, "reason": f"no readable cpufreq policies under {cores.CPUFREQ}"}
     pinning = {"applied": True, "mask": big.mask, "cores": list(big.cores), "clusters": big.as_dict()["clusters"]}
     if threads > len(big.cores):
         pinning["warning"] = f"{threads} threads on {len(big.cores)} pinned cores"
@@ -174,11 +174,11 @@ def measure_native(transport: Transport, target: Target, artifact_path_on_device
             raise NativeFailure(f"chmod of {on_device} failed: {last_line(chmod.stderr)}")
 
         if runtime == "litert":
-            argv = native.benchmark_model_argv(on_device, artifact_path_on_device, threads, spec["warmup_runs"],
+            argv = tools.benchmark_model_argv(on_device, artifact_path_on_device, threads, spec["warmup_runs"],
                                                spec["warmup_secs"], spec["min_runs"], spec["min_secs"],
                                                spec["max_secs"])
         else:
-            argv = native.executor_runner_argv(on_device, artifact_path_on_device, threads, spec["warmup_runs"],
+            argv = tools.executor_runner_argv(on_device, artifact_path_on_device, threads, spec["warmup_runs"],
                                                spec["min_runs"])
         pin_big = target.adb.pin_big_cores if target.adb else True
         pinning = (big_core_pinning(transport, threads) if pin_big
@@ -196,8 +196,8 @@ def measure_native(transport: Transport, target: Target, artifact_path_on_device
             # Built with the android PAL, the runner logs to logcat instead of stderr.
             log = transport.exec(["logcat", "-d", "-v", "raw", "-T", since, "-s", "ExecuTorch:V"], 60)
             text += "\n" + log.stdout
-        parsed = (native.parse_benchmark_model(text) if runtime == "litert"
-                  else native.parse_executor_runner(text, int(spec["warmup_runs"])))
+        parsed = (tools.parse_benchmark_model(text) if runtime == "litert"
+                  else tools.parse_executor_runner(text, int(spec["warmup_runs"])))
         result["thermal_after"] = thermal_snapshot(transport)
 
         tool_env = parsed.pop("env", {}) or {}

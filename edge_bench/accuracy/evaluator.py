@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from .accuracy.datasets import (
+from .datasets import (
     UPSAMPLE_MODES,
     calibration_batches,
     cityscapes_batches,
@@ -50,12 +50,12 @@ from .accuracy.datasets import (
     read_image_folder,
     upsample_logits,
 )
-from .accuracy.metrics import ClassificationTally, FidelityTally, SegmentationTally
-from .build import one_line
-from .config import Recipe
-from .errors import InputError
-from .models import input_shape
-from .recipes import Variant
+from .metrics import ClassificationTally, FidelityTally, SegmentationTally
+from ..build import one_line
+from ..config import Recipe
+from ..errors import InputError
+from ..models import input_shape
+from ..recipes import Variant
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class _Artifact:
     """One artifact loaded in this process through the runtime adapter the device agent uses."""
 
     def __init__(self, runtime: str, path: Path, threads: int):
-        from .device.runtimes import ADAPTERS
+        from ..device.runtimes import ADAPTERS
 
         if runtime not in ADAPTERS:
             raise ValueError(f"no runtime adapter for '{runtime}' (known: {', '.join(ADAPTERS)})")
@@ -245,7 +245,7 @@ class Evaluator:
             return None
 
     def _store(self, key: str, result: dict[str, Any]) -> None:
-        from .export.cache import _atomic_write
+        from ..export.cache import _atomic_write
 
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.cache_dir / f"{key}.json", json.dumps(result, sort_keys=True, allow_nan=False).encode())

@@ -1,9 +1,10 @@
 """Parallel builds: one task per variant (both runtimes, so its FP32 model is built once) in worker
-processes, as many as the cores were asked for and the memory allows.
+processes, as many as `--jobs` asks for and the memory allows.
 
 Workers are spawned, not forked: a forked copy of a process that has started torch's thread pools can
-deadlock. Each worker gets `cores // workers` torch threads, so two workers do not fight over the same
-cores. Cached artifacts are looked up here first: a fully cached sweep starts no worker.
+deadlock. Every build runs on one torch thread (`one_torch_thread`, so artifact bytes do not depend on
+the core count): `--jobs` is how a build uses more cores. Cached artifacts are looked up here first: a
+fully cached sweep starts no worker.
 
 A worker that dies (the OOM killer sends SIGKILL) breaks a ProcessPoolExecutor for every task still
 pending; those tasks are then rebuilt one at a time, each in its own process, so the one that really
@@ -27,12 +28,12 @@ from multiprocessing import reduction
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .build import BuildOutcome, Builder, one_line
-from .config import Recipe
-from .errors import InputError
-from .export.cache import ArtifactCache
-from .progress import NoProgress, Progress
-from .recipes import Variant
+from .builder import BuildOutcome, Builder, one_line
+from ..config import Recipe
+from ..errors import InputError
+from ..export.cache import ArtifactCache
+from ..progress import NoProgress, Progress
+from ..recipes import Variant
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,10 @@ reduction.register(types.MappingProxyType, _reduce_mappingproxy)
 @dataclass(frozen=True)
 class WorkerPlan:
     workers: int
-    threads: int  # torch threads per worker
     limited_by_memory: str | None  # why fewer workers than asked, when memory is the reason
 
 
-def plan_workers(requested: int, tasks: int, cores: int, available_bytes: int | None,
+def plan_workers(requested: int, tasks: int, available_bytes: int | None,
                  per_task_bytes: int, reserve_bytes: int = RESERVE_BYTES) -> WorkerPlan:
     """How many workers to start: the jobs asked for, no more than the tasks, no more than fit in memory.
 
@@ -96,7 +96,7 @@ def plan_workers(requested: int, tasks: int, cores: int, available_bytes: int | 
             workers = max(1, int(fit))
             note = (f"--jobs {requested} limited to {workers}: {available_bytes / GIB:.1f} GiB available, "
                     f"~{per_task_bytes / GIB:.1f} GiB per conversion")
-    return WorkerPlan(workers, max(1, cores // workers), note)
+    return WorkerPlan(workers, note)
 
 
 def conversion_peak_bytes(weight_count: int) -> int:
@@ -116,13 +116,6 @@ def mem_available_bytes(meminfo: Path = Path("/proc/meminfo")) -> int | None:
     return None
 
 
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 # ------------------------------------------------------------------ worker side
 
 
@@ -135,7 +128,7 @@ class TaskResult:
 
 def _peak_rss() -> int | None:
     """VmHWM of this process (since the last reset), or ru_maxrss where /proc is not there."""
-    from .device.memory import read_status
+    from ..device.memory import read_status
 
     try:
         return read_status().get("VmHWM")
@@ -143,13 +136,10 @@ def _peak_rss() -> int | None:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _init_worker(threads: int, archs: Mapping[str, Any], log_levels: Mapping[str, int],
+def _init_worker(archs: Mapping[str, Any], log_levels: Mapping[str, int],
                  initializer: Callable[[], None] | None) -> None:
-    import torch
+    from ..models import ARCHS
 
-    from .models import ARCHS
-
-    torch.set_num_threads(threads)
     ARCHS.update(archs)  # archs registered at run time in the parent (plugins, tests) exist here too
     # A root level of NOTSET leaves the parent's handlers to filter; a worker has none of those.
     logging.basicConfig(level=log_levels.get("") or logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -161,7 +151,7 @@ def _init_worker(threads: int, archs: Mapping[str, Any], log_levels: Mapping[str
 
 
 def _build_variant(recipe: Recipe, variant: Variant, runtimes: Sequence[str], cache_root: str) -> TaskResult:
-    from .device.memory import reset_peak
+    from ..device.memory import reset_peak
 
     # A worker builds several variants in turn: reset the peak so it is this task's own. Where the
     # kernel refuses, the figure is the worker's peak so far (an upper bound).
@@ -207,7 +197,7 @@ def _log_levels() -> dict[str, int]:
 
 
 def _picklable_archs() -> dict[str, Any]:
-    from .models import ARCHS
+    from ..models import ARCHS
 
     out = {}
     for name, arch in ARCHS.items():
@@ -223,7 +213,7 @@ def _weight_count(variant: Variant, builder: Builder) -> int | None:
     """Parameters of the variant, from the analytic cache when `analyze` or `run` already counted them.
 
     The key is Builder.analytic's; should it change, this misses and the default estimate applies."""
-    from .export.cache import build_key
+    from ..export.cache import build_key
 
     try:
         cached = builder.cache.load_json("analytic", build_key({**builder._variant_inputs(variant), "analytic": 1}))
@@ -267,7 +257,7 @@ def build_parallel(recipe: Recipe, variants: Sequence[Variant], runtimes: Sequen
 
     if tasks:
         per_task = max(estimate_task_bytes(variants[i], builder) for i, _ in tasks)
-        plan = plan_workers(jobs, len(tasks), usable_cores(), mem_available_bytes(), per_task)
+        plan = plan_workers(jobs, len(tasks), mem_available_bytes(), per_task)
         if plan.limited_by_memory:
             log.warning("%s", plan.limited_by_memory)
         _Pool(recipe, variants, builder, plan, initializer, progress, outcomes).run(tasks)
@@ -285,7 +275,7 @@ class _Pool:
         self.cache_root = str(builder.cache.root)
         self.progress, self.outcomes = progress, outcomes
         self.context = multiprocessing.get_context("spawn")
-        self.init_args = (plan.threads, _picklable_archs(), _log_levels(), initializer)
+        self.init_args = (_picklable_archs(), _log_levels(), initializer)
         self.done = 0
         self.total = 0
         self.peaks: list[tuple[str, int, int]] = []  # variant name, worker pid, peak RSS
@@ -318,9 +308,9 @@ class _Pool:
                 self._run_isolated(i, runtimes)
                 self.done += 1
         largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-        log.info("built %d variant(s) in %.1f s with %d worker(s) x %d thread(s); peak RSS per variant: %s; "
+        log.info("built %d variant(s) in %.1f s with %d worker(s); peak RSS per variant: %s; "
                  "largest peak of any child process so far (ru_maxrss): %.2f GiB", self.total,
-                 time.perf_counter() - start, self.plan.workers, self.plan.threads,
+                 time.perf_counter() - start, self.plan.workers,
                  ", ".join(f"{name} {peak / GIB:.2f} GiB (worker {pid})" for name, pid, peak in self.peaks) or "n/a",
                  largest / GIB)
 

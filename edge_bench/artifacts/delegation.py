@@ -3,7 +3,7 @@
 ExecuTorch decides at export time: the .pte's instruction list holds `DelegateCall`s (a compiled
 subgraph) and `KernelCall`s (an operator from the program's operator table, run by the portable or
 optimized kernels). The XNNPACK payload is itself a flatbuffer (backends/xnnpack/serialization/
-schema.fbs) whose nodes tell what the delegate runs.
+schema.fbs) whose nodes tell what the delegate runs; both are read with ExecuTorch's own tools.
 
 LiteRT decides at load time: the interpreter hands the ops XNNPACK supports to the delegate, which
 replaces each partition by one DELEGATE node. `tflite_delegation` loads the model with LiteRT's
@@ -17,58 +17,73 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flatbuffers import number_types as N
-
-from .planned import FlatTable, read_pte, read_tflite
+from .pte import PteFile, instructions, operator_names, read_pte
+from .tflite import read_tflite
 
 XNNPACK_BACKEND = "XnnpackBackend"
 
 
 @lru_cache(maxsize=1)
-def xnnpack_node_kinds() -> tuple[str, ...] | None:
-    """Names of the XNNPACK node types in union order, from the schema the installed ExecuTorch ships."""
+def _xnnpack_schema() -> Path | None:
+    """The XNNPACK delegate's flatbuffer schema as the installed ExecuTorch ships it."""
     spec = importlib.util.find_spec("executorch")  # a namespace package: finding it runs nothing
     for folder in (spec.submodule_search_locations or []) if spec else []:
         schema = Path(folder) / "backends" / "xnnpack" / "serialization" / "schema.fbs"
         if schema.is_file():
-            match = re.search(r"union\s+XNodeUnion\s*\{([^}]*)\}", schema.read_text())
-            if match:
-                body = re.sub(r"//[^\n]*", "", match.group(1))
-                return tuple(m.split(":")[0].strip() for m in body.split(",") if m.strip())
+            return schema
     return None
 
 
 def xnnpack_nodes(payload: bytes) -> dict[str, int] | None:
-    """Histogram of the node types in an XNNPACK delegate payload; None when it cannot be read."""
-    kinds = xnnpack_node_kinds()
-    if kinds is None or len(payload) < 30 or payload[4:8] != b"XH00":
+    """Histogram of the node types in an XNNPACK delegate payload; None when it cannot be read.
+
+    The payload is a header (XNNHeader) then XNNPACK's flatbuffer graph; ExecuTorch's own flatc and
+    the shipped schema turn the graph into JSON, so nodes are read by name, not by field position.
+    """
+    schema = _xnnpack_schema()
+    if schema is None:
         return None
-    start = int.from_bytes(payload[10:14], "little")
-    graph = FlatTable.root(payload, start)
-    histogram: Counter[str] = Counter()
-    for node in graph.tables(1):  # XNNGraph.xnodes
-        tag = node.scalar(0, N.Uint8Flags)  # XNode.xnode_union type; 0 is NONE
-        histogram[kinds[tag - 1] if 0 < tag <= len(kinds) else f"unknown({tag})"] += 1
-    return dict(histogram)
+    from executorch.backends.xnnpack.serialization.xnnpack_graph_serialize import XNNHeader
+    from executorch.exir._serialize._flatbuffer import _flatc_decompile
+
+    try:
+        header = XNNHeader.from_bytes(payload[: XNNHeader.EXPECTED_LENGTH])
+    except Exception:  # noqa: BLE001 - not an XNNPACK payload of a format this ExecuTorch knows
+        return None
+    graph = payload[header.flatbuffer_offset : header.flatbuffer_offset + header.flatbuffer_size]
+    with tempfile.TemporaryDirectory(prefix="edge-bench-xnnpack-") as folder:
+        (Path(folder) / "graph.bin").write_bytes(graph)
+        try:
+            _flatc_decompile(folder, str(schema), str(Path(folder) / "graph.bin"))
+            text = (Path(folder) / "graph.json").read_text()
+        except Exception:  # noqa: BLE001 - flatc missing or the graph unreadable: no histogram
+            return None
+    # flatc writes non-finite floats (a clamp's bounds) as bare inf/nan, which JSON does not have.
+    graph_json = json.loads(re.sub(r"(?<=[\s:\[,])-?(?:inf|nan)\b", "null", text))
+    return dict(Counter(node.get("xnode_union_type", "NONE") for node in graph_json.get("xnodes", [])))
 
 
-def pte_delegation(path: str | Path, method: str = "forward") -> dict[str, Any]:
-    program = read_pte(path)
-    plan = program.plan(method)
-    kinds = Counter(kind for kind, _ in plan.instructions)
-    kernels = Counter(plan.operators[i] for kind, i in plan.instructions if kind == "kernel")
+def pte_delegation(source: str | Path | PteFile, method: str = "forward") -> dict[str, Any]:
+    """Which instructions of `method` are delegate calls and which run plain kernels (and which ops)."""
+    pte = source if isinstance(source, PteFile) else read_pte(source)
+    plan = pte.plan(method)
+    steps = instructions(plan)
+    kinds = Counter(kind for kind, _ in steps)
+    operators = operator_names(plan)
+    kernels = Counter(operators[i] for kind, i in steps if kind == "kernel")
     delegates = []
     delegated_nodes: int | None = 0
     for index, delegate in enumerate(plan.delegates):
-        calls = sum(1 for kind, i in plan.instructions if kind == "delegate" and i == index)
-        entry: dict[str, Any] = {"backend": delegate.backend, "calls": calls, "nodes": None, "node_histogram": None}
-        if delegate.backend == XNNPACK_BACKEND:
-            histogram = xnnpack_nodes(program.delegate_payload(delegate))
+        calls = sum(1 for kind, i in steps if kind == "delegate" and i == index)
+        entry: dict[str, Any] = {"backend": delegate.id, "calls": calls, "nodes": None, "node_histogram": None}
+        if delegate.id == XNNPACK_BACKEND:
+            histogram = xnnpack_nodes(pte.delegate_payload(delegate))
             if histogram is not None:
                 entry["nodes"], entry["node_histogram"] = sum(histogram.values()), histogram
         if entry["nodes"] is None:

@@ -1,0 +1,74 @@
+"""The arena a real LiteRT interpreter lays out for a model, read from its tensors' pointers.
+
+Asked in a child process: a crash inside the interpreter costs one number, not the sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .arena import LITERT_TENSOR_ALIGNMENT, tflite_lifetimes
+from .tflite import read_tflite
+
+# Wrapping a tensor whose data a kernel never set can crash the interpreter, hence the child process.
+_ARENA_PROBE = r"""
+import json, sys
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+path, file_tensors, indices = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+it = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+it.allocate_tensors()
+spans = []
+for index in indices + list(range(file_tensors, it._interpreter.NumTensors(0))):
+    try:
+        it._interpreter.TensorSize(index, 0)  # raises for a temporary that was never shaped
+    except ValueError:
+        continue
+    view = it.tensor(index)()
+    if view.nbytes:
+        start = view.__array_interface__["data"][0]
+        spans.append([index, start, start + view.nbytes])
+print(json.dumps(spans))
+"""
+
+
+def tflite_arena_allocated(path: str | Path, timeout_secs: float = 120.0) -> dict[str, Any]:
+    """The arena this host's LiteRT interpreter really lays out for the model, without a delegate.
+
+    Every arena tensor (graph inputs, op outputs and the temporaries kernels add at prepare time) is a
+    pointer into one buffer, so the span from the lowest start to the highest end is the arena in use.
+    Kernels pick their temporaries per CPU, so a device may differ by its scratch buffers.
+    """
+    from ai_edge_litert import __version__ as litert_version
+
+    graph = read_tflite(path)
+    in_arena = sorted(b.tensor for b in tflite_lifetimes(graph) if not graph.tensors[b.tensor].variable)
+    result: dict[str, Any] = {"format": "tflite", "kind": "allocated", "arena_bytes": None}
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", _ARENA_PROBE, str(path), str(len(graph.tensors)), json.dumps(in_arena)],
+            capture_output=True, text=True, timeout=timeout_secs,
+        )
+    except subprocess.TimeoutExpired:
+        return {**result, "reason": f"interpreter probe exceeded {timeout_secs:g} s"}
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or [f"exit status {probe.returncode}"])[-1]
+        return {**result, "reason": f"interpreter probe failed: {last}"}
+    spans = json.loads(probe.stdout.strip().splitlines()[-1])
+    if not spans:
+        return {**result, "reason": "no arena tensor found"}
+    span = max(end for _, _, end in spans) - min(start for _, start, _ in spans)
+    if span > sum(end - start for _, start, end in spans) + LITERT_TENSOR_ALIGNMENT * len(spans):
+        # Pointers from more than one buffer (a persistent temporary): their span would mean nothing.
+        return {**result, "reason": "tensors lie in more than one buffer; the arena cannot be read from their pointers"}
+    temporaries = [(start, end) for index, start, end in spans if index >= len(graph.tensors)]
+    return {
+        **result,
+        "arena_bytes": span,
+        "temporaries": len(temporaries),
+        "temporary_bytes": sum(end - start for start, end in temporaries),
+        "runtime": f"ai_edge_litert {litert_version}, builtin kernels, no delegate, on this host",
+    }
