@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -43,7 +44,14 @@ def _variants(args):
 def _progress():
     from .progress import Progress
 
-    return Progress()  # silent unless stderr is a terminal
+    return Progress()  # a line redrawn on a terminal, plain lines now and then otherwise
+
+
+def _finite(flag: str, value: float, low: float | None = None, high: float | None = None, what: str = "") -> float:
+    """A numeric flag that must be a finite number in [low, high]: one-line error otherwise."""
+    if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
+        raise InputError(f"{flag} {value}: give {what or 'a finite number'}")
+    return value
 
 
 # ------------------------------------------------------------------ commands
@@ -85,6 +93,8 @@ def cmd_analyze(args) -> int:
 def cmd_build(args) -> int:
     from .build import build_all
 
+    if args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs}: give 1 or more parallel conversions")
     recipe, variants = _variants(args)
     outcomes = build_all(recipe, variants, _runtimes(args.runtime, recipe), jobs=args.jobs,
                          progress=_progress())
@@ -99,8 +109,7 @@ def cmd_build(args) -> int:
 
 def cmd_run(args) -> int:
     from .config import load_target
-    from .report import write_report
-    from .results import RESULTS_FILE, read_records
+    from .results import RESULTS_FILE, ResultStore, ResultWriteError
     from .runner import Runner
 
     recipe, variants = _variants(args)
@@ -109,26 +118,52 @@ def cmd_run(args) -> int:
     if not names:
         raise InputError("--target: name at least one target (see 'edge-bench list targets')")
     targets = [load_target(name) for name in names]
-    out = Path(args.out) if args.out else Path("reports") / f"{recipe.name}-{'+'.join(t.name for t in targets)}"
-    if (out / RESULTS_FILE).exists() and not args.resume:
-        raise InputError(f"--out {out}: already holds {RESULTS_FILE}; add --resume to continue it, or choose a new --out")
-    from .accuracy.evaluator import Evaluator
-    from .export.cache import cache_root
-
+    twice = sorted({t.name for t in targets if [u.name for u in targets].count(t.name) > 1})
+    if twice:
+        raise InputError(f"--target {args.target}: {', '.join(twice)} named more than once; name each target once")
     if args.max_images <= 0:
         raise InputError(f"--max-images {args.max_images}: give a positive number of images")
-    # Fidelity to FP32 is measured for every artifact; accuracy too when a labelled dataset is given.
-    evaluator = Evaluator(recipe, cache_root(), dataset=Path(args.dataset) if args.dataset else None,
-                          max_images=args.max_images)
-    runner = Runner(recipe, variants, runtimes, targets, out, resume=args.resume,
-                    progress=_progress(), evaluator=evaluator)
-    summary = runner.run()
+    _finite("--budget", args.budget, 0, None, "a finite number of points >= 0")
+    out = Path(args.out) if args.out else Path("reports") / f"{recipe.name}-{'+'.join(t.name for t in targets)}"
+    store = ResultStore(out)
+    store.lock(" ".join(["edge-bench", *sys.argv[1:]]) if sys.argv else "run")  # exit 2 when another run holds it
+    try:
+        if (out / RESULTS_FILE).exists() and not args.resume:
+            raise InputError(f"--out {out}: already holds {RESULTS_FILE}; add --resume to continue it, or choose a new --out")
+        for message in store.repair():
+            print(f"edge-bench: {message}", file=sys.stderr)
+        from .accuracy.evaluator import Evaluator
+        from .export.cache import cache_root
+        from .provenance import write_provenance
+
+        # Fidelity to FP32 is measured for every artifact; accuracy too when a labelled dataset is given.
+        evaluator = Evaluator(recipe, cache_root(), dataset=Path(args.dataset) if args.dataset else None,
+                              max_images=args.max_images)
+        runner = Runner(recipe, variants, runtimes, targets, store, resume=args.resume, progress=_progress(),
+                        evaluator=evaluator)
+        write_provenance(out, runner, argv=sys.argv)
+        try:
+            summary = runner.run()
+        except ResultWriteError as e:
+            print(f"edge-bench: error: {e}; the run stopped ({runner.summary.ok + runner.summary.failed} "
+                  f"measurements recorded before it)", file=sys.stderr)
+            return EXIT_SOME_FAILED
+        write_provenance(out, runner, argv=sys.argv, finished=True)
+    finally:
+        store.unlock()
+    for notice in summary.notices:
+        print(f"  {notice}")
+    from .report import write_report
+    from .results import read_records
+
     report = write_report(read_records(out / RESULTS_FILE), out, title=f"{recipe.name} on {', '.join(names)}",
                           budget_points=args.budget)
-    print(f"{summary.ok} ok, {summary.failed} failed, {summary.skipped} already done; results in {out / RESULTS_FILE}")
+    imprecise = f", {summary.imprecise} not to the target precision" if summary.imprecise else ""
+    print(f"{summary.ok} ok{imprecise}, {summary.failed} failed, {summary.skipped} already done; "
+          f"results in {out / RESULTS_FILE}")
     for failure in summary.failures:
         print(f"  failed: {failure}")
-    print(f"report: {report}")
+    print(f"report: {report} ({report.with_name('report.html')})")
     return EXIT_SOME_FAILED if summary.failed else EXIT_OK
 
 
@@ -136,6 +171,7 @@ def cmd_report(args) -> int:
     from .report import write_report
     from .results import load_dirs
 
+    _finite("--budget", args.budget, 0, None, "a finite number of points >= 0")
     dirs = [Path(d) for d in args.dirs]
     out = Path(args.out) if args.out else dirs[0]
     path = write_report(load_dirs(dirs), out, budget_points=args.budget)
@@ -144,23 +180,61 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .gate import compare, format_comparisons
+    from .gate import compare, format_comparisons, load_baseline, not_compared
     from .results import load_dirs
 
-    comparisons = compare(load_dirs([Path(args.baseline)]), load_dirs([Path(args.run)]), args.sigmas, args.min_change)
+    _finite("--min-change", args.min_change, 0, None, "a fraction >= 0 (0.02: 2 %)")
+    _finite("--confidence", args.confidence, 0, 1, "a probability between 0 and 1 (e.g. 0.95)")
+    if not 0 < args.confidence < 1:
+        raise InputError(f"--confidence {args.confidence}: give a probability between 0 and 1 (e.g. 0.95)")
+    if args.last < 1:
+        raise InputError(f"--last {args.last}: give 1 or more baseline runs")
+    baseline, runs = load_baseline(Path(args.baseline), args.last)
+    current = load_dirs([Path(args.run)])
+    comparisons = compare(baseline, current, args.min_change, args.confidence, args.allow_different_artifacts)
+    left_out = not_compared(baseline, current, args.allow_different_artifacts)
     if not comparisons:
-        raise InputError(f"{args.baseline} and {args.run} share no ok measurement (same recipe, variant, runtime, target)")
-    print(format_comparisons(comparisons, args.sigmas))
+        why = f" ({'; '.join(left_out[:3])})" if left_out else ""
+        raise InputError(f"{args.baseline} and {args.run} share no ok measurement of the same artifact{why}")
+    source = f"the last {runs} accepted runs in {args.baseline}" if runs > 1 else str(args.baseline)
+    print(f"baseline: {source}")
+    print(format_comparisons(comparisons, args.confidence))
+    if left_out:
+        print("not compared:")
+        for line in left_out:
+            print(f"  {line}")
     slower = [c for c in comparisons if c.regressed]
-    print(f"{len(slower)} of {len(comparisons)} measurements slower than the baseline beyond the noise")
+    print(f"{len(slower)} of {len(comparisons)} measurements slower than the baseline beyond the noise "
+          f"(ratio interval above 1 and more than {args.min_change:.0%} slower)")
     return EXIT_SOME_FAILED if slower else EXIT_OK
+
+
+def cmd_baseline(args) -> int:
+    from .gate import accept, prune
+
+    if args.keep is not None and args.keep < 1:
+        raise InputError(f"--keep {args.keep}: keep 1 or more baselines")
+    entry, kept, refused = accept(Path(args.run), Path(args.history))
+    print(f"accepted {kept} record(s) as a baseline: {entry}")
+    for line in refused:
+        print(f"  not a baseline: {line}")
+    if args.keep:
+        for removed in prune(Path(args.history), args.keep):
+            print(f"  removed the old baseline {removed}")
+    return EXIT_OK
 
 
 def cmd_doctor(args) -> int:
     from .config import load_target
     from .doctor import format_checks, run_doctor
 
-    checks = run_doctor(load_target(args.target))
+    target = load_target(args.target)
+    progress = _progress()
+    progress.update("doctor", 1, 1, f"checking {target.name} (reaching it, running the agent's checks there)")
+    try:
+        checks = run_doctor(target)
+    finally:
+        progress.close()
     print(format_checks(checks))
     return EXIT_OK if all(c.ok for c in checks) else EXIT_SOME_FAILED
 
@@ -212,11 +286,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="fail (exit 1) when a run's median latencies regressed against a baseline")
-    p.add_argument("baseline", help="baseline results directory or results.jsonl")
+    p.add_argument("baseline", help="a baseline history (edge-bench baseline accept), a results directory or results.jsonl")
     p.add_argument("run", help="the run to check: a results directory or results.jsonl")
-    p.add_argument("--sigmas", type=float, default=3.0, help="slower by more than this many standard errors (default 3)")
-    p.add_argument("--min-change", type=float, default=0.02, help="and by more than this fraction (default 0.02)")
+    p.add_argument("--min-change", type=float, default=0.02, help="slower by more than this fraction to matter (default 0.02)")
+    p.add_argument("--confidence", type=float, default=0.95, help="of the ratio's interval (default 0.95)")
+    p.add_argument("--last", type=int, default=3, help="baseline runs of a history to compare against (default 3)")
+    p.add_argument("--allow-different-artifacts", action="store_true",
+                   help="also compare measurements of different artifacts, runtime versions or threads (marked)")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("baseline", help="keep a run's trustworthy records as a baseline (a dated history, never overwritten)")
+    p.add_argument("action", choices=["accept"])
+    p.add_argument("run", help="the run to accept: a results directory or results.jsonl")
+    p.add_argument("--history", required=True, help="the folder that keeps the baselines")
+    p.add_argument("--keep", type=int, help="keep only the newest N baselines")
+    p.set_defaults(func=cmd_baseline)
 
     p = sub.add_parser("doctor", help="can this target run? what is missing, and the fix")
     p.add_argument("--target", required=True)

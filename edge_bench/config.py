@@ -6,6 +6,7 @@ Every validation error names the file and the key, and says what would fix it.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -62,15 +63,26 @@ class Recipe:
 
 @dataclass(frozen=True)
 class MeasureConfig:
-    """The timing protocol (docs/architecture.md): warm-up, then timed runs bounded by counts and seconds."""
+    """The measurement protocol (docs/architecture.md): rounds, each a fresh process on the device that warms
+    up then times runs, until the median is known to `precision`; rounds interleaved across the sweep."""
 
+    # one round
     warmup_runs: int = 3
-    warmup_secs: float = 0.5
-    min_runs: int = 20
-    min_secs: float = 1.0
-    max_secs: float = 60.0
-    timeout_secs: float = 600.0  # one measurement process, load included
-    cooldown_below_c: float | None = None  # wait until the SoC is cooler than this before each run
+    warmup_secs: float = 0.2
+    min_runs: int = 10
+    min_secs: float = 0.3
+    max_secs: float = 10.0
+    round_precision: float = 0.01  # a round times on past its minimums until its own median is known to this (0: off)
+    # the measurement
+    precision: float = 0.02  # stop when the confidence interval of the median is within +- this fraction
+    confidence: float = 0.95
+    rounds_min: int = 3
+    rounds_max: int = 10
+    retakes: int = 3  # extra rounds allowed to replace rounds taken under load or while throttling changed
+    disturbed_cpu: float = 0.25  # other processes busier than this many cores while a round is timed: disturbed
+    max_secs_per_measurement: float = 600.0  # device time of all rounds of one measurement together
+    timeout_secs: float = 600.0  # one measuring process, load included
+    cooldown_below_c: float | None = None  # wait until the SoC is cooler than this before each round
     cooldown_max_secs: float = 120.0
     energy_secs: float = 10.0  # duration of the separate energy pass
     idle_secs: float = 3.0  # idle baseline before the energy pass
@@ -138,6 +150,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{path}: malformed TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file (TOML must be UTF-8 text)") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror}") from None
 
@@ -164,8 +178,8 @@ def table_to_dataclass(cls: type, table: Any, path: Path, section: str, skip: tu
 
 
 def _positive(path: Path, where: str, value: float, allow_zero: bool = False) -> None:
-    if value < 0 or (value == 0 and not allow_zero):
-        raise InputError(f"{path}: key '{where}' must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise InputError(f"{path}: key '{where}' must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value}")
 
 
 def _resolve(name_or_path: str, folder: Path, what: str) -> Path:
@@ -264,13 +278,33 @@ def load_target(name_or_path: str, folder: Path = TARGETS_DIR) -> Target:
         raise InputError(f"{path}: key 'ssh.host' is required (an address or a ~/.ssh/config alias)")
     target = Target(name=path.stem, path=path, **kwargs)
     _check_meter(path, target.energy)
-    m = target.measure
-    for key in ("warmup_secs", "min_secs", "energy_secs", "idle_secs"):
-        _positive(path, f"measure.{key}", getattr(m, key), allow_zero=True)
-    _positive(path, "measure.min_runs", m.min_runs)
-    _positive(path, "measure.max_secs", m.max_secs)
-    _positive(path, "measure.timeout_secs", m.timeout_secs)
+    _check_measure(path, target.measure)
+    if target.threads > MAX_THREADS:
+        raise InputError(f"{path}: key 'threads' = {target.threads} is more than any board has cores; "
+                         f"set threads to the cores to measure on (at most {MAX_THREADS})")
     return target
+
+
+# Above this a thread count is a typo; below it, the device itself says whether it has the cores
+# (the runner asks it before measuring, and records the reason if not).
+MAX_THREADS = 256
+
+
+def _check_measure(path: Path, m: MeasureConfig) -> None:
+    for key in ("warmup_secs", "min_secs", "energy_secs", "idle_secs", "round_precision", "retakes", "disturbed_cpu"):
+        _positive(path, f"measure.{key}", getattr(m, key), allow_zero=True)
+    for key in ("min_runs", "max_secs", "timeout_secs", "precision", "rounds_min", "max_secs_per_measurement"):
+        _positive(path, f"measure.{key}", getattr(m, key))
+    for key in ("precision", "round_precision", "confidence"):
+        value = getattr(m, key)
+        if not math.isfinite(value) or value >= 1:
+            raise InputError(f"{path}: key 'measure.{key}' must be a fraction below 1 (e.g. 0.02 for 2 %), got {value}")
+    if m.cooldown_below_c is not None and not math.isfinite(m.cooldown_below_c):
+        raise InputError(f"{path}: key 'measure.cooldown_below_c' must be a temperature in °C, got {m.cooldown_below_c}")
+    if not 0 < m.confidence < 1:
+        raise InputError(f"{path}: key 'measure.confidence' must be between 0 and 1 (e.g. 0.95), got {m.confidence}")
+    if m.rounds_max < m.rounds_min:
+        raise InputError(f"{path}: key 'measure.rounds_max' ({m.rounds_max}) must be >= 'measure.rounds_min' ({m.rounds_min})")
 
 
 def _check_meter(path: Path, energy: EnergyConfig) -> None:

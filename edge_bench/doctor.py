@@ -8,8 +8,6 @@ same rules are applied to texts read through adb's shell, and the native tools a
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 from typing import Sequence
 
 from .config import RUNTIMES, Target
@@ -56,14 +54,19 @@ def run_doctor(target: Target, runtimes: Sequence[str] = RUNTIMES) -> list[Check
 
 
 def _agent_checks(transport: Transport, target: Target, runtimes: Sequence[str]) -> list[Check]:
-    with tempfile.TemporaryDirectory(prefix="edge-bench-doctor-") as tmp:
-        agent = transport.push(build_agent_zipapp(Path(tmp)), "edge-bench-agent.pyz")
+    from .export.cache import cache_root
+
+    repaired: list[str] = []
+    bundle = build_agent_zipapp(cache_root() / "agent", repaired=repaired)  # the one runs push, verified
+    agent = transport.push(bundle, bundle.name)
+    bundle_check = Check("agent bundle", True, f"{bundle.name} matches this edge-bench"
+                         + (f" (the cached one was damaged and rebuilt: {repaired[0]})" if repaired else ""))
     spec = {"runtimes": list(runtimes), "workdir": transport.workdir,
             "energy": {"meter": target.energy.meter, "options": dict(target.energy.options),
                        "period_secs": target.energy.period_secs}}
     result = call_agent(transport, [device_python(target), agent, "doctor", "--spec", json.dumps(spec)], DOCTOR_TIMEOUT_SECS)
     if "checks" in result:
-        return [Check.from_dict(c) for c in result["checks"]]
+        return [bundle_check] + [Check.from_dict(c) for c in result["checks"]]
     error = result.get("error") or "the agent returned no checks"
     if error.startswith("cannot start the agent"):
         return [Check("python", False, f"'{device_python(target)}' does not run on the device: {error}",

@@ -1,19 +1,33 @@
-"""Did a run get slower than a baseline, beyond the noise both runs measured?
+"""The performance gate: did a run get slower than its baseline, beyond the noise between rounds and runs?
 
-For each (recipe, variant, runtime, target) in both, the change of the median latency is compared with
-the standard error of the two medians, estimated from the raw samples (robust: 1.4826 x MAD as sigma,
-and 1.2533 sigma / sqrt(n) for a median). A regression is a slowdown larger than `sigmas` standard errors
-AND larger than `min_change` of the baseline, so a real but negligible change does not fail CI.
+Within one process the samples are tight, so a standard error from them says nothing about how far
+the next process, or the next run, will land. The evidence here is the rounds: each round (a fresh
+process) gives one median. A measurement is compared with its baseline by the ratio of their typical
+round medians, with a Welch t interval on the logarithms; with a baseline history, the baseline's
+rounds come from its last few accepted runs, so the spread between runs is part of the interval.
+A measurement regressed when the whole interval lies above 1 (slower for sure) and the ratio is above
+1 + min_change (slower by enough to matter).
+
+Baselines are kept, never overwritten: `accept` copies a run's trustworthy records (ok, precise, not
+throttled, not emulated) into a history folder with the date, and `compare` reads the last few.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 import statistics
+import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from pathlib import Path
+from typing import Iterable
 
-from .results import measurement_key
+from .errors import InputError
+from .precision import t_quantile
+from .results import RESULTS_FILE, Identity, Record, load_dirs
+
+ACCEPTED = "accepted.json"  # marks a baseline history entry
 
 
 @dataclass(frozen=True)
@@ -21,46 +35,174 @@ class Comparison:
     key: tuple[str, str, str, str]
     baseline_ms: float
     current_ms: float
-    noise_ms: float
-    change: float  # relative, + is slower
+    ratio: float | None  # current / baseline typical round median
+    low: float | None  # confidence interval of the ratio
+    high: float | None
     regressed: bool
+    baseline_rounds: int
+    current_rounds: int
+    baseline_runs: int
+    different_artifacts: bool = False
+    note: str | None = None
+
+    @property
+    def change(self) -> float | None:
+        return None if self.ratio is None else self.ratio - 1
 
 
-def median_standard_error(latency: dict[str, Any]) -> float:
-    samples = latency.get("samples")
-    if samples and len(samples) >= 3:
-        median = statistics.median(samples)
-        sigma = 1.4826 * statistics.median(abs(x - median) for x in samples)
-        n = len(samples)
-    else:  # no raw samples kept: fall back to the summary's standard deviation
-        sigma, n = latency.get("std") or 0.0, latency.get("n") or 1
-    return 1.2533 * sigma / math.sqrt(n)
+def ratio_interval(baseline: list[float], current: list[float], confidence: float) -> tuple[float, float, float] | None:
+    """(ratio, low, high) of the typical current median over the typical baseline median; None with fewer
+    than two rounds on a side."""
+    if len(baseline) < 2 or len(current) < 2:
+        return None
+    lb, lc = [math.log(v) for v in baseline], [math.log(v) for v in current]
+    vb, vc = statistics.variance(lb) / len(lb), statistics.variance(lc) / len(lc)
+    diff = statistics.fmean(lc) - statistics.fmean(lb)
+    if vb + vc == 0:
+        return math.exp(diff), math.exp(diff), math.exp(diff)
+    df = (vb + vc) ** 2 / (vb**2 / (len(lb) - 1) + vc**2 / (len(lc) - 1))  # Welch-Satterthwaite
+    reach = t_quantile((1 + confidence) / 2, df) * math.sqrt(vb + vc)
+    return math.exp(diff), math.exp(diff - reach), math.exp(diff + reach)
 
 
-def _ok_by_key(records: Iterable[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
-    # The last ok record of a key wins (a resumed or repeated run).
-    return {measurement_key(r): r for r in records if r.get("status") == "ok" and r.get("latency_ms")}
+def _same(a: Identity, b: Identity) -> bool:
+    return not a.differences(b)
 
 
-def compare(baseline: Iterable[dict[str, Any]], current: Iterable[dict[str, Any]], sigmas: float = 3.0,
-            min_change: float = 0.02) -> list[Comparison]:
-    base, now = _ok_by_key(baseline), _ok_by_key(current)
+def _medians(record: Record) -> list[float]:
+    return [m for m in record.latency.round_medians if m and m > 0] if record.latency else []
+
+
+def compare(baseline: Iterable[Record], current: Iterable[Record], min_change: float = 0.02,
+            confidence: float = 0.95, allow_different_artifacts: bool = False) -> list[Comparison]:
+    """One comparison per measurement ok in both; the baseline of a key may hold several runs (its history)."""
+    history: dict[tuple, list[Record]] = {}
+    for r in baseline:
+        if r.ok and r.latency:
+            history.setdefault(r.key, []).append(r)
+    latest = {r.key: r for r in current if r.ok and r.latency}
     out = []
-    for key in sorted(base.keys() & now.keys()):
-        b, c = base[key]["latency_ms"], now[key]["latency_ms"]
-        noise = math.hypot(median_standard_error(b), median_standard_error(c))
-        delta = c["median"] - b["median"]
-        change = delta / b["median"]
-        out.append(Comparison(key, b["median"], c["median"], noise, change,
-                              regressed=delta > sigmas * noise and change > min_change))
+    for key in sorted(history.keys() & latest.keys()):
+        now = latest[key]
+        same = [r for r in history[key] if _same(now.identity, r.identity)]
+        different = not same
+        if different and not allow_different_artifacts:
+            continue
+        runs = same or history[key]
+        base_medians = [m for r in runs for m in _medians(r)]
+        now_medians = _medians(now)
+        base_ms = math.exp(statistics.fmean(math.log(m) for m in base_medians)) if base_medians else runs[-1].latency.median
+        interval = ratio_interval(base_medians, now_medians, confidence)
+        note = None
+        if interval is None:
+            ratio, low, high = now.latency.median / base_ms, None, None
+            note = "too few rounds to judge (at least 2 on each side)"
+            regressed = False
+        else:
+            ratio, low, high = interval
+            regressed = low > 1 and ratio > 1 + min_change
+        out.append(Comparison(key, base_ms, now.latency.median, ratio, low, high, regressed, len(base_medians),
+                              len(now_medians), len(runs), different, note))
     return out
 
 
-def format_comparisons(comparisons: list[Comparison], sigmas: float) -> str:
-    lines = [f"{'variant':40s} {'runtime':10s} {'target':12s} {'base ms':>9s} {'now ms':>9s} {'change':>8s} {'noise ms':>9s}"]
+def not_compared(baseline: Iterable[Record], current: Iterable[Record], allow_different_artifacts: bool) -> list[str]:
+    """Measurements of the run that the comparison left out, and why."""
+    history: dict[tuple, list[Record]] = {}
+    for r in baseline:
+        if r.ok and r.latency:
+            history.setdefault(r.key, []).append(r)
+    out = []
+    for r in current:
+        name = f"{r.variant.get('name')} {r.runtime} on {r.target}"
+        if not r.ok:
+            out.append(f"{name}: failed ({r.error})")
+        elif r.key not in history:
+            out.append(f"{name}: not in the baseline")
+        elif not allow_different_artifacts and not any(_same(r.identity, b.identity) for b in history[r.key]):
+            changes = r.identity.differences(history[r.key][-1].identity)
+            out.append(f"{name}: not the same measurement ({'; '.join(changes)}); --allow-different-artifacts "
+                       "compares it anyway")
+    return out
+
+
+def format_comparisons(comparisons: list[Comparison], confidence: float) -> str:
+    lines = [f"{'variant':40s} {'runtime':10s} {'target':12s} {'base ms':>9s} {'now ms':>9s} {'change':>8s} "
+             f"{f'{confidence:.0%} interval':>17s}  verdict"]
     for c in comparisons:
         _, variant, runtime, target = c.key
-        flag = f"  SLOWER (> {sigmas:g} sigma)" if c.regressed else ""
+        interval = f"{c.low - 1:+.1%} .. {c.high - 1:+.1%}" if c.low is not None else "–"
+        verdict = "SLOWER" if c.regressed else (c.note or "same")
+        if c.different_artifacts:
+            verdict += " (different artifacts)"
         lines.append(f"{variant:40s} {runtime:10s} {target:12s} {c.baseline_ms:9.3f} {c.current_ms:9.3f} "
-                     f"{c.change:+8.1%} {c.noise_ms:9.3f}{flag}")
+                     f"{c.change:+8.1%} {interval:>17s}  {verdict}")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- baseline history
+
+
+def is_history(path: Path) -> bool:
+    return Path(path).is_dir() and any(Path(path).glob(f"*/{ACCEPTED}"))
+
+
+def load_baseline(path: Path, last: int) -> tuple[list[Record], int]:
+    """The baseline records: a results directory or file as it is, or the last `last` runs of a history."""
+    path = Path(path)
+    if not is_history(path):
+        return load_dirs([path]), 1
+    entries = sorted(p.parent for p in path.glob(f"*/{ACCEPTED}"))[-last:]
+    return load_dirs(entries), len(entries)
+
+
+def trustworthy(record: Record) -> str | None:
+    """Why a record must not become a baseline (None: it may)."""
+    if not record.ok or record.latency is None:
+        return "not an ok latency measurement"
+    if record.throttle_changed:
+        return "measured while the throttle state changed"
+    if record.env.get("emulated"):
+        return "measured under emulation"
+    precision = record.latency.precision
+    if precision is not None and not precision.reached:
+        return f"not measured to its target precision ({precision.note})"
+    return None
+
+
+def accept(run: Path, history: Path) -> tuple[Path, int, list[str]]:
+    """Copy the run's trustworthy records into a new entry of `history`; (entry, records kept, why others were not)."""
+    records = load_dirs([run])
+    kept, refused = [], []
+    for r in records:
+        why = trustworthy(r)
+        if why is None:
+            kept.append(r)
+        else:
+            refused.append(f"{r.variant.get('name')} {r.runtime} on {r.target}: {why}")
+    if not kept:
+        raise InputError(f"{run}: no record can become a baseline ({'; '.join(refused[:3]) or 'no records'})")
+    history = Path(history)
+    if history.exists() and not history.is_dir():
+        raise InputError(f"--history {history}: is a file; give the folder that keeps the baselines")
+    run_ids = sorted({r.run_id for r in kept if r.run_id})
+    number = len(list(history.glob(f"*/{ACCEPTED}"))) + 1 if history.is_dir() else 1  # orders same-second entries
+    entry = history / f"{time.strftime('%Y%m%dT%H%M%S')}-{number:04d}-{(run_ids[-1] if run_ids else 'run')[-6:]}"
+    entry.mkdir(parents=True, exist_ok=False)
+    with (entry / RESULTS_FILE).open("w", encoding="utf-8") as f:
+        for r in kept:
+            f.write(json.dumps(r.to_json(), allow_nan=False) + "\n")
+    (entry / ACCEPTED).write_text(json.dumps({
+        "accepted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "source": str(Path(run).resolve()), "run_ids": run_ids,
+        "records": len(kept), "refused": refused,
+    }, indent=2))
+    return entry, len(kept), refused
+
+
+def prune(history: Path, keep: int) -> list[Path]:
+    """Remove all but the newest `keep` entries of a history; the removed entries."""
+    entries = sorted(p.parent for p in Path(history).glob(f"*/{ACCEPTED}"))
+    removed = entries[:-keep] if keep > 0 else []
+    for entry in removed:
+        shutil.rmtree(entry)
+    return removed

@@ -82,12 +82,20 @@ def expand(recipe: Recipe, only: Sequence[Only] = ()) -> list[Variant]:
     """All variants of `recipe`, with `only` applied. Raises InputError for filters that name no field."""
     sweep = dict(recipe.sweep)
     filters: list[Only] = []
+    pinned: set[str] = set()
     for o in only:
         flag = f"--only {o.key}={','.join(o.values)}"
         if o.key in sweep:
             # Pinning an axis may pick a point off the recipe's grid (e.g. resolution=160 on a
             # 224..140 step-14 sweep): the recipe still defines everything else about it.
-            sweep[o.key] = tuple(_coerce(v, sweep[o.key][0], flag) for v in o.values)
+            values = tuple(_coerce(v, sweep[o.key][0], flag) for v in o.values)
+            if o.key in pinned:  # the same axis twice: both must hold
+                values = tuple(v for v in sweep[o.key] if v in values)
+            if not values:
+                raise InputError(f"--only: no variant of recipe '{recipe.name}' matches every --only on '{o.key}' "
+                                 f"({' and '.join(f'{x.key}={x.values}' for x in only if x.key == o.key)})")
+            sweep[o.key] = values
+            pinned.add(o.key)
         else:
             filters.append(o)
 

@@ -1,24 +1,30 @@
-"""Artifacts x targets -> result records. Resumable; a failure is a record, never the end of a sweep.
+"""Artifacts x targets -> result records, measured in rounds. A failure is a record, never the end of a sweep.
 
 Everything is built before anything is measured, so the host's conversions never disturb a host
-measurement. Then each target gets one worker thread, so two devices measure at once but one device
-never runs two measurements at once.
+measurement. Then each target gets one worker thread (two devices measure at once; one device never
+runs two measurements at once) that measures its jobs in rounds: round 1 of every job, then round 2 of
+every job still uncertain, and so on, so slow drift (heat, background load) spreads over all variants
+instead of landing on one. A job stops when its median is known to the target precision (or runs out
+of rounds or device time, and is flagged). Every round is appended to rounds.jsonl as it is taken; a
+job's record is appended to results.jsonl when it is done, and only then does the job count as done.
 """
 
 from __future__ import annotations
 
+import statistics
 import threading
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .build import BuildOutcome, Builder, one_line
 from .config import Recipe, Target
+from .errors import InputError
+from .precision import StopRule, summarize, wants_another_round
 from .progress import NoProgress, Progress
-from .transport import device_python
 from .recipes import Variant
-from .results import ResultStore, empty_record, new_run_id
-
+from .results import ArtifactRef, Energy, Identity, Memory, Record, ResultStore, ResultWriteError, Round, RoundLine, new_run_id
+from .transport import device_python
 
 
 @dataclass
@@ -26,16 +32,24 @@ class RunSummary:
     ok: int = 0
     failed: int = 0
     skipped: int = 0
+    imprecise: int = 0
     failures: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # one line each: why something is re-measured, repairs
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def count(self, record: dict[str, Any]) -> None:
+    def count(self, record: Record) -> None:
         with self.lock:
-            if record["status"] == "ok":
+            if record.ok:
                 self.ok += 1
+                precision = record.latency.precision if record.latency else None
+                self.imprecise += bool(precision and not precision.reached)
             else:
                 self.failed += 1
-                self.failures.append(f"{record['variant']['name']} {record['runtime']} on {record['target']}: {record['error']}")
+                self.failures.append(f"{record.variant.get('name')} {record.runtime} on {record.target}: {record.error}")
+
+    def notice(self, text: str) -> None:
+        with self.lock:
+            self.notices.append(text)
 
 
 @dataclass(frozen=True)
@@ -50,127 +64,207 @@ class Job:
     accuracy: dict[str, Any] | None = None  # fidelity to FP32 and, with a dataset, accuracy (on the host)
     cortex_m: dict[str, dict[str, Any]] | None = None  # per Cortex-M core of the mcu targets: the CMSIS-NN program
 
+    def key(self, recipe: str, target: str) -> tuple[str, str, str, str]:
+        return (recipe, self.variant.name, self.runtime, target)
 
-def measurement_spec(target: Target, artifact_path: str, runtime: str) -> dict[str, Any]:
+
+def stop_rule(target: Target) -> StopRule:
+    m = target.measure
+    return StopRule(target=m.precision, confidence=m.confidence, rounds_min=m.rounds_min, rounds_max=m.rounds_max,
+                    retakes=m.retakes, max_seconds=m.max_secs_per_measurement)
+
+
+def measurement_spec(target: Target, artifact_path: str, runtime: str, with_energy: bool = True) -> dict[str, Any]:
+    """What the agent does in one round."""
     m = target.measure
     spec = {
         "artifact": artifact_path, "runtime": runtime, "threads": target.threads,
         "warmup_runs": m.warmup_runs, "warmup_secs": m.warmup_secs, "min_runs": m.min_runs,
-        "min_secs": m.min_secs, "max_secs": m.max_secs,
+        "min_secs": m.min_secs, "max_secs": m.max_secs, "round_precision": m.round_precision,
         "cooldown_below_c": m.cooldown_below_c, "cooldown_max_secs": m.cooldown_max_secs,
         "energy": None,
     }
-    if target.energy.meter != "none":
+    if with_energy and target.energy.meter != "none":
         spec["energy"] = {"meter": target.energy.meter, "options": dict(target.energy.options),
                           "period_secs": target.energy.period_secs, "idle_secs": m.idle_secs,
                           "duration_secs": m.energy_secs}
     return spec
 
 
-def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> dict[str, Any]:
+def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> Record:
+    """A record with everything known before measuring: the job's identity, artifact, analytic model and accuracy."""
     analytic = dict(job.analytic) if job.analytic else None
     artifact = job.build.artifact
-    planned = None
     if artifact is not None:
-        planned = artifact.manifest.get("planned_bytes")
-        analytic = {**(analytic or {}), "artifact_bytes": artifact.bytes, "planned_bytes": planned,
+        analytic = {**(analytic or {}), "artifact_bytes": artifact.bytes,
+                    "planned_bytes": artifact.manifest.get("planned_bytes"),
                     "planned_source": artifact.manifest.get("planned_source"),
                     "delegation": artifact.manifest.get("delegation")}
-    record = empty_record(
+    return Record(
         run_id=run_id, recipe=recipe.name, variant=job.variant.record(), runtime=job.runtime, target=target.name,
-        artifact=artifact.record() if artifact else None, analytic=analytic,
-        memory={"peak_rss_bytes": None, "baseline_rss_bytes": None, "model_rss_bytes": None, "planned_bytes": planned},
+        artifact=ArtifactRef(artifact.sha256, artifact.bytes, artifact.key, str(artifact.path)) if artifact else None,
+        analytic=analytic, analytic_error=job.analytic_error, accuracy=job.accuracy,
+        build={"seconds": round(job.build.seconds, 2), "cached": job.build.cached},
+        weights=artifact.manifest.get("weights") if artifact else None,
     )
-    record["build"] = {"seconds": round(job.build.seconds, 2), "cached": job.build.cached}
-    record["accuracy"] = job.accuracy
-    if artifact is not None:
-        record["weights"] = artifact.manifest.get("weights")
-    if job.analytic_error:
-        record["analytic_error"] = job.analytic_error
-    return record
 
 
-def apply_measurement(record: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
-    """Copy the agent's JSON into the record's schema."""
-    from .device.thermal import throttle_changed
+# ---------------------------------------------------------------- one job's rounds
 
-    record["status"] = result.get("status", "failed")
-    record["error"] = result.get("error")
-    record["latency_ms"] = result.get("latency_ms")
-    record["first_inference_ms"] = result.get("first_inference_ms")
-    record["load_ms"] = result.get("load_ms")
-    memory = result.get("memory") or {}
-    record["memory"] = {**record["memory"], **{k: v for k, v in memory.items() if k != "missing_reason"}}
-    if memory.get("missing_reason"):
-        record["memory"]["missing_reason"] = memory["missing_reason"]
-    energy = result.get("energy")
-    if energy and energy.get("mj_per_inference") is not None:
-        record["energy"] = energy
-    else:
-        record["energy"] = None
-        record["energy_missing_reason"] = (energy or {}).get("missing_reason") or result.get("energy_missing_reason")
-    env = dict(result.get("env") or {})
-    for key in ("thermal_before", "thermal_after", "cooldown", "import_ms", "prepare_ms", "warmup_runs"):
-        if key in result:
-            env[key] = result[key]
-    record["env"] = env
-    before, after = result.get("thermal_before"), result.get("thermal_after")
-    record["throttle_changed"] = bool(before and after and throttle_changed(before, after))
-    return record
+
+@dataclass
+class Measurement:
+    """The rounds of one job on one target, as they come in."""
+
+    job: Job
+    identity: Identity
+    rounds: list[Round] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)  # the agent's result of each round, in order
+    error: str | None = None
+    done: bool = False
+
+    def add(self, result: dict[str, Any], seconds: float, run_id: str, disturbed_cpu: float, keep_any: bool) -> None:
+        """One ok round. It is left out (and retaken) when taken under load or while throttling changed,
+        unless the retakes are used up (`keep_any`): then it is kept and marked."""
+        from .device.thermal import throttle_changed
+
+        latency = result.get("latency_ms") or {}
+        samples = list(latency.get("samples") or [])
+        median = statistics.median(samples) if samples else latency.get("median")  # native tools: their own median
+        before, after = result.get("thermal_before"), result.get("thermal_after")
+        throttled = bool(before and after and throttle_changed(before, after))
+        others = result.get("others_cpu")
+        disturbed = others is not None and others > disturbed_cpu
+        self.rounds.append(Round(
+            index=len(self.rounds), samples=samples, median=median, seconds=round(seconds, 3),
+            kept=median is not None and (keep_any or not (disturbed or throttled)),
+            disturbed=disturbed, throttle_changed=throttled, others_cpu=others, load_before=result.get("load_before"),
+            load_after=result.get("load_after"), run_id=run_id,
+            note="kept: no retakes left" if keep_any and (disturbed or throttled) else None,
+            summary=None if samples else {k: latency.get(k) for k in ("mean", "p90", "p99", "std", "min", "max", "n")},
+        ))
+        self.results.append(result)
+
+    def record(self, base: Record, rule: StopRule) -> Record:
+        """The finished measurement as a record (failed when a round failed)."""
+        record = base
+        if self.error is not None:
+            record.error = self.error
+            if self.results:
+                record.env = self.results[0].get("env") or {}
+            return record
+        latency = summarize(self.rounds, rule)
+        if latency is None:
+            record.error = "no round produced timed samples"
+            return record
+        record.status = "ok"
+        record.latency = latency
+        kept = [res for res, r in zip(self.results, self.rounds) if r.kept] or self.results
+        record.first_inference_ms = _median(res.get("first_inference_ms") for res in kept)
+        record.load_ms = _median(res.get("load_ms") for res in kept)
+        record.memory = _memory(kept)
+        record.energy, record.energy_missing_reason = _energy(self.results)
+        first, last = self.results[0], self.results[-1]
+        env = dict(first.get("env") or {})
+        for key in ("import_ms", "prepare_ms", "warmup_runs", "cooldown"):
+            if key in first:
+                env[key] = first[key]
+        env["thermal_before"], env["thermal_after"] = first.get("thermal_before"), last.get("thermal_after")
+        record.env = env
+        record.throttle_changed = any(r.throttle_changed for r in self.rounds)
+        if any(r.disturbed and r.kept for r in self.rounds):
+            record.notes.append("some rounds were taken under load and kept (no retakes left): see latency_ms.rounds")
+        return record
+
+
+def _median(values) -> float | None:
+    numbers = [v for v in values if isinstance(v, (int, float))]
+    return statistics.median(numbers) if numbers else None
+
+
+def _memory(results: list[dict[str, Any]]) -> Memory | None:
+    """The memory of the round whose peak RSS is the median one (a real reading, not a mix of rounds)."""
+    readings = [res.get("memory") for res in results if isinstance(res.get("memory"), dict)]
+    if not readings:
+        return None
+    with_peak = [m for m in readings if m.get("peak_rss_bytes") is not None]
+    chosen = sorted(with_peak, key=lambda m: m["peak_rss_bytes"])[len(with_peak) // 2] if with_peak else readings[0]
+    return Memory(peak_rss_bytes=chosen.get("peak_rss_bytes"), baseline_rss_bytes=chosen.get("baseline_rss_bytes"),
+                  model_rss_bytes=chosen.get("model_rss_bytes"), phases=dict(chosen.get("phases") or {}),
+                  peak_method=chosen.get("peak_method"), missing_reason=chosen.get("missing_reason"))
+
+
+def _energy(results: list[dict[str, Any]]) -> tuple[Energy | None, str | None]:
+    """The energy pass (the first round runs it), or why there is none."""
+    for res in results:
+        energy = res.get("energy")
+        if isinstance(energy, dict) and energy.get("mj_per_inference") is not None:
+            core = {k: energy.get(k) for k in ("avg_power_w", "idle_power_w", "meter", "period_secs")}
+            details = {k: v for k, v in energy.items() if k not in core and k != "mj_per_inference"}
+            return Energy(mj_per_inference=energy["mj_per_inference"], **core, details=details), None
+    first = results[0] if results else {}
+    energy = first.get("energy")
+    return None, (energy or {}).get("missing_reason") or first.get("energy_missing_reason")
+
+
+# ---------------------------------------------------------------- the runner
 
 
 class Runner:
     def __init__(self, recipe: Recipe, variants: Sequence[Variant], runtimes: Sequence[str],
-                 targets: Sequence[Target], out_dir: Path, resume: bool = False,
-                 builder: Builder | None = None, progress: Progress | None = None, evaluator=None):
+                 targets: Sequence[Target], store: ResultStore, resume: bool = False,
+                 builder: Builder | None = None, progress: Progress | None = None, evaluator=None,
+                 spec_extra: Callable[[Job], dict[str, Any]] | None = None):
         self.recipe = recipe
         self.variants = list(variants)
         self.runtimes = list(runtimes)
         self.targets = list(targets)
-        self.store = ResultStore(out_dir)
+        self.store = store
         self.resume = resume
         self.builder = builder or Builder(recipe)
         self.progress = progress or NoProgress()
         self.evaluator = evaluator  # edge_bench.accuracy.evaluator.Evaluator, or None to skip fidelity/accuracy
+        self.spec_extra = spec_extra  # per job, keys added to the agent's spec (a benchmark's injected slowdown)
         self.run_id = new_run_id()
         self.summary = RunSummary()
-        self._append_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._stop = threading.Event()  # set when results can no longer be written: every target stops
+        self._fatal: ResultWriteError | None = None
+        self._finished: set[tuple[str, str, str, str]] = set()  # keys whose record is written
+        self.devices: dict[str, dict[str, Any]] = {}  # per target: what the device said about itself
 
-    def _done(self) -> set[tuple[str, str, str, str]]:
-        return self.store.done_keys() if self.resume else set()
+    # ------------------------------------------------------------ writing
 
-    def _append(self, record: dict[str, Any]) -> None:
-        with self._append_lock:
+    def _append(self, record: Record) -> None:
+        with self._write_lock:
             self.store.append(record)
         self.summary.count(record)
 
+    def _append_round(self, line: RoundLine) -> None:
+        with self._write_lock:
+            self.store.append_round(line)
+
     # ------------------------------------------------------------ build
 
-    def build_jobs(self, done: set) -> dict[str, list[Job]]:
-        """Per target, the jobs it still needs (resume skips measurements already ok)."""
-        per_target: dict[str, list[Job]] = {t.name: [] for t in self.targets}
-
-        def todo(variant: Variant, runtime: str, target: Target) -> bool:
-            return (self.recipe.name, variant.name, runtime, target.name) not in done
-
-        self.summary.skipped = sum(not todo(v, r, t) for v in self.variants for r in self.runtimes for t in self.targets)
+    def build_jobs(self) -> list[Job]:
+        """Every (variant, runtime) artifact, evaluated; built before anything is measured."""
+        jobs: list[Job] = []
         cores = sorted({t.mcu.core for t in self.targets if t.kind == "mcu" and t.mcu.core})
         for n, variant in enumerate(self.variants, 1):
-            runtimes = [r for r in self.runtimes if any(todo(variant, r, t) for t in self.targets)]
-            if not runtimes:
-                continue
             memo: dict = {}
             analytic, analytic_error = None, None
             self.progress.update("build", n, len(self.variants), f"{variant.name} analytic")
             try:
                 analytic = self.builder.analytic(variant, memo)
+            except InputError:
+                raise
             except Exception as e:  # noqa: BLE001 - the artifact may still build and run
                 analytic_error = f"analytic model failed: {one_line(e)}"
             cortex_m = None
             if cores:
                 self.progress.update("build", n, len(self.variants), f"{variant.name} cortex-m")
                 cortex_m = {core: self.builder.cortex_m(variant, core, memo) for core in cores}
-            for runtime in runtimes:
+            for runtime in self.runtimes:
                 self.progress.update("build", n, len(self.variants), f"{variant.name} {runtime}")
                 outcome = self.builder.artifact(variant, runtime, memo)
                 accuracy = None
@@ -178,77 +272,249 @@ class Runner:
                     self.progress.update("evaluate", n, len(self.variants), f"{variant.name} {runtime}")
                     accuracy = self.evaluator.evaluate(variant, runtime, outcome.artifact,
                                                        lambda: self.builder.model(variant, memo))
-                job = Job(variant, runtime, analytic, analytic_error, outcome, accuracy, cortex_m)
-                for target in self.targets:
-                    if todo(variant, runtime, target):
-                        per_target[target.name].append(job)
-        return per_target
+                jobs.append(Job(variant, runtime, analytic, analytic_error, outcome, accuracy, cortex_m))
+        return jobs
 
     # ------------------------------------------------------------ measure
 
     def run(self) -> RunSummary:
-        done = self._done()
-        per_target = self.build_jobs(done)
-        workers = [threading.Thread(target=self._measure_target, args=(t, per_target[t.name]), name=t.name)
+        jobs = self.build_jobs()
+        previous = self.store.records() if self.resume else []
+        rounds = self.store.rounds() if self.resume else []
+        workers = [threading.Thread(target=self._measure_target, args=(t, jobs, previous, rounds), name=t.name)
                    for t in self.targets]
         for w in workers:
             w.start()
         for w in workers:
             w.join()
         self.progress.close()
+        if self._fatal is not None:
+            raise self._fatal
         return self.summary
 
-    def _measure_target(self, target: Target, jobs: list[Job]) -> None:
-        if not jobs:
-            return
-        if target.kind == "mcu":
-            for job in jobs:
-                self._append(self._check_mcu(target, job))
-            return
+    def _measure_target(self, target: Target, jobs: list[Job], previous: list[Record], rounds: list[RoundLine]) -> None:
+        try:
+            if target.kind == "mcu":
+                todo = self._not_done(target, jobs, previous, lambda job: self._mcu_identity(job, target))
+                for job in todo:
+                    self._append(self._check_mcu(target, job))
+                return
+            self._measure_remote(target, jobs, previous, rounds)
+        except ResultWriteError as e:
+            self._fatal = self._fatal or e
+            self._stop.set()
+
+    def _not_done(self, target: Target, jobs: list[Job], previous: list[Record],
+                  identity: Callable[[Job], Identity]) -> list[Job]:
+        """The jobs to measure: with --resume, those without an ok record of the same identity (saying why
+        one is measured again)."""
+        latest = {r.key: r for r in previous if r.ok}
+        todo = []
+        for job in jobs:
+            before = latest.get(job.key(self.recipe.name, target.name))
+            if before is None:
+                todo.append(job)
+                continue
+            now = identity(job)
+            changes = now.differences(before.identity)
+            if not changes:
+                with self.summary.lock:
+                    self.summary.skipped += 1
+                continue
+            self.summary.notice(f"{job.variant.name} {job.runtime} on {target.name}: measuring again "
+                                f"({'; '.join(changes)})")
+            todo.append(job)
+        return todo
+
+    def _identity(self, job: Job, target: Target, device: dict[str, Any]) -> Identity:
+        version = ((device.get("runtimes") or {}).get(job.runtime) or {}).get("version")
+        artifact = job.build.artifact
+        return Identity(self.recipe.name, job.variant.name, job.runtime, target.name,
+                        artifact.sha256 if artifact else None, version, target.threads)
+
+    def _mcu_identity(self, job: Job, target: Target) -> Identity:
+        artifact = job.build.artifact
+        return Identity(self.recipe.name, job.variant.name, job.runtime, target.name,
+                        artifact.sha256 if artifact else None, None, None)
+
+    def _measure_remote(self, target: Target, jobs: list[Job], previous: list[Record], rounds: list[RoundLine]) -> None:
+        """Measure the target's jobs over a session; a session lost mid-sweep fails the round in flight and a
+        fresh one takes the rest; when none opens, the loss is the reason the rest fail."""
         from .transport import TransportError, open_transport
 
-        pending = list(jobs)
-        while pending:
-            opened = False
+        measurements: list[Measurement] | None = None  # known once the device said which runtimes it has
+        lost: str | None = None
+        opened = False
+        while True:
             try:
                 with open_transport(target) as session:
                     opened = True
                     agent = self._push_agent(session) if self._agent_runs_on(session, target) else None
-                    while pending:
-                        n = len(jobs) - len(pending) + 1
-                        record = self._measure_one(session, target, agent, pending[0], n, len(jobs))
-                        pending.pop(0)
-                        self._append(record)
+                    if measurements is None:
+                        device = self._device_info(session, target, agent)
+                        self.devices[target.name] = device
+                        pending = self._not_done(target, jobs, previous, lambda job: self._identity(job, target, device))
+                        cores = (device.get("env") or {}).get("cores_usable")
+                        if isinstance(cores, int) and target.threads > cores:
+                            self._fail_all(target, pending, f"{target.path}: threads = {target.threads} but the device "
+                                                            f"has {cores} usable cores; set threads to at most {cores}")
+                            return
+                        measurements = self._measurements(target, pending, device, rounds)
+                    self._measure_in_rounds(session, target, agent, measurements)
+                return
             except TransportError as e:
-                # Lost mid-job: that job fails and a fresh session takes the rest. Unreachable: all fail.
-                state = "connection lost" if opened else "unreachable"
-                self._fail(target, pending, f"target {target.name} {state}: {e}", all_of_them=not opened)
+                if opened and lost is None and measurements is not None:
+                    lost, opened = str(e), False
+                    continue  # one fresh session for the rest
+                if lost is not None:
+                    reason = f"target {target.name} connection lost: {lost} (reconnecting: {e})"
+                else:
+                    reason = f"target {target.name} {'connection lost' if opened else 'unreachable'}: {e}"
+                self._fail_all(target, self._unfinished(target, jobs, measurements, previous), reason)
+                return
+            except ResultWriteError:
+                raise
             except Exception as e:  # noqa: BLE001 - a defect must not drop the jobs silently
-                self._fail(target, pending, f"measurement on {target.name} failed: {one_line(e)}", all_of_them=not opened)
+                self._fail_all(target, self._unfinished(target, jobs, measurements, previous),
+                               f"measurement on {target.name} failed: {one_line(e)}")
+                return
 
-    def _fail(self, target: Target, pending: list[Job], reason: str, all_of_them: bool) -> None:
-        """Record the first pending job (or all of them) as failed with `reason`, removing them from `pending`."""
-        failing = pending[:] if all_of_them else pending[:1]
-        del pending[: len(failing)]
-        for job in failing:
+    def _unfinished(self, target: Target, jobs: list[Job], measurements: list[Measurement] | None,
+                    previous: list[Record]) -> list[Job]:
+        """The jobs still owed a record; before the device answered, all but those a resumed run has ok already."""
+        if measurements is None:
+            done = {r.key for r in previous if r.ok}
+            pending = [j for j in jobs if j.key(self.recipe.name, target.name) not in done]
+        else:
+            pending = [m.job for m in measurements]
+        return [j for j in pending if not self._recorded(j, target)]
+
+    def _recorded(self, job: Job, target: Target) -> bool:
+        return job.key(self.recipe.name, target.name) in self._finished
+
+    def _finish(self, record: Record) -> None:
+        self._append(record)  # written first: only then does the job count as done
+        self._finished.add(record.key)
+
+    def _fail_all(self, target: Target, jobs: list[Job], reason: str) -> None:
+        for job in jobs:
             record = base_record(self.run_id, self.recipe, job, target)
-            record["error"] = reason
-            self._append(record)
+            record.error = reason
+            self._finish(record)
 
-    def _check_mcu(self, target: Target, job: Job) -> dict[str, Any]:
+    def _device_info(self, session, target: Target, agent: str | None) -> dict[str, Any]:
+        """What the device says about itself (runtime versions for the identity, cores for the threads check)."""
+        if agent is None:
+            return {}
+        from .transport.agent import call_agent
+
+        info = call_agent(session, [device_python(target), agent, "sysinfo"], 120)
+        return info if "env" in info else {}
+
+    def _measurements(self, target: Target, jobs: list[Job], device: dict[str, Any],
+                      earlier: list[RoundLine]) -> list[Measurement]:
+        """A measurement per job, with the rounds an interrupted run already took of that very measurement."""
+        measurements = []
+        for job in jobs:
+            identity = self._identity(job, target, device)
+            m = Measurement(job, identity)
+            key = list(job.key(self.recipe.name, target.name))
+            for line in earlier:
+                if line.key == key and line.identity == _identity_json(identity) and line.result.get("status") == "ok":
+                    m.add(line.result, line.seconds, line.run_id, target.measure.disturbed_cpu, keep_any=False)
+            if m.rounds:
+                self.summary.notice(f"{job.variant.name} {job.runtime} on {target.name}: {len(m.rounds)} round(s) "
+                                    "of an interrupted run reused")
+            measurements.append(m)
+        return measurements
+
+    def _measure_in_rounds(self, session, target: Target, agent: str | None, measurements: list[Measurement]) -> None:
+        """Round after round over the measurements still uncertain, until each is done."""
+        from .transport import TransportError
+
+        rule = stop_rule(target)
+        for m in measurements:
+            if not m.done and m.job.build.artifact is None:
+                m.error = m.job.build.error
+                self._complete(m, target, rule)
+        pushed: dict[str, str] = {}
+        pass_number = 0
+        while not self._stop.is_set():
+            active = [m for m in measurements if not m.done and (not m.rounds or wants_another_round(m.rounds, rule))]
+            for m in measurements:
+                if not m.done and m not in active:
+                    self._complete(m, target, rule)
+            if not active:
+                return
+            order = active[pass_number % len(active):] + active[: pass_number % len(active)]
+            for n, m in enumerate(order, 1):
+                if self._stop.is_set():
+                    return
+                self.progress.update(f"measure on {target.name}, round {len(m.rounds) + 1}", n, len(order),
+                                     f"{m.job.variant.name} {m.job.runtime}")
+                try:
+                    self._one_round(session, target, agent, m, rule, pushed)
+                except TransportError as e:
+                    if not _still_reachable(session):
+                        m.error = f"target {target.name} connection lost: {e}"
+                        self._complete(m, target, rule)
+                        raise  # the session is gone: a fresh one takes the others
+                    m.error = f"transport: {e}"
+                except ResultWriteError:
+                    raise
+                except Exception as e:  # noqa: BLE001 - a defect fails this job only; the sweep goes on
+                    m.error = f"measurement on {target.name} failed: {one_line(e)}"
+                if m.error is not None:
+                    self._complete(m, target, rule)
+            pass_number += 1
+
+    def _complete(self, m: Measurement, target: Target, rule: StopRule) -> None:
+        m.done = True
+        self._finish(m.record(base_record(self.run_id, self.recipe, m.job, target), rule))
+
+    def _one_round(self, session, target: Target, agent: str | None, m: Measurement, rule: StopRule,
+                   pushed: dict[str, str]) -> None:
+        artifact = m.job.build.artifact
+        if artifact.sha256 not in pushed:
+            pushed[artifact.sha256] = session.push(artifact.path, f"{artifact.sha256[:16]}{artifact.path.suffix}")
+        spec = measurement_spec(target, pushed[artifact.sha256], m.job.runtime, with_energy=not m.rounds)
+        if self.spec_extra is not None:
+            spec.update(self.spec_extra(m.job))
+        started = time.monotonic()
+        if agent is None:  # a phone without Python: LiteRT's and ExecuTorch's own benchmark binaries
+            from .android.measure import measure_native
+
+            result = measure_native(session, target, pushed[artifact.sha256], m.job.runtime, spec)
+        else:
+            from .transport.agent import run_agent
+
+            result = run_agent(session, device_python(target), agent, spec, target.measure.timeout_secs)
+        seconds = time.monotonic() - started
+        self._append_round(RoundLine(list(m.job.key(self.recipe.name, target.name)), _identity_json(m.identity),
+                                     self.run_id, len(m.rounds), round(seconds, 3), result))
+        if result.get("status") != "ok":
+            m.error = result.get("error") or "the measurement failed without a reason"
+            m.results.append(result)
+            return
+        left_out = sum(not r.kept for r in m.rounds)
+        m.add(result, seconds, self.run_id, target.measure.disturbed_cpu, keep_any=left_out >= rule.retakes)
+
+    # ------------------------------------------------------------ microcontrollers
+
+    def _check_mcu(self, target: Target, job: Job) -> Record:
         """A microcontroller is not measured: the record holds the fit check and a labelled estimate."""
         from .mcu import NOT_MEASURED_REASON, mcu_record
 
         record = base_record(self.run_id, self.recipe, job, target)
         if job.build.artifact is None:
-            record["error"] = job.build.error
+            record.error = job.build.error
             return record
-        record["mcu"] = mcu_record(job.analytic or {}, job.build.artifact.path, target.mcu)
+        record.mcu = mcu_record(job.analytic or {}, job.build.artifact.path, target.mcu)
         if job.cortex_m and target.mcu.core in job.cortex_m:
-            record["mcu"]["cortex_m_export"] = job.cortex_m[target.mcu.core]
-        record["status"] = "ok"  # the check was done; not fitting is a result, not an error
-        record["measurement_missing_reason"] = NOT_MEASURED_REASON
-        record["energy_missing_reason"] = NOT_MEASURED_REASON
+            record.mcu["cortex_m_export"] = job.cortex_m[target.mcu.core]
+        record.status = "ok"  # the check was done; not fitting is a result, not an error
+        record.measurement_missing_reason = NOT_MEASURED_REASON
+        record.energy_missing_reason = NOT_MEASURED_REASON
         return record
 
     @staticmethod
@@ -265,31 +531,10 @@ class Runner:
         bundle = build_agent_zipapp(self.builder.cache.root / "agent")
         return session.push(bundle, bundle.name)
 
-    def _measure_one(self, session, target: Target, agent: str | None, job: Job, n: int, total: int) -> dict[str, Any]:
-        from .transport import TransportError
 
-        record = base_record(self.run_id, self.recipe, job, target)
-        if job.build.artifact is None:
-            record["error"] = job.build.error
-            return record
-        self.progress.update(f"measure on {target.name}", n, total, f"{job.variant.name} {job.runtime}")
-        artifact = job.build.artifact
-        try:
-            device_path = session.push(artifact.path, f"{artifact.sha256[:16]}{artifact.path.suffix}")
-            spec = measurement_spec(target, device_path, job.runtime)
-            if agent is None:  # a phone without Python: LiteRT's and ExecuTorch's own benchmark binaries
-                from .android.measure import measure_native
-
-                result = measure_native(session, target, device_path, job.runtime, spec)
-            else:
-                from .transport.agent import run_agent
-
-                result = run_agent(session, device_python(target), agent, spec, target.measure.timeout_secs)
-        except TransportError as e:
-            if not _still_reachable(session):
-                raise
-            result = {"status": "failed", "error": f"transport: {e}"}
-        return apply_measurement(record, result)
+def _identity_json(identity: Identity) -> dict[str, Any]:
+    return {"artifact_sha256": identity.artifact_sha256, "runtime_version": identity.runtime_version,
+            "threads": identity.threads}
 
 
 def _still_reachable(session) -> bool:

@@ -23,6 +23,10 @@ warmup_secs = 0.0
 min_runs = 5
 min_secs = 0.0
 max_secs = 2.0
+rounds_min = 2
+rounds_max = 2
+precision = 0.5
+retakes = 0
 """
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,13 +45,13 @@ def test_run_records_both_runtimes_and_writes_the_report(env, capsys):
                  "--out", str(env["out"])])
     assert code == 0, capsys.readouterr()
     records = read_records(env["out"] / "results.jsonl")
-    assert sorted(r["runtime"] for r in records) == ["executorch", "litert"]
+    assert sorted(r.runtime for r in records) == ["executorch", "litert"]
     for r in records:
-        assert r["status"] == "ok" and r["error"] is None
-        assert r["variant"]["resolution"] == 16 and r["target"] == "fast-host"
-        assert r["latency_ms"]["median"] > 0 and r["memory"]["peak_rss_bytes"] > 0
-        assert r["analytic"]["flops"] > 0 and r["analytic"]["memory_bytes"] > 0
-        assert r["artifact"]["bytes"] > 0 and len(r["artifact"]["sha256"]) == 64
+        assert r.status == "ok" and r.error is None
+        assert r.variant["resolution"] == 16 and r.target == "fast-host"
+        assert r.latency.median > 0 and r.memory.peak_rss_bytes > 0 and len(r.latency.rounds) == 2
+        assert r.analytic["flops"] > 0 and r.analytic["memory_bytes"] > 0
+        assert r.artifact.bytes > 0 and len(r.artifact.sha256) == 64
     for name in ("report.md", "results.csv", "latency_vs_gflops.png"):
         assert (env["out"] / name).exists(), name
     # A second run into the same directory must be explicit about continuing it.
@@ -66,10 +70,10 @@ def test_failed_variant_is_recorded_and_the_sweep_goes_on(env, monkeypatch, caps
     code = main(["run", "--target", env["target"], "--recipe", env["recipe"], "--only", "resolution=16",
                  "--out", str(env["out"])])
     assert code == 1
-    records = {r["runtime"]: r for r in read_records(env["out"] / "results.jsonl")}
-    assert records["executorch"]["status"] == "ok"
-    assert records["litert"]["status"] == "failed"
-    assert records["litert"]["error"] == "litert conversion failed: RuntimeError: op not supported: aten.weird"
+    records = {r.runtime: r for r in read_records(env["out"] / "results.jsonl")}
+    assert records["executorch"].status == "ok"
+    assert records["litert"].status == "failed"
+    assert records["litert"].error == "litert conversion failed: RuntimeError: op not supported: aten.weird"
     assert "op not supported" in (env["out"] / "report.md").read_text()
 
 
@@ -92,7 +96,7 @@ def test_resume_after_kill_loses_and_duplicates_nothing(env):
     done = subprocess.run(argv + ["--resume"], capture_output=True, text=True, timeout=600, env=os.environ.copy())
     assert done.returncode == 0, done.stderr
     after = read_records(results)
-    keys = [(r["variant"]["name"], r["runtime"]) for r in after if r["status"] == "ok"]
+    keys = [(r.variant["name"], r.runtime) for r in after if r.ok]
     assert len(keys) == len(set(keys)) == 4
     assert after[: len(before)] == before  # what was recorded is kept as it was
 
@@ -130,10 +134,11 @@ def test_console_script_reports_bad_input_without_traceback():
 
 
 def test_report_merges_directories(env, tmp_path, capsys):
-    from edge_bench.results import ResultStore, empty_record
+    from edge_bench.results import ResultStore
+    from tests.records import make_record
 
     for name in ("a", "b"):
-        ResultStore(tmp_path / name).append(empty_record(
+        ResultStore(tmp_path / name).append(make_record(
             run_id=name, recipe="r", variant={"name": "v", "arch": "x", "resolution": 96, "width": 1.0},
             runtime="litert", target=f"board-{name}", status="ok",
             latency_ms={"median": 2.0, "mean": 2.0, "p90": 2.5, "p99": 3.0, "std": 0.1, "min": 1.9, "max": 3.0, "n": 20},
@@ -165,13 +170,13 @@ def test_mcu_target_checks_fit_and_measures_nothing(env, sram, fits):
     assert main(["run", "--target", str(board), "--recipe", env["recipe"], "--runtime", "litert",
                  "--only", "resolution=16", "--out", str(env["out"])]) == 0
     [record] = read_records(env["out"] / "results.jsonl")
-    assert record["status"] == "ok" and record["latency_ms"] is None  # a fit check, not a measurement
-    assert "not measured" in record["measurement_missing_reason"]
-    assert record["mcu"]["fit"]["fits"] is fits
-    estimate = record["mcu"]["latency_estimate"]
+    assert record.status == "ok" and record.latency is None  # a fit check, not a measurement
+    assert "not measured" in record.measurement_missing_reason
+    assert record.mcu["fit"]["fits"] is fits
+    estimate = record.mcu["latency_estimate"]
     assert estimate["kind"] == "estimate"
-    assert estimate["latency_ms"] == pytest.approx(record["analytic"]["macs"] / (0.5 * 480e6) * 1000)
-    export = record["mcu"]["cortex_m_export"]
+    assert estimate["latency_ms"] == pytest.approx(record.analytic["macs"] / (0.5 * 480e6) * 1000)
+    export = record.mcu["cortex_m_export"]
     from edge_bench.export.cortex_m import cortex_m_unavailable_reason
 
     reason = cortex_m_unavailable_reason()

@@ -5,14 +5,15 @@ import pandas as pd
 import pytest
 
 from edge_bench.report.fit import fit_points, fit_table, leave_one_out, memory_ratios, ols
-from edge_bench.results import empty_record, to_dataframe
+from edge_bench.results import to_dataframe
+from tests.records import make_record
 
 GFLOP = 1e9
 MB = 1e6
 
 
 def record(target, runtime, gflops, latency, activation_mb=1.0, energy=None, status="ok", resolution=224, **memory):
-    return empty_record(
+    return make_record(
         recipe="r",
         variant={"name": f"m[resolution={resolution}]", "arch": "m", "resolution": resolution, "width": 1.0},
         runtime=runtime,

@@ -77,17 +77,38 @@ def test_hours_are_shown_as_hours():
     assert p.line("build", 2, 3, "b") == "build 2/3 b [1h00m elapsed, ~2h00m left]"
 
 
-def test_nothing_is_written_when_the_stream_is_not_a_terminal():
-    stream = io.StringIO()
-    p = Progress(stream)  # enabled follows isatty(): False for a pipe or a file
-    p.update("build", 1, 2, "a")
+def test_without_a_terminal_plain_lines_come_per_stage_and_at_most_one_per_interval():
+    stream, clock = io.StringIO(), Clock()
+    p = Progress(stream, clock=clock, interval=30, ticker=False)
+    p.update("build", 1, 3, "a")  # a new stage: written
+    clock.now += 10
+    p.update("build", 2, 3, "b")  # 10 s later: not yet
+    clock.now += 25
+    p.update("build", 3, 3, "c")  # 35 s after the last line: written
+    p.update("measure", 1, 1, "a")  # a new stage: written at once
     p.close()
-    assert stream.getvalue() == ""
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 4 - 1 and not any("\r" in line for line in lines)
+    assert lines[0].endswith("build 1/3 a [0m00s elapsed]")
+    assert lines[1].endswith("build 3/3 c [0m35s elapsed, ~0m17s left]")
+    assert lines[2].startswith(lines[2][:8]) and "measure 1/1 a" in lines[2]
+
+
+def test_the_estimate_counts_down_while_an_item_runs():
+    stream, clock = io.StringIO(), Clock()
+    p = Progress(stream, enabled=False, clock=clock)
+    p.line("build", 1, 3, "a")
+    clock.now += 60
+    assert p.line("build", 2, 3, "b").endswith("~2m00s left]")
+    clock.now += 45  # the same item, 45 s on: the rest is 45 s shorter, not stale
+    assert p._text(clock()).endswith("~1m15s left]")
+    clock.now += 600  # past the estimate: zero, never negative
+    assert p._text(clock()).endswith("~0m00s left]")
 
 
 def test_a_terminal_gets_one_line_rewritten_with_carriage_returns():
     stream, clock = Terminal(), Clock()
-    p = Progress(stream, clock=clock)
+    p = Progress(stream, clock=clock, ticker=False)
     p.update("build", 1, 2, "a")
     clock.now += 7
     p.update("build", 2, 2, "b")

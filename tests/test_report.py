@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from edge_bench.report import write_report
-from edge_bench.results import empty_record
+from tests.records import make_record
 
 RESOLUTIONS = (224, 210, 196, 182, 168, 154, 140)
 TOP1 = {224: 80.0, 210: 79.9, 196: 79.6, 182: 79.3, 168: 78.9, 154: 78.2, 140: 77.0}
@@ -34,7 +34,7 @@ def record(target, runtime, resolution, width=1.0, accuracy=None, status="ok", e
     memory_bytes = WEIGHT_BYTES * width**2 + activation
     model_rss = MODEL_RSS_OVER_MEMORY * memory_bytes
     measured = status == "ok"
-    rec = empty_record(
+    rec = make_record(
         run_id="run-1",
         recipe="resnet50-rs",
         variant={"name": f"resnet50[resolution={resolution}]" if width == 1.0 else f"resnet50[resolution={resolution},width={width}]",
@@ -55,10 +55,10 @@ def record(target, runtime, resolution, width=1.0, accuracy=None, status="ok", e
                   "planned_bytes": 2.2 * activation},
         env={"threads": 4, "cpu_model": "test cpu"},
     )  # fmt: skip
-    rec["accuracy"] = accuracy
-    rec["throttle_changed"] = throttled
-    if rec["energy"] is None:
-        rec["energy_missing_reason"] = 'no power meter configured for this target ([energy] meter = "none")'
+    rec.accuracy = accuracy
+    rec.throttle_changed = throttled
+    if rec.energy is None:
+        rec.energy_missing_reason = 'no power meter configured for this target ([energy] meter = "none")'
     return rec
 
 
@@ -186,7 +186,7 @@ def test_failures_and_no_energy_still_render(tmp_path):
     records = [record("host", "litert", r, energy=False) for r in RESOLUTIONS]
     records += [record("pi5", "litert", r, status="failed", error="target pi5 unreachable: ssh: connect refused", energy=False)
                 for r in (224, 182)]  # fmt: skip
-    records[0]["accuracy"] = {"eval_error": "RuntimeError: interpreter refused the model"}
+    records[0].accuracy = {"eval_error": "RuntimeError: interpreter refused the model"}
     markdown = write_report(records, tmp_path).read_text()
     assert (tmp_path / "report.html").is_file() and (tmp_path / "latency_vs_gflops.png").is_file()
     assert "7 of 9 measurements ok on host; 2 failed" in markdown
@@ -214,8 +214,9 @@ def test_two_recipes_in_one_report_name_the_recipe(tmp_path):
     rs = [record("host", "litert", r, accuracy=labelled(r)) for r in RESOLUTIONS]
     ms = [record("host", "litert", r, accuracy=labelled(r, shift=0.5)) for r in RESOLUTIONS]
     for rec in ms:  # same variant names, another recipe: 20% slower, half a point better
-        rec["recipe"] = "resnet50-ms"
-        rec["latency_ms"] = {k: v * 1.2 if k != "n" else v for k, v in rec["latency_ms"].items()}
+        rec.recipe = "resnet50-ms"
+        for name in ("median", "mean", "p90", "p99", "std", "min", "max"):
+            setattr(rec.latency, name, getattr(rec.latency, name) * 1.2)
     markdown = write_report(rs + ms, tmp_path).read_text()
     # Best is 80.5 (ms at 224): within 0.75 -> 79.75. ms at 182 (79.8, 6.98 x 1.2 = 8.38 ms) beats rs at 210
     # (79.9, 9.13 ms), the cheapest rs variant in the budget.

@@ -13,6 +13,8 @@ size for scoring, so the labels are never resampled.
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -339,6 +341,26 @@ def list_images(folder: Path | str) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if _is_image(p))
 
 
+def calibration_picks(images: list[Path], n: int, seed: int, folder: Path | str) -> list[Path]:
+    """The `n` images of `images` the calibration uses: drawn without replacement with `seed`."""
+    if len(images) < n:
+        raise InputError(
+            f"recipe key 'quantize.calibration': {folder} holds {len(images)} images but quantize.batches = {n}; "
+            "add images or lower quantize.batches"
+        )
+    return [images[int(i)] for i in np.random.default_rng(seed).choice(len(images), size=n, replace=False)]
+
+
+def calibration_fingerprint(folder: Path | str, n: int, seed: int) -> str:
+    """The content of the calibration set: which images the folder holds (names) and the bytes of those used."""
+    from ..build.identity import files_hash
+
+    folder = Path(folder).expanduser()
+    images = list_images(folder)
+    names = hashlib.sha256("\n".join(p.relative_to(folder).as_posix() for p in images).encode()).hexdigest()
+    return f"{names}:{files_hash(calibration_picks(images, n, seed, folder), folder)}"
+
+
 def calibration_batches(
     folder: Path | str,
     resolution: Size,
@@ -354,15 +376,10 @@ def calibration_batches(
     `cityscapes_batches` does.
     """
     images = list_images(folder)
-    if len(images) < n:
-        raise InputError(
-            f"recipe key 'quantize.calibration': {folder} holds {len(images)} images but quantize.batches = {n}; "
-            "add images or lower quantize.batches"
-        )
-    picks = np.random.default_rng(seed).choice(len(images), size=n, replace=False)
+    picks = calibration_picks(images, n, seed, folder)
     height, width = _hw(resolution)
     resample = _resample(eval_config.interpolation)
     crop_transform = EvalTransform.for_variant(resolution, eval_config)
-    for index in picks:
-        image = _load_rgb(images[int(index)])
+    for path in picks:
+        image = _load_rgb(path)
         yield (normalize(image.resize((width, height), resample)) if resize_only else crop_transform(image))[None]

@@ -50,8 +50,10 @@ from .datasets import (
     read_image_folder,
     upsample_logits,
 )
+from .isolated import ArtifactProcess
 from .metrics import ClassificationTally, FidelityTally, SegmentationTally
 from ..build import one_line
+from ..build.identity import EVALUATION_SOURCES, source_hash
 from ..config import Recipe
 from ..errors import InputError
 from ..models import input_shape
@@ -59,7 +61,6 @@ from ..recipes import Variant
 
 log = logging.getLogger(__name__)
 
-EVALUATION_VERSION = 1  # part of the cache key: bump it when what an evaluation computes changes
 TASKS = ("classification", "segmentation")
 SEGMENTATION_ARCHS = frozenset({"regseg"})
 CITYSCAPES_SPLIT = "val"  # the split with public labels
@@ -114,24 +115,6 @@ def _like(test: np.ndarray, reference: np.ndarray) -> np.ndarray:
     if test.size == reference.size and test.squeeze().shape == reference.squeeze().shape:
         return test.reshape(reference.shape)
     raise ValueError(f"artifact output shape {test.shape} does not match the FP32 model's {reference.shape}")
-
-
-class _Artifact:
-    """One artifact loaded in this process through the runtime adapter the device agent uses."""
-
-    def __init__(self, runtime: str, path: Path, threads: int):
-        from ..device.runtimes import ADAPTERS
-
-        if runtime not in ADAPTERS:
-            raise ValueError(f"no runtime adapter for '{runtime}' (known: {', '.join(ADAPTERS)})")
-        self.adapter = ADAPTERS[runtime](threads)
-        self.adapter.load(str(path))
-        self.adapter.prepare(np.random.default_rng(0))
-
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        self.adapter.set_inputs([image])
-        self.adapter.run()
-        return self.adapter.outputs()[0]
 
 
 class _Fp32:
@@ -226,7 +209,7 @@ class Evaluator:
     def cache_key(self, variant: Variant, artifact) -> str:
         task = self.task or task_of_arch(variant.arch)
         inputs = {
-            "version": EVALUATION_VERSION,
+            "source": source_hash(EVALUATION_SOURCES),
             "artifact": artifact.sha256,
             "dataset": str(self.dataset) if self.dataset else None,
             "dataset_files": self._dataset_fingerprint(task) if self.dataset else None,
@@ -234,9 +217,19 @@ class Evaluator:
             "fidelity_samples": self.fidelity_samples,
             "task": task,
             "eval": dataclasses.asdict(self.recipe.eval),
-            "fidelity_source": [self.recipe.quantize.calibration, self.recipe.quantize.seed],
+            "fidelity_source": self._fidelity_source(),
         }
         return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+    def _fidelity_source(self) -> list[Any]:
+        """The fidelity inputs: seeded noise, or the calibration folder's images by their content."""
+        q = self.recipe.quantize
+        if q.calibration == "random":
+            return ["random", q.seed]
+        from .datasets import calibration_fingerprint, list_images
+
+        n = min(self.fidelity_samples, len(list_images(Path(q.calibration).expanduser())))
+        return [calibration_fingerprint(q.calibration, n, q.seed), q.seed]
 
     def _load(self, key: str) -> dict[str, Any] | None:
         try:
@@ -282,8 +275,11 @@ class Evaluator:
         task = self.task or task_of_arch(variant.arch)
         result["eval_task"] = task
         shape = input_shape(variant.fields)
-        model = _Artifact(runtime, artifact.path, self.threads)
+        with ArtifactProcess(runtime, artifact.path, self.threads) as model:
+            self._evaluate_with(model, shape, task, artifact, fp32, result)
 
+    def _evaluate_with(self, model: ArtifactProcess, shape: tuple[int, ...], task: str, artifact, fp32: _Fp32,
+                       result: dict[str, Any]) -> None:
         description, images = self._fidelity_inputs(shape, task)
         tally = FidelityTally()
         for image, reference in fp32.outputs("fidelity", images):
@@ -322,7 +318,7 @@ class Evaluator:
         images = calibration_batches(folder, shape[2:], n, q.seed, self.recipe.eval, resize_only=task == "segmentation")
         return f"calibration folder {folder}", images
 
-    def _classification(self, shape: tuple[int, ...], model: _Artifact, fp32: _Fp32, result: dict[str, Any]) -> None:
+    def _classification(self, shape: tuple[int, ...], model: ArtifactProcess, fp32: _Fp32, result: dict[str, Any]) -> None:
         self._dataset_fingerprint("classification")
         classes = self._classes
         batches = classification_batches(self.dataset, shape[2:], self.recipe.eval, self.max_images, batch_size=1)
@@ -351,7 +347,7 @@ class Evaluator:
         )  # fmt: skip
         result.update(fidelity_fields(fidelity.result(), prefix="dataset_"))
 
-    def _segmentation(self, shape: tuple[int, ...], model: _Artifact, fp32: _Fp32, result: dict[str, Any]) -> None:
+    def _segmentation(self, shape: tuple[int, ...], model: ArtifactProcess, fp32: _Fp32, result: dict[str, Any]) -> None:
         interpolation = self.recipe.eval.interpolation
         mode = interpolation if interpolation in UPSAMPLE_MODES else "bilinear"
         batches = cityscapes_batches(self.dataset, shape[2:], CITYSCAPES_SPLIT, self.max_images, interpolation)

@@ -20,6 +20,7 @@ from ..errors import InputError
 from ..export.cache import Artifact, ArtifactCache, build_key, tool_versions
 from ..models import arch_of, input_shape
 from ..recipes import Variant
+from .identity import ANALYTIC_SOURCES, ARTIFACT_SOURCES, source_hash
 from .random_init import RANDOM_INIT, prepare_random_network
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Builder:
         self.recipe = recipe
         self.cache = cache or ArtifactCache()
         self.versions = tool_versions()
+        self._memo_keys: dict[str, Any] = {}  # the calibration set's fingerprint, read once per builder
 
     # ------------------------------------------------------------ keys
 
@@ -75,19 +77,40 @@ class Builder:
 
         return dataclasses.asdict(resolve(variant.fields))
 
-    def _variant_inputs(self, variant: Variant) -> dict[str, Any]:
-        return {"fields": dict(variant.fields), "weights": self._weights(variant), "versions": self.versions,
-                "random_init": RANDOM_INIT}
+    def _variant_inputs(self, variant: Variant, sources: tuple[str, ...]) -> dict[str, Any]:
+        """What decides a variant's model: its fields, the weights really loaded (not why a download failed:
+        the same random weights either way), the tools' versions and edge-bench's own `sources`."""
+        weights = {k: v for k, v in self._weights(variant).items() if k != "note"}
+        return {"fields": dict(variant.fields), "weights": weights, "versions": self.versions,
+                "random_init": RANDOM_INIT, "source": source_hash(sources)}
+
+    def _calibration(self) -> dict[str, Any]:
+        """The quantization settings, and the calibration images by their content."""
+        q = self.recipe.quantize
+        out: dict[str, Any] = dataclasses.asdict(q)
+        if q.calibration != "random":
+            from ..accuracy.datasets import calibration_fingerprint
+
+            out["calibration_content"] = calibration_fingerprint(q.calibration, q.batches, q.seed)
+        return out
 
     def artifact_key(self, variant: Variant, runtime: str) -> str:
-        return build_key({**self._variant_inputs(variant), "runtime": runtime,
-                          "quantize": dataclasses.asdict(self.recipe.quantize)})
+        if "calibration" not in self._memo_keys:
+            self._memo_keys["calibration"] = self._calibration()
+        return build_key({**self._variant_inputs(variant, ARTIFACT_SOURCES), "runtime": runtime,
+                          "quantize": self._memo_keys["calibration"]})
+
+    def analytic_key(self, variant: Variant) -> str:
+        return build_key({**self._variant_inputs(variant, ANALYTIC_SOURCES), "analytic": True})
 
     # ------------------------------------------------------------ work
 
     def model(self, variant: Variant, memo: dict):
         """The variant's FP32 torch model, built once per `memo`."""
         if "model" not in memo:
+            from .feasibility import check_fits
+
+            check_fits(variant)  # InputError before a variant too large for this machine allocates anything
             with one_torch_thread():  # its batch-norm statistics are float sums: see one_torch_thread
                 model = arch_of(variant.arch, self.recipe.path).build(variant.fields)
                 if self._weights(variant)["kind"] == "random":
@@ -98,7 +121,7 @@ class Builder:
     def analytic(self, variant: Variant, memo: dict | None = None) -> dict[str, Any]:
         """FLOPs, parameters, INT8 weight bytes and activation memory (cached per variant)."""
         memo = {} if memo is None else memo
-        key = build_key({**self._variant_inputs(variant), "analytic": 1})
+        key = self.analytic_key(variant)
         cached = self.cache.load_json("analytic", key)
         if cached is not None:
             return cached
@@ -124,7 +147,7 @@ class Builder:
             manifest = {"recipe": self.recipe.name, "variant": dict(variant.fields), "variant_name": variant.name,
                         "weights": self._weights(variant),
                         "random_init": RANDOM_INIT if self._weights(variant)["kind"] == "random" else None,
-                        "quantize": dataclasses.asdict(self.recipe.quantize),
+                        "quantize": self._calibration(), "builder_source": source_hash(ARTIFACT_SOURCES),
                         "versions": self.versions, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                         "build_seconds": round(time.perf_counter() - start, 2), **info}
             artifact = self.cache.store(key, runtime, data, manifest)
@@ -146,8 +169,8 @@ class Builder:
         reason = cortex_m_unavailable_reason()
         if reason:
             return {"cpu": cpu, "error": reason}
-        key = build_key({**self._variant_inputs(variant), "runtime": f"cortex-m:{cpu}",
-                         "quantize": dataclasses.asdict(self.recipe.quantize)})
+        key = build_key({**self._variant_inputs(variant, ARTIFACT_SOURCES), "runtime": f"cortex-m:{cpu}",
+                         "quantize": self._calibration()})
         found = self.cache.lookup(key)
         if found is None:
             import torch

@@ -213,10 +213,8 @@ def _weight_count(variant: Variant, builder: Builder) -> int | None:
     """Parameters of the variant, from the analytic cache when `analyze` or `run` already counted them.
 
     The key is Builder.analytic's; should it change, this misses and the default estimate applies."""
-    from ..export.cache import build_key
-
     try:
-        cached = builder.cache.load_json("analytic", build_key({**builder._variant_inputs(variant), "analytic": 1}))
+        cached = builder.cache.load_json("analytic", builder.analytic_key(variant))
     except InputError:
         return None
     return int(cached["params"]) if cached and cached.get("params") else None

@@ -17,17 +17,18 @@ import sys
 import time
 import traceback
 
-from . import sysinfo, thermal
+from . import load, sysinfo, thermal
 from .memory import PhaseMemory
-from .timing import run_for, summarize
+from .timing import busy_wait, run_for, summarize
 
 RESULT_MARKER = "EDGE_BENCH_RESULT "
 AGENT_PROTOCOL = 1
 
 DEFAULTS = {
     "threads": 1, "warmup_runs": 3, "warmup_secs": 0.5, "min_runs": 20, "min_secs": 1.0, "max_secs": 60.0,
-    "seed": 0, "cooldown_below_c": None, "cooldown_max_secs": 120.0, "energy": None, "keep_samples": True,
-    "inputs": None, "outputs": None,
+    "round_precision": 0.0, "seed": 0, "cooldown_below_c": None, "cooldown_max_secs": 120.0, "energy": None,
+    "keep_samples": True, "inputs": None, "outputs": None,
+    "busy_wait_ms": 0.0,  # a slowdown added to every inference: only the regression gate's benchmark sets it
 }
 
 
@@ -43,6 +44,7 @@ def measure(spec: dict) -> dict:
     if spec["cooldown_below_c"] is not None:
         result["cooldown"] = thermal.cooldown(spec["cooldown_below_c"], spec["cooldown_max_secs"])
     result["thermal_before"] = thermal.snapshot()
+    result["load_before"] = load.loadavg()
     try:
         import numpy as np
 
@@ -56,6 +58,8 @@ def measure(spec: dict) -> dict:
         result["env"]["runtime"] = runtime.versions()
         result["env"]["threads"] = int(spec["threads"])
 
+        # Others' CPU use from here to the end of the timed runs: long enough a span to read /proc/stat's ticks.
+        watch = load.CpuWatch()
         memory.start_phase()
         t0 = time.perf_counter_ns()
         runtime.load(spec["artifact"])
@@ -74,9 +78,16 @@ def measure(spec: dict) -> dict:
         result["first_inference_ms"] = _ms(t0, time.perf_counter_ns())
         memory.end_phase("first_inference")
 
+        infer = runtime.run
+        if spec["busy_wait_ms"]:
+            def infer():
+                runtime.run()
+                busy_wait(spec["busy_wait_ms"])
+
         memory.start_phase()
-        warmup = run_for(runtime.run, spec["warmup_runs"], spec["warmup_secs"], max(spec["max_secs"], spec["warmup_secs"]))
-        samples = run_for(runtime.run, spec["min_runs"], spec["min_secs"], spec["max_secs"])
+        warmup = run_for(infer, spec["warmup_runs"], spec["warmup_secs"], max(spec["max_secs"], spec["warmup_secs"]))
+        samples = run_for(infer, spec["min_runs"], spec["min_secs"], spec["max_secs"], spec["round_precision"])
+        result["others_cpu"] = watch.others()
         memory.end_phase("timed")
         result["warmup_runs"] = len(warmup)
         result["latency_ms"] = summarize(samples)
@@ -97,6 +108,7 @@ def measure(spec: dict) -> dict:
         result["traceback"] = traceback.format_exc(limit=8)
     result["memory"] = memory.summary()
     result["thermal_after"] = thermal.snapshot()
+    result["load_after"] = load.loadavg()
     return result
 
 
@@ -126,15 +138,68 @@ def _energy_pass(runtime, energy: dict) -> dict:
         return {"missing_reason": str(e), "meter": energy["meter"]}
 
 
+def serve(runtime_name: str, artifact: str, threads: int) -> int:
+    """Run an artifact on inputs the host sends: one line per request on stdin, "IN.npy OUT.npy"; each image
+    of IN (N, C, H, W, float32) is run alone and the first outputs saved to OUT; "ok" answers each line.
+    A crash here (a broken artifact can abort the runtime) ends this process only, never the host's."""
+    import numpy as np
+
+    from .runtimes import ADAPTERS
+
+    runtime = ADAPTERS[runtime_name](threads)
+    runtime.load(artifact)
+    runtime.prepare(np.random.default_rng(0))
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    for line in sys.stdin:
+        inputs, outputs = line.split()
+        _run_on_inputs(runtime, inputs, outputs)
+        sys.stdout.write("ok\n")
+        sys.stdout.flush()
+    return 0
+
+
+def runtime_versions() -> dict:
+    """The version of each runtime package installed here, read without importing it."""
+    from .runtimes import ADAPTERS, package_version
+
+    return {name: package_version(adapter.package_names) for name, adapter in ADAPTERS.items()}
+
+
+def _exit_when_stdin_closes() -> None:
+    """End this process when its host goes away: the host holds our stdin open for as long as it waits
+    for us, so EOF means it was killed (or lost the connection) and no one will read the result."""
+    import os
+    import threading
+
+    def watch() -> None:
+        # os.read on the descriptor, not sys.stdin: a daemon thread blocked in a buffered reader's lock
+        # makes the interpreter abort at exit.
+        while os.read(0, 65536):
+            pass
+        os._exit(75)
+
+    threading.Thread(target=watch, daemon=True, name="host-watch").start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="edge-bench-agent")
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("measure")
     m.add_argument("--spec", required=True, help="the measurement as JSON")
     sub.add_parser("sysinfo")
+    s = sub.add_parser("serve", help="run an artifact on inputs sent over stdin (host-side evaluation)")
+    s.add_argument("--runtime", required=True)
+    s.add_argument("--artifact", required=True)
+    s.add_argument("--threads", type=int, default=1)
     d = sub.add_parser("doctor")
     d.add_argument("--spec", default="{}", help='what to check as JSON: {"runtimes": [...], "energy": {...}}')
+    parser.add_argument("--exit-with-host", action="store_true", help="exit when stdin closes (the host is gone)")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args.runtime, args.artifact, args.threads)
+    if args.exit_with_host:
+        _exit_when_stdin_closes()
     if args.command == "measure":
         out = measure(json.loads(args.spec))
     elif args.command == "doctor":
@@ -142,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
 
         out = {"protocol": AGENT_PROTOCOL, "checks": [c.as_dict() for c in run_checks(json.loads(args.spec))]}
     else:
-        out = {"protocol": AGENT_PROTOCOL, "env": sysinfo.collect(), "thermal": thermal.snapshot()}
+        out = {"protocol": AGENT_PROTOCOL, "env": sysinfo.collect(), "thermal": thermal.snapshot(),
+               "runtimes": runtime_versions()}
     sys.stdout.write(RESULT_MARKER + json.dumps(out) + "\n")
     sys.stdout.flush()
     return 0

@@ -22,6 +22,15 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def package_version(names: tuple[str, ...]) -> dict[str, str | None]:
+    """The first of `names` that is installed, and its version (both None when none is)."""
+    for name in names:
+        version = _version(name)
+        if version is not None:
+            return {"package": name, "version": version}
+    return {"package": None, "version": None}
+
+
 def _random_input(shape, dtype: np.dtype, quant: tuple[float, int] | None, rng: np.random.Generator) -> np.ndarray:
     """A standard-normal image, quantized with the model's own input parameters when it takes integers."""
     x = rng.standard_normal(size=tuple(int(d) for d in shape)).astype(np.float32)
@@ -34,6 +43,7 @@ def _random_input(shape, dtype: np.dtype, quant: tuple[float, int] | None, rng: 
 
 class LiteRT:
     name = "litert"
+    package_names = ("ai-edge-litert", "tflite-runtime")
 
     def __init__(self, threads: int):
         self.threads = threads
@@ -94,6 +104,7 @@ class LiteRT:
 
 class ExecuTorch:
     name = "executorch"
+    package_names = ("executorch",)
 
     def __init__(self, threads: int):
         self.threads = threads

@@ -7,6 +7,7 @@ builder itself (`module:function`) is imported only when a variant is built.
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -36,6 +37,8 @@ class Arch:
             default = allowed[key]
             if not conforms(value, type(default)):
                 raise InputError(f"{source}: field '{key}' must be {type(default).__name__}, got {value!r}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InputError(f"{source}: field '{key}' must be a finite number, got {value!r}")
             fields[key] = float(value) if isinstance(default, float) else value
         if self.derive is not None:
             try:

@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..results import Record
 from .fit import fit_table, memory_ratios, ok_rows
 from .pareto import COST_COLUMNS, pareto_fronts, quality_column
 from .selection import best_for_device, cheapest_within_budget, cross_device_table, cross_runtime_table, random_resolution_policy
@@ -34,7 +35,7 @@ class Analysis:
     """Everything a report reads, each table computed once, on first use."""
 
     frame: pd.DataFrame  # results.flatten rows
-    records: list[dict[str, Any]]
+    records: list[Record]
     budget_points: float = DEFAULT_BUDGET_POINTS
     fidelity_bar_db: float = DEFAULT_FIDELITY_BAR_DB
     ok: pd.DataFrame = field(init=False)
@@ -78,14 +79,21 @@ class Analysis:
             return []
         return sorted({str(v) for v in self.frame[column] if not is_missing(v)})
 
-    def record_reasons(self, get: Callable[[dict[str, Any]], Any]) -> list[str]:
+    def record_reasons(self, get: Callable[[Record], Any]) -> list[str]:
         """Distinct non-empty values of `get(record)` over the records, with the targets they come from."""
         by_reason: dict[str, set[str]] = {}
         for record in self.records:
             reason = get(record)
             if reason:
-                by_reason.setdefault(str(reason), set()).add(str(record.get("target")))
+                by_reason.setdefault(str(reason), set()).add(str(record.target))
         return [f"{', '.join(sorted(targets))}: {reason}" for reason, targets in sorted(by_reason.items())]
+
+    @property
+    def imprecise(self) -> pd.DataFrame:
+        """Ok measurements whose median was not known to the target precision when they stopped."""
+        if "latency_precision" not in self.ok.columns:
+            return self.ok.iloc[:0]
+        return self.ok[self.ok["latency_precision"] == "imprecise"]
 
     def accuracy_reason(self) -> str:
         notes = [n.removeprefix("not measured: ") for n in self.distinct("accuracy_note")]
@@ -193,15 +201,15 @@ class Analysis:
         """One row per artifact: fully delegated or not, and the ops left to plain kernels."""
         rows, seen = [], set()
         for record in self.records:
-            delegation = (record.get("analytic") or {}).get("delegation")
-            variant = (record.get("variant") or {}).get("name")
-            key = (record.get("recipe"), variant, record.get("runtime"))
+            delegation = (record.analytic or {}).get("delegation")
+            variant = record.variant.get("name")
+            key = (record.recipe, variant, record.runtime)
             if not isinstance(delegation, dict) or key in seen:
                 continue
             seen.add(key)
             left = delegation.get("non_delegated_ops")
             rows.append({
-                "recipe": record.get("recipe"), "runtime": record.get("runtime"), "variant": variant,
+                "recipe": record.recipe, "runtime": record.runtime, "variant": variant,
                 "fully_delegated": delegation.get("fully_delegated"),
                 "delegated": delegation.get("delegated_nodes", delegation.get("delegated_ops")),
                 "non_delegated_ops": (", ".join(f"{op} ×{n}" for op, n in left.items()) or "none") if isinstance(left, dict) else None,

@@ -94,6 +94,16 @@ def answer(a: Analysis, images: Images) -> Section:
         section.blocks.append(Text("**How well FLOPs predict latency** (a linear fit per target and runtime):"))
         section.blocks.append(Bullets(tuple(fit_lines)))
     section.blocks.append(Text(_counts(a)))
+    imprecise = a.imprecise
+    if len(imprecise):
+        items = [f"{row['variant']} / {row['runtime']} on {row['target']}: ±{row['latency_ci_half_width']:.1%}"
+                 if not is_missing(row.get("latency_ci_half_width")) else f"{row['variant']} / {row['runtime']} on {row['target']}"
+                 for _, row in imprecise.iterrows()]
+        section.blocks.append(Text(
+            f"**Not measured to the target precision** ({len(imprecise)} of {len(a.ok)}): the recommendation, fits "
+            "and fronts above include them, so conclusions that rest on them are uncertain. Re-measure on a quieter "
+            "device, or allow more rounds ([measure] rounds_max, max_secs_per_measurement)."))
+        section.blocks.append(Bullets(tuple(items)))
     return section
 
 
@@ -171,7 +181,7 @@ def fit_section(a: Analysis, images: Images) -> Section:
 def energy_section(a: Analysis, images: Images) -> Section:
     section = Section("Energy against FLOPs")
     if not a.has("energy_mj"):
-        reasons = a.record_reasons(lambda r: r.get("energy_missing_reason"))
+        reasons = a.record_reasons(lambda r: r.energy_missing_reason)
         why = "; ".join(reasons) if reasons else "no record carries an energy measurement"
         section.blocks.append(Text(f"No energy: {why}."))
         return section
@@ -183,7 +193,7 @@ def energy_section(a: Analysis, images: Images) -> Section:
         section.blocks.append(Text(f"Meters: {', '.join(meters)}."))
     without = sorted(set(a.targets) - set(a.ok[series(a.ok, "energy_mj").notna()]["target"].astype(str)))
     if without:
-        reasons = a.record_reasons(lambda r: r.get("energy_missing_reason") if str(r.get("target")) in without else None)
+        reasons = a.record_reasons(lambda r: r.energy_missing_reason if r.target in without else None)
         section.blocks.append(Text("No energy on " + ("; ".join(reasons) if reasons else ", ".join(without)) + "."))
     section.blocks += _image(images, "energy_vs_gflops")
     return section
@@ -201,7 +211,7 @@ RATIO_NAMES = {"rss_over_memory": "analytic memory", "rss_over_liveness": "liven
 def memory_section(a: Analysis, images: Images) -> Section:
     section = Section("Memory: measured against analytic")
     if not a.has("model_rss_bytes"):
-        reasons = a.record_reasons(lambda r: (r.get("memory") or {}).get("missing_reason"))
+        reasons = a.record_reasons(lambda r: r.memory.missing_reason if r.memory else None)
         why = "; ".join(reasons) if reasons else "no ok record carries one"
         section.blocks.append(Text(f"No model-attributable RSS: {why}."))
         return section

@@ -20,6 +20,8 @@ MEASUREMENT_COLUMNS: Spec = (
     ("flops", "GFLOPs", 1e9),
     ("memory_bytes", "memory MB (analytic)", MB),
     ("latency_median_ms", "median ms", 1),
+    ("latency_ci_half_width", "± (95 %)", None),
+    ("latency_rounds", "rounds", None),
     ("latency_p90_ms", "p90 ms", 1),
     ("peak_rss_bytes", "peak RSS MB", MB),
     ("model_rss_bytes", "model RSS MB", MB),
@@ -34,12 +36,9 @@ MEASUREMENT_COLUMNS: Spec = (
     ("sqnr_db", "SQNR dB", 1),
     ("top1_agreement", "top-1 agree %", 1),
     ("throttled", "throttled", None),
+    ("precision", "precision", None),
     ("status", "status", None),
 )
-
-# Kept for callers of the earlier API: column -> (header, scale).
-COLUMNS = {column: (header, scale) for column, header, scale in MEASUREMENT_COLUMNS}
-
 
 def is_missing(value: Any) -> bool:
     if value is None:
@@ -91,6 +90,11 @@ def summary_table(frame: pd.DataFrame, with_recipe: bool = False) -> pd.DataFram
     rows = frame.sort_values([c for c in ("target", "runtime", "recipe", "flops", "variant") if c in frame.columns])
     if "throttle_changed" in rows.columns:
         rows = rows.assign(throttled=rows["throttle_changed"].map(lambda v: "THROTTLED" if v is True else ""))
+    if "latency_ci_half_width" in rows.columns:
+        rows = rows.assign(latency_ci_half_width=rows["latency_ci_half_width"].map(
+            lambda v: None if is_missing(v) else f"{v:.1%}"))
+    if "latency_precision" in rows.columns:
+        rows = rows.assign(precision=rows["latency_precision"].map(lambda v: "IMPRECISE" if v == "imprecise" else ""))
     return select(rows, ((("recipe", "recipe", None),) if with_recipe else ()) + tuple(MEASUREMENT_COLUMNS))
 
 

@@ -19,7 +19,7 @@ from typing import Sequence
 
 from ..config import AdbConfig
 from . import shell
-from .base import ExecResult, Transport, TransportError, TransportTimeout
+from .base import ExecResult, Transport, TransportError, TransportTimeout, communicate, process_alive, session_owner
 
 DEVICE_TMP = "/data/local/tmp"  # writable by adb's shell user on every Android device
 
@@ -58,6 +58,8 @@ class AdbTransport(Transport):
         self._opened = True
         requested = self._requested or f"{DEVICE_TMP}/edge-bench-{secrets.token_hex(4)}"
         try:
+            if not self._requested:
+                self._remove_orphaned_workdirs()
             done = self._shell(shell.make_workdir(requested), timeout=60)
             path = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
             if done.returncode != 0 or not path.startswith("/"):
@@ -68,6 +70,18 @@ class AdbTransport(Transport):
             raise
         self.workdir = path
         self._made = not self._requested
+        if self._made:
+            self._shell(shell.mark_owner(path, session_owner()), timeout=60)
+
+    def _remove_orphaned_workdirs(self) -> None:
+        """Work dirs this host's killed runs left on the device (best effort)."""
+        try:
+            listing = self._shell(shell.list_owned_workdirs(DEVICE_TMP), timeout=60).stdout
+            stale = shell.orphaned(listing, session_owner().split()[0], process_alive)
+            if stale:
+                self._shell("rm -rf " + " ".join(shell.quote_path(d) for d in stale), timeout=60)
+        except TransportError:
+            pass
 
     def close(self) -> None:
         try:
@@ -92,12 +106,12 @@ class AdbTransport(Transport):
     def _lost(self, done: ExecResult) -> bool:
         return done.returncode != 0 and bool(_ADB_LOST.match(shell.last_line(done.stderr)))
 
-    def _shell(self, command: str, timeout: float) -> ExecResult:
+    def _shell(self, command: str, timeout: float, hold_stdin: bool = False) -> ExecResult:
         """`adb shell COMMAND`; raises when adb lost the device or the command ran too long."""
-        proc = subprocess.Popen(self._adb("shell", command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        proc = subprocess.Popen(self._adb("shell", command), stdin=subprocess.PIPE if hold_stdin else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            out, err = proc.communicate(timeout=timeout)
+            out, err = communicate(proc, timeout, hold_stdin)
         except subprocess.TimeoutExpired as e:
             proc.kill()
             proc.communicate()
@@ -115,9 +129,9 @@ class AdbTransport(Transport):
             raise TransportError(f"connection lost ({self.name}): {shell.last_line(done.stderr)}")
         return done
 
-    def exec(self, argv: Sequence[str], timeout: float) -> ExecResult:
+    def exec(self, argv: Sequence[str], timeout: float, hold_stdin: bool = False) -> ExecResult:
         try:
-            done = self._shell(shell.in_workdir(self.workdir, argv, report_exit=True), timeout)
+            done = self._shell(shell.in_workdir(self.workdir, argv, report_exit=True), timeout, hold_stdin)
         except TransportTimeout as e:
             raise TransportTimeout(f"'{argv[0]}' {e}") from None
         stdout, stderr = shell.split_pid(done.stdout)[1], shell.split_pid(done.stderr)[1]

@@ -44,9 +44,14 @@ def _exit_reason(returncode: int) -> str:
 
 
 def call_agent(transport: Transport, argv: Sequence[str], timeout: float) -> dict[str, Any]:
-    """Run an agent command line on the device; its result dict, or a `failed` one saying why not."""
+    """Run an agent command line on the device; its result dict, or a `failed` one saying why not.
+
+    The agent's stdin is held open for as long as we wait (`--exit-with-host`): if this process is
+    killed, the agent sees EOF and exits rather than measuring on for no one.
+    """
+    argv = [argv[0], argv[1], "--exit-with-host", *argv[2:]] if len(argv) >= 2 else list(argv)
     try:
-        done = transport.exec(list(argv), timeout)
+        done = transport.exec(list(argv), timeout, hold_stdin=True)
     except TransportTimeout as e:
         return failed(f"timeout: {e}")
     except TransportError as e:

@@ -39,13 +39,38 @@ def content_hash(files: list[tuple[str, Path]]) -> str:
     return digest.hexdigest()[:16]
 
 
-def build_agent_zipapp(dest_dir: Path, package_root: Path = PACKAGE_ROOT) -> Path:
-    """The agent zipapp in `dest_dir`, built only when no archive of the same content is there."""
+def verify(archive: Path, files: list[tuple[str, Path]]) -> str | None:
+    """Why `archive` is not exactly these files (None when it is): a corrupted or tampered cache entry."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(archive) as z:
+            names = {name for name in z.namelist() if not name.endswith("/")}  # zipapp lists folders too
+            expected = {name for name, _ in files} | {"__main__.py"}
+            if names != expected:
+                return f"holds {len(names)} files, {len(expected)} expected"
+            if z.read("__main__.py").decode() != MAIN:
+                return "its __main__.py differs"
+            for name, path in files:
+                if z.read(name) != path.read_bytes():
+                    return f"{name} differs from this edge-bench's"
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as e:
+        return f"unreadable ({type(e).__name__}: {e})"
+    return None
+
+
+def build_agent_zipapp(dest_dir: Path, package_root: Path = PACKAGE_ROOT, repaired: list[str] | None = None) -> Path:
+    """The agent zipapp in `dest_dir`, built when no archive of the same content is there, and rebuilt when the
+    one there does not hold exactly the agent's files (a damaged cache). `repaired` collects why one was rebuilt."""
     files = agent_sources(package_root)
     dest_dir = Path(dest_dir)
     target = dest_dir / f"edge-bench-agent-{content_hash(files)}.pyz"
     if target.is_file():
-        return target
+        problem = verify(target, files)
+        if problem is None:
+            return target
+        if repaired is not None:
+            repaired.append(f"{target} {problem}: rebuilt")
     dest_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="edge-bench-agent-") as staging:
         for name, path in files:

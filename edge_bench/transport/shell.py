@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Sequence
+from typing import Callable, Sequence
 
 PID_MARKER = "edge-bench-pid"
 EXIT_MARKER = "edge-bench-exit"
@@ -68,12 +68,40 @@ def kill_group(pid: int) -> str:
             f"kill -s KILL {pid} 2>/dev/null; exit 0")
 
 
-def make_workdir(requested: str) -> str:
-    """Create the work dir (`requested`, else a fresh one under the device's $TMPDIR) and print its absolute path."""
+OWNER_FILE = ".edge-bench-owner"
+
+
+def make_workdir(requested: str, owner: str = "") -> str:
+    """Create the work dir (`requested`, else a fresh one under the device's $TMPDIR) and print its absolute path.
+
+    A fresh one holds an owner file ("host pid"): a later session removes the dirs whose owner process is gone
+    (a run that was killed could not remove its own).
+    """
     if requested:
         where = quote_path(requested)
         return f"mkdir -p {where} && cd {where} && pwd -P"
-    return 'mktemp -d "${TMPDIR:-/tmp}/edge-bench-XXXXXXXX"'
+    mark = f' && echo {shlex.quote(owner)} > "$d/{OWNER_FILE}"' if owner else ""
+    return f'd=$(mktemp -d "${{TMPDIR:-/tmp}}/edge-bench-XXXXXXXX"){mark} && echo "$d"'
+
+
+def list_owned_workdirs(base: str = "${TMPDIR:-/tmp}") -> str:
+    """Print "dir host pid" for every fresh work dir under `base` on the device."""
+    return (f'for f in "{base}"/edge-bench-*/{OWNER_FILE}; do [ -f "$f" ] && '
+            f'echo "$(dirname "$f") $(cat "$f")"; done; exit 0')
+
+
+def mark_owner(path: str, owner: str) -> str:
+    return f"echo {shlex.quote(owner)} > {quote_path(path)}/{OWNER_FILE}"
+
+
+def orphaned(listing: str, host: str, alive: Callable[[int], bool]) -> list[str]:
+    """The dirs of `list_owned_workdirs` output made by a process of `host` that is no longer alive."""
+    out = []
+    for line in listing.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == host and parts[2].isdigit() and not alive(int(parts[2])):
+            out.append(parts[0])
+    return out
 
 
 def remove_tree(path: str) -> str:

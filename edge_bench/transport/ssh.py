@@ -21,7 +21,7 @@ from typing import IO, Sequence
 
 from ..config import SshConfig
 from . import shell
-from .base import ExecResult, Transport, TransportError, TransportTimeout
+from .base import ExecResult, Transport, TransportError, TransportTimeout, communicate, process_alive, session_owner
 
 CONNECTION_LOST = 255  # ssh's own exit status when the connection fails (a remote command's is passed through)
 
@@ -81,6 +81,7 @@ class SshTransport(Transport):
         self._control_dir = tempfile.mkdtemp(prefix="eb-ssh-", dir="/tmp" if os.path.isdir("/tmp") else None)
         try:
             self._start_master()
+            self._remove_orphaned_workdirs()
             self.workdir = self._make_workdir()
         except BaseException:
             self.close()
@@ -102,8 +103,20 @@ class SshTransport(Transport):
                                  f"{self._fix()}")
         self._master = True
 
+    def _remove_orphaned_workdirs(self) -> None:
+        """Work dirs this host's killed runs left on the device (best effort: a failure only leaves them)."""
+        if self._requested:
+            return
+        try:
+            listing = self._run(shell.list_owned_workdirs(), timeout=60).stdout
+            stale = shell.orphaned(listing, session_owner().split()[0], process_alive)
+            if stale:
+                self._run("rm -rf " + " ".join(shell.quote_path(d) for d in stale), timeout=60)
+        except TransportError:
+            pass
+
     def _make_workdir(self) -> str:
-        done = self._run(shell.make_workdir(self._requested), timeout=60)
+        done = self._run(shell.make_workdir(self._requested, session_owner()), timeout=60)
         path = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
         if done.returncode != 0 or not path.startswith("/"):
             what = self._requested or "a temporary directory"
@@ -134,12 +147,12 @@ class SshTransport(Transport):
     # ------------------------------------------------------------ commands
 
     def _run(self, remote: str, timeout: float, stdin: IO[bytes] | None = None,
-             stdout: IO[bytes] | None = None) -> ExecResult:
+             stdout: IO[bytes] | None = None, hold_stdin: bool = False) -> ExecResult:
         """Run a shell command string on the device; raise on connection loss and timeout."""
-        proc = subprocess.Popen(self._command(remote), stdin=stdin or subprocess.DEVNULL,
+        proc = subprocess.Popen(self._command(remote), stdin=subprocess.PIPE if hold_stdin else stdin or subprocess.DEVNULL,
                                 stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            out, err = proc.communicate(timeout=timeout)
+            out, err = communicate(proc, timeout, hold_stdin)
         except subprocess.TimeoutExpired as e:
             self._abandon(proc, e.stderr or b"")
             raise TransportTimeout(f"ran past {timeout:g} s on {self.name} and was killed") from None
@@ -167,9 +180,9 @@ class SshTransport(Transport):
                     pipe.close()
             proc.wait()
 
-    def exec(self, argv: Sequence[str], timeout: float) -> ExecResult:
+    def exec(self, argv: Sequence[str], timeout: float, hold_stdin: bool = False) -> ExecResult:
         try:
-            done = self._run(shell.in_workdir(self.workdir, argv), timeout)
+            done = self._run(shell.in_workdir(self.workdir, argv), timeout, hold_stdin=hold_stdin)
         except TransportTimeout as e:
             raise TransportTimeout(f"'{argv[0]}' {e}") from None
         _, stderr = shell.split_pid(done.stderr)

@@ -1,0 +1,206 @@
+"""The measurement protocol's precision goals, measured on this host.
+
+    python benchmarks/precision.py retest   [--recipe resnet50-rs] [--threads 2]
+    python benchmarks/precision.py time     [--recipe smoke] [--repeats 8] [--threads 2]
+    python benchmarks/precision.py coverage [--recipe smoke] [--repeats 20] [--threads 2]
+    python benchmarks/precision.py gate     [--recipe smoke] [--pairs 10] [--slowdown 0.10] [--threads 2]
+
+retest    two back-to-back sweeps of the same cached artifacts: the share of measurements whose medians
+          agree within +-5 %, how many were flagged as not precise, and the latency-vs-FLOPs R^2 of each.
+time      the device time to reach a precision: today's protocol before rounds (one process per artifact,
+          warm-up >= 3 runs and 0.5 s, timed >= 20 runs and 1 s) repeated `--repeats` times gives its
+          precision (the 95th percentile of |log(median / typical median)| over the repeats); the round
+          protocol, asked for that same precision, measured `--repeats` times: device seconds per
+          measurement side by side, and the precision each really reached.
+coverage  `--repeats` measurements of each artifact with the round protocol: the share of their 95 %
+          intervals that hold the typical median (the median of all the estimates).
+gate      `--pairs` pairs of back-to-back runs of the same artifacts: the share of measurements the gate
+          flags (no change: should be at most 5 %); then each second run again with a busy-wait of
+          `--slowdown` of the first run's median added to every inference: the share it flags (at least 95 %).
+
+Every run goes through edge-bench's own Runner on the local host target, with the machine's load
+average printed before and after; the host is shared, so say what the load was when quoting a figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402,F401  (puts the repository on sys.path)
+
+from edge_bench import runner as runner_module  # noqa: E402
+from edge_bench.config import MeasureConfig, load_recipe, load_target  # noqa: E402
+from edge_bench.gate import compare  # noqa: E402
+from edge_bench.recipes import expand  # noqa: E402
+from edge_bench.results import ResultStore  # noqa: E402
+
+OLD_PROTOCOL = dict(warmup_runs=3, warmup_secs=0.5, min_runs=20, min_secs=1.0, max_secs=60.0, round_precision=0.0,
+                    rounds_min=1, rounds_max=1, retakes=0, disturbed_cpu=1e9)
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def target(threads: int, **measure):
+    import dataclasses
+
+    host = load_target("host")
+    return dataclasses.replace(host, threads=threads, measure=dataclasses.replace(MeasureConfig(), **measure))
+
+
+def sweep(recipe_name: str, tgt, out: Path, busy_ms: dict | None = None):
+    """One run of the recipe on the host target; busy_ms (variant, runtime) -> ms injects a slowdown."""
+    recipe = load_recipe(recipe_name)
+    extra = (lambda job: {"busy_wait_ms": busy_ms.get((job.variant.name, job.runtime), 0.0)}) if busy_ms else None
+    store = ResultStore(out)
+    store.lock("benchmarks/precision.py")
+    try:
+        runner_module.Runner(recipe, expand(recipe), list(recipe.runtimes), [tgt], store, spec_extra=extra).run()
+    finally:
+        store.unlock()
+    return store.records()
+
+
+def fit_r2(records) -> dict[str, float]:
+    from edge_bench.report.fit import fit_table
+    from edge_bench.results import to_dataframe
+
+    fits = fit_table(to_dataframe(records), metrics=["latency_median_ms"], models=["flops"])
+    return {row["runtime"]: row["r2"] for _, row in fits.iterrows() if row.get("fitted")}
+
+
+def cmd_retest(args) -> None:
+    tgt = target(args.threads)
+    with tempfile.TemporaryDirectory(prefix="retest-") as tmp:
+        print(f"load before: {loadavg()}")
+        first = sweep(args.recipe, tgt, Path(tmp) / "a")
+        print(f"load between: {loadavg()}")
+        second = sweep(args.recipe, tgt, Path(tmp) / "b")
+        print(f"load after: {loadavg()}")
+    a = {r.key[1:3]: r for r in first if r.ok}
+    b = {r.key[1:3]: r for r in second if r.ok}
+    rows, within = [], 0
+    for key in sorted(a.keys() & b.keys()):
+        ratio = b[key].latency.median / a[key].latency.median
+        within += abs(ratio - 1) <= 0.05
+        flags = "".join("F" if not r.latency.precision.reached else "." for r in (a[key], b[key]))
+        rows.append(f"| {key[0]} | {key[1]} | {a[key].latency.median:.3f} | {b[key].latency.median:.3f} | {ratio:.3f} "
+                    f"| ±{a[key].latency.precision.half_width or math.nan:.1%} / ±{b[key].latency.precision.half_width or math.nan:.1%} "
+                    f"| {flags} |")
+    print("| variant | runtime | run 1 ms | run 2 ms | ratio | interval | not precise |\n|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    n = len(a.keys() & b.keys())
+    flagged = sum(not r.latency.precision.reached for r in (*a.values(), *b.values()))
+    print(f"\nagree within ±5 %: {within} of {n} ({within / n:.0%}); flagged not precise: {flagged} of {2 * n}")
+    print(f"latency-vs-FLOPs R² run 1: {fit_r2(first)}, run 2: {fit_r2(second)}")
+
+
+def cmd_time(args) -> None:
+    old = target(args.threads, **OLD_PROTOCOL)
+    with tempfile.TemporaryDirectory(prefix="time-") as tmp:
+        print(f"load before: {loadavg()}")
+        fixed = [sweep(args.recipe, old, Path(tmp) / f"fixed{k}") for k in range(args.repeats)]
+        by_key: dict = {}
+        for run in fixed:
+            for r in run:
+                if r.ok:
+                    by_key.setdefault(r.key[1:3], []).append(r)
+        precision = {}
+        for key, records in by_key.items():
+            medians = [r.latency.median for r in records]
+            typical = statistics.median(medians)
+            spread = sorted(abs(math.log(m / typical)) for m in medians)
+            precision[key] = math.exp(spread[min(len(spread) - 1, math.ceil(0.95 * len(spread)) - 1)]) - 1
+        asked = statistics.median(precision.values())
+        print(f"the fixed protocol's precision (95th percentile of |median / typical - 1| over {args.repeats} runs): "
+              f"median over artifacts ±{asked:.1%}")
+        rounds = target(args.threads, precision=asked)
+        adaptive = [sweep(args.recipe, rounds, Path(tmp) / f"rounds{k}") for k in range(args.repeats)]
+        print(f"load after: {loadavg()}")
+    adaptive_by_key: dict = {}
+    for run in adaptive:
+        for r in run:
+            if r.ok:
+                adaptive_by_key.setdefault(r.key[1:3], []).append(r)
+    print("| variant | runtime | fixed: device s | fixed: precision | rounds: device s | rounds: precision reached |")
+    print("|---|---|---|---|---|---|")
+    totals = [0.0, 0.0]
+    for key in sorted(by_key):
+        f = statistics.median(r.latency.precision.device_seconds for r in by_key[key])
+        g = statistics.median(r.latency.precision.device_seconds for r in adaptive_by_key.get(key, []) or [math.nan])
+        medians = [r.latency.median for r in adaptive_by_key.get(key, [])]
+        typical = statistics.median(medians)
+        spread = sorted(abs(math.log(m / typical)) for m in medians)
+        reached = math.exp(spread[min(len(spread) - 1, math.ceil(0.95 * len(spread)) - 1)]) - 1
+        totals[0] += f
+        totals[1] += g
+        print(f"| {key[0]} | {key[1]} | {f:.1f} | ±{precision[key]:.1%} | {g:.1f} | ±{reached:.1%} |")
+    print(f"\ndevice time, rounds / fixed: {totals[1] / totals[0]:.2f}")
+
+
+def cmd_coverage(args) -> None:
+    tgt = target(args.threads)
+    with tempfile.TemporaryDirectory(prefix="coverage-") as tmp:
+        print(f"load before: {loadavg()}")
+        runs = [sweep(args.recipe, tgt, Path(tmp) / f"r{k}") for k in range(args.repeats)]
+        print(f"load after: {loadavg()}")
+    by_key: dict = {}
+    for run in runs:
+        for r in run:
+            if r.ok and r.latency.precision.low_ms is not None:
+                by_key.setdefault(r.key[1:3], []).append(r)
+    hits = total = 0
+    for key, records in sorted(by_key.items()):
+        typical = statistics.median(r.latency.median for r in records)
+        inside = sum(r.latency.precision.low_ms <= typical <= r.latency.precision.high_ms for r in records)
+        hits, total = hits + inside, total + len(records)
+        print(f"{key[0]} {key[1]}: {inside} of {len(records)} intervals hold the typical median {typical:.3f} ms")
+    print(f"coverage: {hits} of {total} ({hits / total:.0%}), 95 % intended")
+
+
+def cmd_gate(args) -> None:
+    tgt = target(args.threads)
+    false_alarms = caught = compared = slowed = 0
+    with tempfile.TemporaryDirectory(prefix="gate-") as tmp:
+        print(f"load before: {loadavg()}")
+        for k in range(args.pairs):
+            base = sweep(args.recipe, tgt, Path(tmp) / f"base{k}")
+            same = sweep(args.recipe, tgt, Path(tmp) / f"same{k}")
+            busy = {(r.variant["name"], r.runtime): args.slowdown * r.latency.median for r in base if r.ok}
+            slow = sweep(args.recipe, tgt, Path(tmp) / f"slow{k}", busy_ms=busy)
+            no_change = compare(base, same)
+            slower = compare(base, slow)
+            false_alarms += sum(c.regressed for c in no_change)
+            compared += len(no_change)
+            caught += sum(c.regressed for c in slower)
+            slowed += len(slower)
+            print(f"pair {k + 1}: flagged {sum(c.regressed for c in no_change)} of {len(no_change)} unchanged, "
+                  f"{sum(c.regressed for c in slower)} of {len(slower)} slowed by {args.slowdown:.0%}; load {loadavg()}")
+    print(f"\nfalse alarms: {false_alarms} of {compared} ({false_alarms / compared:.1%}); "
+          f"caught: {caught} of {slowed} ({caught / slowed:.1%})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, recipe in (("retest", "resnet50-rs"), ("time", "smoke"), ("coverage", "smoke"), ("gate", "smoke")):
+        p = sub.add_parser(name)
+        p.add_argument("--recipe", default=recipe)
+        p.add_argument("--threads", type=int, default=2)
+        p.add_argument("--repeats", type=int, default=20 if name == "coverage" else 8)
+        p.add_argument("--pairs", type=int, default=10)
+        p.add_argument("--slowdown", type=float, default=0.10)
+    args = parser.parse_args()
+    {"retest": cmd_retest, "time": cmd_time, "coverage": cmd_coverage, "gate": cmd_gate}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
