@@ -208,6 +208,7 @@ class Runner:
         from .transport import TransportError, open_transport
 
         pending = list(jobs)
+        lost = None
         while pending:
             opened = False
             try:
@@ -220,9 +221,16 @@ class Runner:
                         pending.pop(0)
                         self._append(record)
             except TransportError as e:
-                # Lost mid-job: that job fails and a fresh session takes the rest. Unreachable: all fail.
-                state = "connection lost" if opened else "unreachable"
-                self._fail(target, pending, f"target {target.name} {state}: {e}", all_of_them=not opened)
+                # Lost mid-job: that job fails and a fresh session takes the rest; if none opens, the loss
+                # is the reason the rest fail. Unreachable from the start: all fail.
+                if opened:
+                    lost = str(e)
+                    self._fail(target, pending, f"target {target.name} connection lost: {e}", all_of_them=False)
+                elif lost:
+                    self._fail(target, pending, f"target {target.name} connection lost: {lost} (reconnecting: {e})",
+                               all_of_them=True)
+                else:
+                    self._fail(target, pending, f"target {target.name} unreachable: {e}", all_of_them=True)
             except Exception as e:  # noqa: BLE001 - a defect must not drop the jobs silently
                 self._fail(target, pending, f"measurement on {target.name} failed: {one_line(e)}", all_of_them=not opened)
 
