@@ -18,6 +18,13 @@ def sample(name: str) -> str:
     return (SAMPLES / name).read_text(encoding="utf-8")
 
 
+def test_every_fixture_names_its_source():
+    provenance = (SAMPLES / "PROVENANCE.md").read_text(encoding="utf-8")
+    fixtures = sorted(p.relative_to(SAMPLES).as_posix() for p in SAMPLES.rglob("*.txt"))
+    assert len(fixtures) == 65
+    assert [f for f in fixtures if f"`{f}`" not in provenance] == []
+
+
 # ---------------------------------------------------------------- benchmark_model
 
 def test_benchmark_model_argv_uses_the_tool_flag_names():

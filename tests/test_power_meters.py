@@ -186,6 +186,12 @@ def test_mailbox_error_codes_and_missing_devices(tmp_path):
     assert mailbox is None and "/dev/vcio_gencmd" in found and "/dev/vcio:" in found
 
 
+def test_a_file_that_is_no_mailbox_fails_the_real_ioctl(tmp_path):
+    tree(tmp_path, {"dev/vcio": ""})  # a plain file: fcntl.ioctl itself answers ENOTTY
+    mailbox, found = open_mailbox(str(tmp_path))
+    assert mailbox is None and "/dev/vcio: Inappropriate ioctl for device" in found
+
+
 def test_pmic_meter_falls_back_to_vcgencmd_and_records_why():
     src = Source(root="/nonexistent-root", runner=canned({("vcgencmd", "pmic_read_adc"): NO_BATTERY}))
     meter = open_meter("rpi5-pmic", {}, source=src)
