@@ -1,7 +1,7 @@
 """Android: the battery fuel gauge, and the on-device power monitor (ODPM) of Pixel 6 and later.
 
 Battery (`/sys/class/power_supply/battery/`): current_now is µA by the kernel ABI, but some vendors
-report mA (Huawei, per the reports in tests/samples/PROVENANCE.md), and the sign convention differs;
+report mA (a Huawei tablet: rmanor/currentwidget#54), and the sign convention differs;
 voltage_now is µV (~3.8e6). The current's unit cannot be told from its size (a real phone reads
 976 µA on USB and 5371 µA idle, as small as a draw in mA), so it is the ABI's µA unless
 options.current_unit says "mA". The voltage's can (µV ~3e6-5e6, mV ~3000-5000). Magnitudes are used.
