@@ -122,6 +122,7 @@ class Measurement:
     results: list[dict[str, Any]] = field(default_factory=list)  # the agent's result of each round, in order
     error: str | None = None
     done: bool = False
+    notes: list[str] = field(default_factory=list)
 
     def add(self, result: dict[str, Any], seconds: float, run_id: str, disturbed_cpu: float, keep_any: bool) -> None:
         """One ok round. It is left out (and retaken) when taken under load or while throttling changed,
@@ -172,6 +173,7 @@ class Measurement:
         env["thermal_before"], env["thermal_after"] = first.get("thermal_before"), last.get("thermal_after")
         record.env = env
         record.throttle_changed = any(r.throttle_changed for r in self.rounds)
+        record.notes += self.notes
         if any(r.disturbed and r.kept for r in self.rounds):
             record.notes.append("some rounds were taken under load and kept (no retakes left): see latency_ms.rounds")
         return record
@@ -370,6 +372,7 @@ class Runner:
                     reason = f"target {target.name} connection lost: {lost} (reconnecting: {e})"
                 else:
                     reason = f"target {target.name} {'connection lost' if opened else 'unreachable'}: {e}"
+                self._keep_what_was_measured(target, measurements, reason)
                 self._fail_all(target, self._unfinished(target, jobs, measurements, previous), reason)
                 return
             except ResultWriteError:
@@ -378,6 +381,13 @@ class Runner:
                 self._fail_all(target, self._unfinished(target, jobs, measurements, previous),
                                f"measurement on {target.name} failed: {one_line(e)}")
                 return
+
+    def _keep_what_was_measured(self, target: Target, measurements: list[Measurement] | None, reason: str) -> None:
+        """Measurements cut short with rounds already taken are recorded with those (flagged not precise)."""
+        for m in measurements or []:
+            if not m.done and any(r.kept for r in m.rounds):
+                m.notes.append(f"stopped after {len(m.rounds)} round(s): {reason}")
+                self._complete(m, target, stop_rule(target))
 
     def _unfinished(self, target: Target, jobs: list[Job], measurements: list[Measurement] | None,
                     previous: list[Record]) -> list[Job]:
@@ -464,8 +474,8 @@ class Runner:
                     raise
                 except Exception as e:  # noqa: BLE001 - a defect fails this job only; the sweep goes on
                     m.error = f"measurement on {target.name} failed: {one_line(e)}"
-                if m.error is not None:
-                    self._complete(m, target, rule)
+                if m.error is not None or not wants_another_round(m.rounds, rule):
+                    self._complete(m, target, rule)  # recorded as soon as it is known
             pass_number += 1
 
     def _complete(self, m: Measurement, target: Target, rule: StopRule) -> None:

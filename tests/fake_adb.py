@@ -14,7 +14,9 @@ $FAKE_ADB_SERIAL names the one attached device. $FAKE_ADB_STATE_FILE, when set, 
 with status 0 and truncated output, as adb's client does when the connection drops).
 
 The helpers below build a device tree (cpufreq policies, governors, a `taskset` that logs its mask) and
-a `benchmark_model` that prints LiteRT's documented output for the flags it is given.
+a `benchmark_model` that prints LiteRT's documented output for the flags it is given. With
+$FAKE_BENCHMARK_UNPLUG_AT=N it unplugs the phone (writes "gone" to the state file) during its Nth run,
+counted in $FAKE_BENCHMARK_COUNT: a phone lost in the middle of a sweep.
 """
 
 from __future__ import annotations
@@ -176,6 +178,14 @@ import os, sys, time
 flags = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
 if os.environ.get("FAKE_BENCHMARK_SLEEP"):
     time.sleep(float(os.environ["FAKE_BENCHMARK_SLEEP"]))
+if os.environ.get("FAKE_BENCHMARK_UNPLUG_AT"):
+    counter = os.environ["FAKE_BENCHMARK_COUNT"]
+    run = (int(open(counter).read()) if os.path.exists(counter) else 0) + 1
+    open(counter, "w").write(str(run))
+    if run == int(os.environ["FAKE_BENCHMARK_UNPLUG_AT"]):
+        print("INFO: STARTING!", flush=True)
+        open(os.environ["FAKE_ADB_STATE_FILE"], "w").write("gone")
+        time.sleep(30)  # the fake adb notices within 20 ms and kills this run
 graph = flags.get("graph", "")
 print("INFO: STARTING!")
 print("INFO: Log parameter values verbosely: [0]")

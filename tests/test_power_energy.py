@@ -212,3 +212,51 @@ def test_agent_energy_pass_records_the_reason_when_the_meter_is_unavailable():
     out = agent._energy_pass(Runtime(), {"meter": "no-such-meter", "period_secs": 0.01, "idle_secs": 0,
                                          "duration_secs": 0.01})
     assert out["meter"] == "no-such-meter" and "unknown [energy] meter" in out["missing_reason"]
+
+
+# ---------------------------------------------------------------- what the sampling itself costs
+
+
+class BusyReader(ConstantPower):
+    """A meter whose every read burns `cpu_s` of CPU in the sampler thread (parsing, an ioctl)."""
+
+    def __init__(self, cpu_s: float):
+        super().__init__(1.0)
+        self.cpu_s = cpu_s
+        self.reads = 0
+
+    def read(self) -> float:
+        start = time.thread_time()
+        while time.thread_time() - start < self.cpu_s:
+            pass
+        self.reads += 1
+        return self.watts
+
+
+def test_meter_cost_counts_the_sampler_threads_cpu_time():
+    meter = BusyReader(0.003)
+    result = energy_pass("fake", {}, period_secs=0.02, idle_secs=0.1, duration_secs=0.3,
+                         run_once=lambda: time.sleep(0.005), registry=registry_of(meter))
+    cost = result["meter_cost"]
+    # Every read in the sampler thread burned >= 3 ms; the reads closing each phase run in the caller's.
+    in_thread = meter.reads - 2
+    assert cost["idle"]["sampler_thread_cpu_s"] + cost["sampler_thread_cpu_s"] >= 0.003 * in_thread
+    assert cost["cpu_s"] == pytest.approx(cost["sampler_thread_cpu_s"] + cost["child_processes_cpu_s"])
+    assert cost["share_of_pass"] == pytest.approx(cost["cpu_s"] / cost["wall_s"])
+    assert cost["wall_s"] >= 0.3 and cost["helper_process_cpu_s"] is None
+    assert 0.02 < cost["share_of_pass"] < 1.0  # ~3 ms every 20 ms
+
+
+def test_meter_cost_counts_the_processes_a_forking_meter_starts():
+    from edge_bench.device.power import run_command
+
+    class Forking(ConstantPower):
+        def read(self) -> float:
+            run_command(["sh", "-c", "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done"])
+            return self.watts
+
+    result = energy_pass("fake", {}, period_secs=0.02, idle_secs=0, duration_secs=0.2,
+                         run_once=lambda: time.sleep(0.005), registry=registry_of(Forking(1.0)))
+    cost = result["meter_cost"]
+    assert cost["child_processes_cpu_s"] > 0 and cost["idle"] is None
+    assert cost["cpu_s"] > cost["sampler_thread_cpu_s"]

@@ -1,19 +1,34 @@
-"""Thermal snapshot: vcgencmd where it works, sysfs otherwise; throttle flags decoded; never raises."""
+"""Thermal snapshot: vcgencmd where it works, sysfs otherwise; throttle flags decoded; never raises.
+
+The vcgencmd outputs are real captures (tests/samples/vcgencmd/, provenance in tests/samples/PROVENANCE.md)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from edge_bench.device import thermal
 from edge_bench.device.thermal import (ToolMissing, parse_get_throttled, parse_measure_clock, parse_measure_temp,
                                        snapshot, throttle_changed)
 
-# One-line outputs of `vcgencmd measure_temp`, `get_throttled` and `measure_clock arm` (Raspberry Pi firmware).
-PI = {("measure_temp",): "temp=39.5'C\n", ("get_throttled",): "throttled=0x50005\n",
-      ("measure_clock", "arm"): "frequency(48)=1500398464\n"}
+SAMPLES = Path(__file__).parent / "samples" / "vcgencmd"
 
 
-def pi_runner(outputs=PI):
+def lines(name: str) -> list[str]:
+    return (SAMPLES / name).read_text(encoding="utf-8").splitlines()
+
+
+def answers(name: str) -> dict[tuple, str]:
+    """A Pi's answers to the three commands, each the capture's line starting with that command's key."""
+    keys = {("measure_temp",): "temp=", ("get_throttled",): "throttled=", ("measure_clock", "arm"): "frequency("}
+    return {command: next(line for line in lines(name) if line.startswith(key)) + "\n" for command, key in keys.items()}
+
+
+PI5 = answers("rpi5_status.txt")  # temp=47.7'C, frequency(0)=1600017024, throttled=0x0
+
+
+def pi_runner(outputs=PI5):
     return lambda argv: outputs[tuple(argv)]
 
 
@@ -32,31 +47,59 @@ def sysfs(root: Path, temp_milli: str = "45123", governor: str = "performance") 
     return root
 
 
-def test_parsers():
-    assert parse_measure_temp("temp=39.5'C") == 39.5
-    assert parse_measure_clock("frequency(48)=1500398464") == 1500398464
-    assert parse_measure_clock("frequency(0)=2400000000") == 2400000000
-    assert parse_measure_temp("error") is None and parse_measure_clock("") is None
+@pytest.mark.parametrize("name, temperatures", [
+    ("rpi5_status.txt", [47.7]), ("rpi5_soft_throttling.txt", [76.8, 77.4, 82.9]),
+    ("rpi4_stress.txt", [55.5, 81.8, 82.7, 80.3]), ("rpi3_under_voltage_1.txt", [39.2, 38.6]),
+    ("rpi3bplus_status.txt", [62.3]), ("rpi3bplus_wiki_temp.txt", [55.8]), ("rpi5_alpha_status.txt", [39.5]),
+])
+def test_measure_temp_lines(name, temperatures):
+    assert [parse_measure_temp(line) for line in lines(name) if line.startswith("temp=")] == temperatures
+
+
+@pytest.mark.parametrize("name, clocks", [
+    ("rpi5_status.txt", [1600017024]), ("rpi5_soft_throttling.txt", [2000005120, 2000006656, 2256007936]),
+    ("rpi5_v3d_idle.txt", [0]),  # an idle clock reads zero: a value, not a missing reading
+    ("rpi4_stress.txt", [1300324224, 1800404352, 1677427712, 1300324224]),
+    ("rpi3bplus_status.txt", [1400000000]), ("rpi3bplus_wiki_clock.txt", [1400000000]),
+    ("rpi2b_v3d_jitter.txt", [250000000, 249999000, 250000000]),
+])
+def test_measure_clock_lines_whatever_the_clock_id(name, clocks):
+    assert [parse_measure_clock(line) for line in lines(name) if line.startswith("frequency(")] == clocks
+
+
+def test_unexpected_text_parses_to_nothing():
+    assert parse_measure_temp('error=2 error_msg="Invalid arguments"') is None
+    assert parse_measure_clock("") is None and parse_get_throttled("volt=0.7200V") is None
 
 
 def test_throttled_bits_decoded_keeping_the_raw_value():
-    t = parse_get_throttled("throttled=0x50005")
+    t = parse_get_throttled(lines("rpi3_under_voltage_2.txt")[1])  # throttled=0x50005
     assert t["raw"] == "0x50005" and t["value"] == 0x50005
     assert t["current"] == {"under_voltage": True, "arm_frequency_capped": False, "throttled": True,
                             "soft_temperature_limit": False}
     assert t["occurred"] == {"under_voltage": True, "arm_frequency_capped": False, "throttled": True,
                              "soft_temperature_limit": False}
-    zero = parse_get_throttled("throttled=0x0")
-    assert not any(zero["current"].values()) and not any(zero["occurred"].values())
-    sticky_only = parse_get_throttled("throttled=0x80000")
-    assert sticky_only["occurred"]["soft_temperature_limit"] and not sticky_only["current"]["soft_temperature_limit"]
+    sticky_only = parse_get_throttled(lines("rpi3_under_voltage_1.txt")[1])  # 0x50000: happened, not now
+    assert sticky_only["occurred"]["under_voltage"] and not any(sticky_only["current"].values())
+    zero = parse_get_throttled(lines("rpi5_alpha_status.txt")[1])  # the author's "# ..." note after it
+    assert zero["value"] == 0 and not any(zero["current"].values()) and not any(zero["occurred"].values())
+
+
+def test_a_pi4_heating_up_moves_the_throttle_state():
+    states = [parse_get_throttled(line) for line in lines("rpi4_stress.txt") if line.startswith("throttled=")]
+    assert [s["raw"] for s in states] == ["0x0", "0x80000", "0xe0008", "0xe0000"]  # annotations after them ignored
+    assert states[2]["current"]["soft_temperature_limit"] and not states[3]["current"]["soft_temperature_limit"]
+    assert states[3]["occurred"] == {"under_voltage": False, "arm_frequency_capped": True, "throttled": True,
+                                     "soft_temperature_limit": True}
+    assert [throttle_changed(a, b) for a, b in zip(states, states[1:])] == [True, True, True]
+    assert not throttle_changed(states[3], states[3])
 
 
 def test_snapshot_on_a_pi_uses_vcgencmd(tmp_path):
     snap = snapshot(runner=pi_runner(), root=str(sysfs(tmp_path)))
-    assert snap["temperature_c"] == 39.5 and snap["temperature_source"] == "vcgencmd measure_temp"
-    assert snap["throttled"]["value"] == 0x50005
-    assert snap["arm_clock_hz"] == 1500398464
+    assert snap["temperature_c"] == 47.7 and snap["temperature_source"] == "vcgencmd measure_temp"
+    assert snap["throttled"]["value"] == 0
+    assert snap["arm_clock_hz"] == 1600017024
     assert snap["governor"] == ["ondemand", "performance"]
     assert snap["governors"] == {"cpu0": "performance", "cpu1": "ondemand"}
     assert snap["cpu_cur_freq_khz"] == {"cpu0": 1800000}
@@ -81,7 +124,7 @@ def test_snapshot_with_nothing_available_never_raises(tmp_path):
 
 
 def test_unexpected_vcgencmd_output_is_a_reason_not_a_crash(tmp_path):
-    outputs = dict(PI)
+    outputs = dict(PI5)
     outputs[("get_throttled",)] = 'error=2 error_msg="Invalid arguments"\n'
     snap = snapshot(runner=pi_runner(outputs), root=str(tmp_path))
     assert snap["throttled"] is None and "Invalid arguments" in snap["throttled_missing_reason"]
@@ -94,7 +137,6 @@ def test_throttle_changed():
     assert throttle_changed(capped, clean)
     assert throttle_changed(clean, sticky)  # capped and released during the run: only the sticky bit shows it
     assert not throttle_changed(sticky, sticky)  # happened before the run, nothing new
-    assert throttle_changed(parse_get_throttled("throttled=0x50005"), parse_get_throttled("throttled=0xd0005"))
     assert not throttle_changed({"throttled": None}, clean)  # unknown is not a change
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_bench.transport.shell import OWNER_FILE
 from edge_bench.android.measure import has_python, measure_native
 from edge_bench.config import AdbConfig, load_target
 from edge_bench.transport.bundle import build_agent_zipapp
@@ -50,6 +52,7 @@ class FakePhone:
             'description = "a fake phone"\nkind = "adb"\nthreads = 2\n'
             f'python = "{python}"\n'
             "[measure]\nwarmup_runs = 2\nmin_runs = 7\nmin_secs = 0.0\ntimeout_secs = 30.0\n"
+            "rounds_min = 1\nrounds_max = 1\n"  # one run of the tool per measurement
             f"{energy}"
             "[adb]\n"
             f"serial = {json.dumps(SERIAL)}\nadb = {json.dumps(str(self.adb))}\n"
@@ -90,7 +93,7 @@ def test_hostile_names_and_arguments_arrive_verbatim(phone, tmp_path):
         assert json.loads(done.stdout) == args
         t.pull(HOSTILE, tmp_path / "back.bin")
         assert (tmp_path / "back.bin").read_bytes() == payload.read_bytes()
-        assert sorted(os.listdir(local_workdir)) == [HOSTILE]
+        assert sorted(set(os.listdir(local_workdir)) - {OWNER_FILE}) == [HOSTILE]
     assert not local_workdir.exists()
     assert not any((phone.root / d / name).exists() for d in ("", "data/local/tmp") for name in ("pwned", "pwned2"))
 
@@ -216,15 +219,50 @@ def test_native_failures_are_failed_records(phone, tiny_tflite, monkeypatch):
     assert too_slow["error"].startswith("timeout: 'taskset' ran past 2 s")
 
 
-def test_unplugged_phone_is_a_failed_record(phone, tiny_tflite, monkeypatch):
+def test_unplugged_phone_is_a_lost_connection_not_a_failed_tool(phone, tiny_tflite, tmp_path, monkeypatch):
     target = phone.target()
-    monkeypatch.setenv("FAKE_BENCHMARK_SLEEP", "30")
+    monkeypatch.setenv("FAKE_BENCHMARK_UNPLUG_AT", "1")  # the phone goes away while the tool runs
+    monkeypatch.setenv("FAKE_BENCHMARK_COUNT", str(tmp_path / "runs"))
     with open_transport(target) as t:
         model = t.push(tiny_tflite, "m.tflite")
-        threading.Timer(1.5, phone.unplug).start()
-        result = measure_native(t, target, model, "litert", _spec())
-    assert result["status"] == "failed"
-    assert result["error"].startswith(f"connection lost ({SERIAL})")
+        with pytest.raises(TransportError, match=rf"^connection lost \({re.escape(SERIAL)}\)") as lost:
+            measure_native(t, target, model, "litert", _spec())
+    assert not isinstance(lost.value, TransportTimeout)
+
+
+def test_a_phone_lost_mid_sweep_stops_that_targets_sweep_with_the_reason(phone, tiny_tflite, tmp_path, monkeypatch):
+    from edge_bench.build.builder import BuildOutcome
+    from edge_bench.config import load_recipe
+    from edge_bench.export.cache import Artifact, sha256_file
+    from edge_bench.recipes import expand
+    from edge_bench.results import read_records
+    from edge_bench.runner import Job, Runner
+    from tests.tinymodels import tiny_recipe_file
+
+    from edge_bench.recipes import Only
+    from edge_bench.results import ResultStore
+
+    recipe = load_recipe(tiny_recipe_file(tmp_path))
+    variants = expand(recipe, [Only.parse("resolution=16,24,32,40")])
+    artifact = Artifact(tiny_tflite, "litert", sha256_file(tiny_tflite), tiny_tflite.stat().st_size, "key", {})
+    jobs = [Job(v, "litert", None, None, BuildOutcome(v, "litert", artifact, None, True, 0.0)) for v in variants]
+    monkeypatch.setenv("FAKE_BENCHMARK_UNPLUG_AT", "2")  # the phone goes away during the second measurement
+    monkeypatch.setenv("FAKE_BENCHMARK_COUNT", str(tmp_path / "runs"))
+    target = phone.target()
+    runner = Runner(recipe, variants, ["litert"], [target], ResultStore(tmp_path / "out"), builder=object())
+    runner._measure_target(target, jobs, [], [])
+
+    first, second, *rest = read_records(tmp_path / "out" / "results.jsonl")
+    assert first.status == "ok" and first.latency.n == 7
+    assert second.status == "failed"
+    assert second.error.startswith(f"target {target.name} connection lost: connection lost ({SERIAL}): "
+                                   "the command's output ended before its exit status")
+    assert [r.status for r in rest] == ["failed", "failed"]
+    for r in rest:  # no tool ran for them: the loss is their reason, with why no new session opened
+        assert r.error.startswith(f"target {target.name} connection lost: connection lost ({SERIAL})")
+        assert f"(reconnecting: cannot reach {SERIAL} over adb: adb: device '{SERIAL}' not found" in r.error
+    assert (tmp_path / "runs").read_text() == "2"
+    assert (runner.summary.ok, runner.summary.failed) == (1, 3)
 
 
 # ---------------------------------------------------------------- the agent, where the phone has a Python

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge_bench.transport.shell import OWNER_FILE
 from edge_bench.config import SshConfig
 from edge_bench.transport.bundle import build_agent_zipapp
 from edge_bench.transport import TransportError, TransportTimeout, open_transport
@@ -97,7 +98,7 @@ def test_hostile_names_and_arguments_arrive_verbatim_and_never_execute(sshd_targ
 
         t.pull(HOSTILE, tmp_path / "back.bin")
         assert (tmp_path / "back.bin").read_bytes() == payload.read_bytes()
-        assert sorted(os.listdir(workdir)) == [HOSTILE]  # nothing else was created, nothing ran
+        assert sorted(set(os.listdir(workdir)) - {OWNER_FILE}) == [HOSTILE]  # nothing else was created, nothing ran
     for home in (Path.home(), workdir.parent):
         for name in ("pwned", "pwned2", "pwned3"):
             assert not (home / name).exists()

@@ -6,6 +6,10 @@ executable, read the cpufreq policies to pin it to the big cores with `taskset`,
 output (edge_bench.android.tools) into the same dict the agent returns. Where a Python with numpy
 and the runtime exists on the device (Termux, a rooted image), the agent itself can run instead:
 `has_python` says whether it can.
+
+A tool that fails on the phone, or runs past its time, is a failed result of that measurement. A
+lost connection is not: it is raised as the transport's TransportError, so the runner stops that
+target's sweep with the reason instead of failing every remaining job one timeout at a time.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from typing import Any, Mapping
 
 from ..config import Target
 from . import cores, tools
+from ..device import cpu_parts
 from ..device.agent import AGENT_PROTOCOL, DEFAULTS
+from ..device.power.android import parse_dumpsys_battery
 from ..transport.base import Transport, TransportError, TransportTimeout
 from ..transport.shell import last_line
 
@@ -99,8 +105,10 @@ def device_env(transport: Transport) -> dict[str, Any]:
         if sep:
             values[key.strip()] = value.strip() or None
     cores = values.get("cores")
+    parts = cpu_parts.cpu_parts(_shell(transport, "cat /proc/cpuinfo 2>/dev/null"))
     return {
-        "cpu_model": values.get("soc") or values.get("platform"),
+        "cpu_model": values.get("soc") or values.get("platform") or cpu_parts.describe(parts),
+        "cpu_parts": parts or None,
         "device": " ".join(v for v in (values.get("manufacturer"), values.get("model")) if v) or None,
         "machine": values.get("machine"),
         "cores_online": int(cores) if cores and cores.isdigit() else None,
@@ -114,7 +122,8 @@ _THERMAL_SCRIPT = ("grep -H . /sys/class/thermal/thermal_zone*/temp "
 
 
 def thermal_snapshot(transport: Transport) -> dict[str, Any]:
-    """The agent's thermal.snapshot() read through the shell: first thermal zone, governors."""
+    """The agent's thermal.snapshot() read through the shell: first thermal zone, governors; and the
+    battery's temperature, charge and power source from `dumpsys battery` (phones throttle on them)."""
     zones: list[tuple[int, str, int]] = []
     governors: set[str] = set()
     for line in _shell(transport, _THERMAL_SCRIPT).splitlines():
@@ -135,6 +144,8 @@ def thermal_snapshot(transport: Transport) -> dict[str, Any]:
         # Millidegrees by the sysfs ABI; a few vendors' zones report whole degrees.
         snapshot["temperature_c"] = raw / 1000.0 if abs(raw) >= 1000 else float(raw)
         snapshot["temperature_source"] = path
+    battery = parse_dumpsys_battery(transport.exec(["dumpsys", "battery"], 30).stdout)
+    snapshot["battery"] = {k: v for k, v in battery.items() if k != "keys"} if battery else None
     return snapshot
 
 
@@ -150,8 +161,9 @@ def _device_clock(transport: Transport) -> str | None:
 
 def measure_native(transport: Transport, target: Target, artifact_path_on_device: str, runtime: str,
                    spec: Mapping[str, Any]) -> dict[str, Any]:
-    """One measurement with the native tool of `runtime`, shaped like the agent's result; never raises
-    for a device-side failure (status "failed" and a one-line error instead)."""
+    """One measurement with the native tool of `runtime`, shaped like the agent's result. A device-side
+    failure or a timeout is a result (status "failed", a one-line error); a lost connection (or a file
+    that cannot be moved) raises TransportError."""
     spec = {**DEFAULTS, "threads": target.threads, **spec}
     threads = int(spec["threads"])
     timeout = float(spec.get("timeout_secs", target.measure.timeout_secs))
@@ -208,7 +220,7 @@ def measure_native(transport: Transport, target: Target, artifact_path_on_device
             result["error"] = f"{TOOLS[runtime]} exited {done.returncode}: {detail}"
     except TransportTimeout as e:
         result["error"] = f"timeout: {e}"
-    except (TransportError, NativeFailure) as e:
+    except NativeFailure as e:
         result["error"] = str(e)
     if result["status"] != "ok":
         result["status"] = "failed"

@@ -14,19 +14,31 @@ tflite/tools/logging.h, "INFO: " prefix on stdout):
     INFO: Memory footprint delta from the start of the tool (MB): init=3.76953 overall=12.5
           (older tools: "Peak memory footprint (MB): init=... overall=...", and no "INFO: " prefix)
     INFO: Overall peak memory footprint (MB) via periodic monitoring: 48.6562
-The first stat line is the warm-up, the second the timed runs (BenchmarkModel::Run prints one per
-call; Stat::OutputToStream in tsl/util/stats_calculator.h). The p5/median/p95 suffix comes from
-StatWithPercentiles (newer LiteRT). std is the population standard deviation; median is the element
-at index n/2 of the sorted values (upper median). Memory figures are getrusage ru_maxrss (MiB).
+Each "Running benchmark for ..." line opens a phase and the stat line after it closes it: the
+warm-up first, then the timed runs (BenchmarkModel::Run; Stat::OutputToStream in
+tsl/util/stats_calculator.h). Logs cut to their tail keep only the last stat line, the timed runs'.
+The p5/median/p95 suffix comes from StatWithPercentiles (newer LiteRT). std is the population
+standard deviation; median is the element at index n/2 of the sorted values (upper median). Memory
+figures are getrusage ru_maxrss (MiB). The formats seen in real captures (tests/samples/):
+    TF 1.x:      "Average inference timings in us: Warmup: W, Init: I, no stats: A" and
+                 "Initialized session in 4.452ms" (no period)
+    TF <= 2.8:   no "INFO: " prefix; memory as "Peak memory footprint (MB): init=... overall=..."
+    TF >= 2.15:  "INFO: " on every line
+    APK:         read from logcat: "03-15 14:00:51.294 12836 12836 I tflite  : Inference timings ..."
+    any version: doubles in C++'s default 6 significant digits ("avg=2.95034e+06"); a single warm-up
+                 run prints "count=1 curr=X" only
 
 executor_runner (examples/portable/executor_runner/executor_runner.cpp; ET_LOG through the posix
 PAL, runtime/platform/default/posix.cpp, on stderr as "I 00:00:00.001234 executorch:file.cpp:123] msg"):
-    Model loaded in 12.345000 ms.                     (newer; older print "Method loaded.")
-    Iteration 3 of 20: 41.234000 ms                   (newer only)
-    Model executed successfully 20 time(s) in 834.567000 ms.
-The runner has no warm-up and no time-based loop: it executes --num_executions times. Built with the
-android PAL (the android-arm64-v8a preset) it logs to logcat (tag ExecuTorch) instead: read
-`logcat -s ExecuTorch` then; the messages are the same.
+    Model loaded in 12.345000 ms.                     (v1.3; older print "Method loaded.")
+    Iteration 3 of 20: 41.234000 ms                   (v1.3)
+    Model executed successfully 20 time(s) in 834.567000 ms.   (v0.6 to v1.3)
+    Model executed successfully.                      (v0.5 and older: no count, no time)
+Qualcomm's qnn_executor_runner prints "100 inference took 1096.626000 ms, avg 10.966260 ms". The
+output tensors go to stdout as "Output 0: tensor(..." (v1.0 and later: "OutputX 0: ..."). The runner
+has no warm-up and no time-based loop: it executes --num_executions times. Built with the android
+PAL (the android-arm64-v8a preset) it logs to logcat (tag ExecuTorch) instead, and its stdout shows
+only the output tensors: read `logcat -s ExecuTorch` then; the messages are the same.
 """
 
 from __future__ import annotations
@@ -64,13 +76,16 @@ def _num(x: float) -> str:
     return f"{float(x):g}"
 
 
-_LOG_PREFIX = re.compile(r"^(?:INFO|WARN|WARNING|ERROR|FATAL): ")
+_LOG_PREFIX = re.compile(r"^(?:INFO|WARN|WARNING|ERROR|FATAL|VERBOSE): ")
+# logcat's threadtime ("03-15 14:00:51.294 12836 12836 I tflite  : ") and brief ("I/tflite  ( 123): ") forms.
+_LOGCAT_PREFIX = re.compile(r"^(?:\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+\d+\s+\d+\s+[VDIWEF]\s+[^:]*?\s*"
+                            r"|[VDIWEF]/[^(:]*?\s*\(\s*\d+\)\s*): ")
 _KV = re.compile(r"(\w+)=([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|-?inf)")
 _PARAM = re.compile(r"^(?P<name>[^:\[]+): \[(?P<value>.*)\]$")
 
 
 def _strip_log(line: str) -> str:
-    return _LOG_PREFIX.sub("", line.strip())
+    return _LOG_PREFIX.sub("", _LOGCAT_PREFIX.sub("", line.strip()))
 
 
 def parse_stat_line(line: str) -> dict | None:
@@ -112,6 +127,7 @@ _MEM_DELTA = re.compile(r"(?:Memory footprint delta from the start of the tool|^
 _MEM_PEAK = re.compile(r"Overall peak memory footprint \(MB\) via periodic monitoring: (?P<peak>\S+)")
 _MEM_END = re.compile(r"^- VmRSS\s*:\s*(?P<mb>\d+) MB")
 _INIT_SESSION = re.compile(r"Initialized session in (?P<ms>\S+?)\s*ms")
+_PHASE = re.compile(r"^Running benchmark for ")
 _MODEL_SIZE = re.compile(r"The input model file size \(MB\): (?P<mb>\S+)")
 
 
@@ -141,22 +157,29 @@ def _flag(value: str | None) -> bool | None:
 def parse_benchmark_model(text: str) -> dict:
     """benchmark_model's stdout (+stderr) -> the agent's result shape, status "failed" with the tool's
     first ERROR line when it printed no timings."""
-    stats: list[dict] = []
+    stats: list[tuple[int, dict]] = []  # (phases opened before it, stat)
+    phases = 0
     timings: dict[str, float] = {}
     params: dict[str, str] = {}
     memory_mb: dict[str, float | None] = {}
     errors: list[str] = []
     init_session_ms = model_size_mb = None
     delegate = None
+    failed_after = None
+    previous = ""
     for raw in text.splitlines():
         line = _strip_log(raw)
         if raw.lstrip().startswith(("ERROR:", "FATAL:")):
             errors.append(line)
-        stat = parse_stat_line(raw)
+        stat = parse_stat_line(line)
         if stat is not None:
-            stats.append(stat)
+            stats.append((phases, stat))
             continue
-        if m := _TIMINGS.search(line):
+        if _PHASE.match(line):
+            phases += 1
+        elif line == "Benchmarking failed.":
+            failed_after = previous
+        elif m := _TIMINGS.search(line):
             timings = _timings(m["rest"])
         elif m := _MEM_DELTA.search(line):
             memory_mb["init_delta"], memory_mb["overall_delta"] = _float(m["init"]), _float(m["overall"])
@@ -172,9 +195,9 @@ def parse_benchmark_model(text: str) -> dict:
             delegate = line
         elif m := _PARAM.match(line):
             params[m["name"].strip()] = m["value"]
+        previous = line or previous
 
-    warmup = stats[0] if stats else None
-    timed = stats[1] if len(stats) > 1 else None
+    warmup, timed = _phase_stats(stats)
     init_us = timings.get("Init")
     first_us = timings.get("First inference", warmup.get("first") if warmup else None)
     mean_us = timings.get("Inference (avg)", timings.get("Inference", timings.get("no stats")))
@@ -192,7 +215,7 @@ def parse_benchmark_model(text: str) -> dict:
     return {
         "tool": "benchmark_model",
         "status": "ok" if ok else "failed",
-        "error": None if ok else (errors[0] if errors else "benchmark_model printed no 'Inference timings' line"),
+        "error": None if ok else _failure(errors, failed_after),
         "latency_ms": latency,
         "first_inference_ms": _us_to_ms(first_us),
         "load_ms": _us_to_ms(init_us) if init_us is not None else init_session_ms,
@@ -222,6 +245,25 @@ def parse_benchmark_model(text: str) -> dict:
     }
 
 
+def _phase_stats(stats: list[tuple[int, dict]]) -> tuple[dict | None, dict | None]:
+    """(warm-up stat, timed stat): by the phase lines before them where the log has those, else (a log
+    cut to its tail) the last stat line is the timed runs' and the one before it the warm-up's."""
+    if any(phase for phase, _ in stats):
+        by_phase = {phase: stat for phase, stat in stats}
+        return by_phase.get(1), by_phase.get(2)
+    tail = [stat for _, stat in stats[-2:]]
+    return (tail[0] if len(tail) == 2 else None), (tail[-1] if tail else None)
+
+
+def _failure(errors: list[str], failed_after: str | None) -> str:
+    """The tool's first ERROR line; else what it printed just before "Benchmarking failed."."""
+    if errors:
+        return errors[0]
+    if failed_after is not None:
+        return f"benchmark_model failed after: {failed_after}" if failed_after else "benchmark_model failed"
+    return "benchmark_model printed no 'Inference timings' line"
+
+
 # ---------------------------------------------------------------- executor_runner (ExecuTorch)
 
 
@@ -239,41 +281,64 @@ def executor_runner_argv(binary: str, model: str, threads: int, warmup_runs: int
             f"--cpu_threads={int(threads)}", *extra]
 
 
-_ET_PREFIX = re.compile(r"^[A-Z] \d\d:\d\d:\d\d\.\d+ executorch:[^\]]*\] ")
+_ET_PREFIX = re.compile(r"^(?P<level>[A-Z]) (?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d\.\d+) executorch:[^\]]*\] ")
 _ET_ITER = re.compile(r"Iteration (?P<i>\d+) of (?P<n>\d+): (?P<ms>\S+) ms")
-_ET_DONE = re.compile(r"Model executed successfully (?P<n>\d+) time\(s\)(?: in (?P<ms>\S+) ms)?")
+_ET_DONE = re.compile(r"Model executed successfully(?: (?P<n>\d+) time\(s\)(?: in (?P<ms>\S+) ms)?)?")
+_ET_QNN_DONE = re.compile(r"(?P<n>\d+) inference took (?P<ms>\S+) ms, avg (?P<avg>\S+) ms")
+_ET_PREPARED = re.compile(r"^Inputs prepared\.")
 _ET_LOADED = re.compile(r"Model loaded in (?P<ms>\S+) ms")
 _ET_BUFFER = re.compile(r"Setting up (?:CPU )?planned buffer (?P<id>\d+), size (?P<size>\d+)")
 _ET_THREADS = re.compile(r"Resetting threadpool with num threads = (?P<n>-?\d+)")
+_ET_OUTPUT = re.compile(r"^OutputX? \d+: ")
 _ET_FAIL = re.compile(r"(failed|error|Check failed|Aborted)", re.IGNORECASE)
+
+
+def _pal_seconds(match: re.Match) -> float:
+    """The posix PAL's timestamp (time since the runtime started, µs resolution) in seconds."""
+    return int(match["h"]) * 3600 + int(match["m"]) * 60 + float(match["s"])
 
 
 def parse_executor_runner(text: str, warmup_runs: int = 0) -> dict:
     """executor_runner's output -> the agent's result shape.
 
-    With per-iteration lines (newer runners): iteration 1 is the first inference, the next
-    `warmup_runs` are warm-up, the rest are summarized as the timed runs. Without them (older
-    runners) only the mean over all executions, first included, is known.
+    With per-iteration lines (v1.3): iteration 1 is the first inference, the next `warmup_runs` are
+    warm-up, the rest are summarized as the timed runs. Without them (v0.6 to v1.0, and Qualcomm's
+    runner) only the mean over all executions, first included, is known. A runner older than v0.6
+    prints no time at all: the measurement fails, and where the log has timestamps the time between
+    "Inputs prepared." and "Model executed successfully." (its one execution) is the first inference.
     """
     iterations: dict[int, float] = {}
     done_n = done_ms = load_ms = threads = None
+    executed = False
+    prepared_at = done_at = None
+    outputs = 0
     buffers: dict[int, int] = {}
     errors: list[str] = []
     for raw in text.splitlines():
-        level = raw[:1] if _ET_PREFIX.match(raw) else None
-        msg = _ET_PREFIX.sub("", raw).strip()
+        prefix = _ET_PREFIX.match(raw)
+        level = prefix["level"] if prefix else None
+        msg = raw[prefix.end():].strip() if prefix else raw.strip()
         if m := _ET_ITER.search(msg):
             iterations[int(m["i"])] = float(m["ms"])
         elif m := _ET_DONE.search(msg):
-            done_n = int(m["n"])
-            done_ms = _float(m["ms"])
+            executed = True
+            done_n = int(m["n"]) if m["n"] else done_n
+            done_ms = _float(m["ms"]) if m["ms"] else done_ms
+            done_at = _pal_seconds(prefix) if prefix else None
+        elif m := _ET_QNN_DONE.search(msg):
+            executed = True
+            done_n, done_ms = int(m["n"]), _float(m["ms"])
+        elif _ET_PREPARED.match(msg):
+            prepared_at = _pal_seconds(prefix) if prefix else None
         elif m := _ET_LOADED.search(msg):
             load_ms = _float(m["ms"])
         elif m := _ET_BUFFER.search(msg):
             buffers[int(m["id"])] = int(m["size"])
         elif m := _ET_THREADS.search(msg):
             threads = int(m["n"])
-        elif level in ("E", "F") or (level is None and _ET_FAIL.search(msg) and not msg.startswith("OutputX")):
+        elif _ET_OUTPUT.match(msg):
+            outputs += 1
+        elif level in ("E", "F") or (level is None and _ET_FAIL.search(msg)):
             errors.append(msg)
 
     ordered = [iterations[i] for i in sorted(iterations)]
@@ -281,6 +346,7 @@ def parse_executor_runner(text: str, warmup_runs: int = 0) -> dict:
     latency: dict | None = None
     first_ms = None
     note = ""
+    first_note = "iteration 1's time (v1.3 runners only)"
     if ordered:
         first_ms = ordered[0]
         timed = ordered[skip:]
@@ -295,9 +361,13 @@ def parse_executor_runner(text: str, warmup_runs: int = 0) -> dict:
                    "min": None, "max": None, "n": done_n}
         note = ("this runner prints only the total time of all executions: mean = total / n, "
                 "including the first execution and without warm-up")
-    ok = done_n is not None and latency is not None
+    elif executed and done_n is None and prepared_at is not None and done_at is not None:
+        first_ms = (done_at - prepared_at) * 1e3
+        first_note = ("the one execution of a runner that prints no time, from its log timestamps "
+                      "('Inputs prepared.' to 'Model executed successfully.', µs resolution)")
+    ok = executed and latency is not None
     if not ok and not errors:
-        errors.append("executor_runner printed no 'Model executed successfully' line")
+        errors.append(_no_timing_reason(executed, outputs))
     return {
         "tool": "executor_runner",
         "status": "ok" if ok else "failed",
@@ -308,14 +378,25 @@ def parse_executor_runner(text: str, warmup_runs: int = 0) -> dict:
         "warmup_runs": min(max(0, int(warmup_runs)), max(0, len(ordered) - 1)) if ordered else None,
         "executions": done_n,
         "total_execute_ms": done_ms,
+        "outputs_printed": outputs,
         "memory": {"peak_rss_bytes": None, "baseline_rss_bytes": None, "model_rss_bytes": None,
                    "planned_bytes": sum(buffers.values()) if buffers else None},
         "env": {"threads": threads},
         "notes": {
             "latency_ms": note or "no timings printed",
-            "first_inference_ms": "iteration 1's time (newer runners only)",
-            "load_ms": "'Model loaded in': Program::load + load_method, delegate init included (newer runners only)",
+            "first_inference_ms": first_note,
+            "load_ms": "'Model loaded in': Program::load + load_method, delegate init included (v1.3 runners only)",
             "memory": "planned_bytes: sum of the memory-planned buffers the runner allocates "
                       "('Setting up planned buffer'); the runner reports no RSS",
         },
     }
+
+
+def _no_timing_reason(executed: bool, outputs: int) -> str:
+    if executed:
+        return ("the runner printed 'Model executed successfully.' without a time (executor_runner before "
+                "ExecuTorch v0.6, or a vendor runner): use executor_runner v0.6 or newer")
+    if outputs:
+        return ("executor_runner printed its outputs but none of its log lines: a build with the android PAL "
+                "logs to logcat (tag ExecuTorch), where no success line was found either")
+    return "executor_runner printed no 'Model executed successfully' line"

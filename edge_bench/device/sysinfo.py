@@ -6,22 +6,54 @@ import os
 import platform
 from pathlib import Path
 
+from . import cpu_parts
 
-def cpu_model() -> str | None:
-    """x86 names the CPU in 'model name'; ARM boards in 'Model' (the board) or 'Hardware'."""
+DEVICE_TREE_MODEL = ("/proc/device-tree/model", "/sys/firmware/devicetree/base/model")
+
+
+def read_cpuinfo(path: str = "/proc/cpuinfo") -> str:
     try:
-        text = Path("/proc/cpuinfo").read_text()
+        return Path(path).read_text(errors="replace")
     except OSError:
-        return platform.processor() or None
-    fields = {}
-    for line in text.splitlines():
+        return ""
+
+
+def _first_fields(cpuinfo: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
         key, sep, value = line.partition(":")
-        if sep and key.strip() not in fields:
-            fields[key.strip()] = value.strip()
-    for key in ("model name", "Model", "Hardware", "cpu model", "Processor"):
+        if sep and value.strip():
+            fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def cpu_model(cpuinfo: str | None = None) -> str | None:
+    """The CPU's name: x86 prints it in 'model name'; Arm kernels print implementer and part codes,
+    decoded here (several core types on big.LITTLE boards); else what cpuinfo calls the processor."""
+    text = read_cpuinfo() if cpuinfo is None else cpuinfo
+    named = cpu_parts.describe(cpu_parts.cpu_parts(text))
+    if named:
+        return named
+    fields = _first_fields(text)
+    for key in ("model name", "cpu model", "Processor", "Hardware", "uarch"):
         if fields.get(key):
             return fields[key]
     return platform.processor() or None
+
+
+def board_model(cpuinfo: str | None = None, root: str = "/") -> str | None:
+    """The board: the Raspberry Pi's 'Model' line in cpuinfo, else the device tree's model (Jetson, most Arm boards)."""
+    model = _first_fields(read_cpuinfo() if cpuinfo is None else cpuinfo).get("Model")
+    if model:
+        return model
+    for path in DEVICE_TREE_MODEL:
+        try:
+            text = (Path(root) / path.lstrip("/")).read_text(errors="replace").strip("\0\n ")
+        except OSError:
+            continue
+        if text:
+            return text
+    return None
 
 
 def os_release() -> str | None:
@@ -39,8 +71,11 @@ def collect() -> dict:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
+    cpuinfo = read_cpuinfo()
     return {
-        "cpu_model": cpu_model(),
+        "cpu_model": cpu_model(cpuinfo),
+        "cpu_parts": cpu_parts.cpu_parts(cpuinfo) or None,
+        "board": board_model(cpuinfo),
         "machine": platform.machine(),
         "cores_online": os.cpu_count(),
         "cores_usable": usable,

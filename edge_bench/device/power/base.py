@@ -98,5 +98,9 @@ class Meter:
         """Where the numbers come from (paths, rails, units detected, corrections applied)."""
         return {}
 
+    def helper_cpu_s(self) -> float | None:
+        """CPU time used so far by a long-lived process the meter reads from (None: it has none)."""
+        return None
+
     def close(self) -> None:
         pass

@@ -1,7 +1,13 @@
-"""The energy pass: an idle baseline, then a fixed-duration inference loop while a thread samples the meter."""
+"""The energy pass: an idle baseline, then a fixed-duration inference loop while a thread samples the meter.
+
+The sampling itself takes CPU time next to the inference it measures: each phase records it (the
+sampler thread's own CPU time, the CPU time of the processes the meter started and waited for, and
+that of a long-lived helper process such as tegrastats) as `meter_cost`, a share of the phase.
+"""
 
 from __future__ import annotations
 
+import resource
 import threading
 import time
 from typing import Any, Callable, Mapping
@@ -22,9 +28,12 @@ class Sampler(threading.Thread):
         self.error: BaseException | None = None
         self.first = threading.Event()
         self._stop_event = threading.Event()
+        self.cpu_s = 0.0  # this thread's CPU time, from start to stop
+        self.wall_s = 0.0
 
     def run(self) -> None:
-        next_at = time.monotonic()
+        cpu0, wall0 = time.thread_time(), time.monotonic()
+        next_at = wall0
         try:
             while True:
                 self.samples.append(self.meter.read_timed())
@@ -41,9 +50,25 @@ class Sampler(threading.Thread):
         except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
             self.error = e
             self.first.set()
+        finally:
+            self.cpu_s, self.wall_s = time.thread_time() - cpu0, time.monotonic() - wall0
 
     def stop(self) -> None:
         self._stop_event.set()
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU time of this process's terminated and waited-for children (a forking meter's)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _meter_cost(sampler: Sampler, children_s: float, helper_s: float | None) -> dict:
+    cpu_s = sampler.cpu_s + children_s + (helper_s or 0.0)
+    return {"cpu_s": cpu_s, "wall_s": sampler.wall_s,
+            "share_of_pass": cpu_s / sampler.wall_s if sampler.wall_s > 0 else None,
+            "sampler_thread_cpu_s": sampler.cpu_s, "child_processes_cpu_s": children_s,
+            "helper_process_cpu_s": helper_s}
 
 
 def _failure(meter: Meter, error: BaseException) -> MeterUnavailable:
@@ -54,6 +79,7 @@ def _failure(meter: Meter, error: BaseException) -> MeterUnavailable:
 
 def _phase(meter: Meter, period_s: float, seconds: float, work: Callable[[], Any] | None) -> dict:
     """Sample the meter while `work` runs in a loop (or while idle) for `seconds`."""
+    children0, helper0 = _children_cpu_s(), meter.helper_cpu_s()
     sampler = Sampler(meter, period_s)
     sampler.start()
     first_within = max(10.0, 5 * period_s)
@@ -81,6 +107,9 @@ def _phase(meter: Meter, period_s: float, seconds: float, work: Callable[[], Any
             sampler.join(timeout=5.0)
     if sampler.error is not None:
         raise _failure(meter, sampler.error)
+    helper1 = meter.helper_cpu_s()
+    cost = _meter_cost(sampler, _children_cpu_s() - children0,
+                       helper1 - helper0 if helper0 is not None and helper1 is not None else None)
     samples = list(sampler.samples)
     try:
         samples.append(meter.read_timed())  # close the window right after the loop
@@ -99,7 +128,7 @@ def _phase(meter: Meter, period_s: float, seconds: float, work: Callable[[], Any
         what = "counter did not advance" if meter.kind == "energy" else "read no power"
         raise MeterUnavailable(f"meter {meter.name!r} {what} over {span:.2f} s: it does not see this load")
     return {"power_w": joules / span, "energy_j": joules, "span_s": span, "samples": len(samples),
-            "loop_s": t1 - t0, "count": count}
+            "loop_s": t1 - t0, "count": count, "meter_cost": cost}
 
 
 def energy_pass(meter_name: str, options: Mapping[str, Any] | None, period_secs: float, idle_secs: float,
@@ -141,6 +170,8 @@ def energy_pass(meter_name: str, options: Mapping[str, Any] | None, period_secs:
         "idle_secs": idle_secs,
         "idle_samples": idle["samples"] if idle else 0,
         "meter_info": meter.describe(),
+        # CPU time the sampling took during the inference loop, as a share of it (and of the idle baseline).
+        "meter_cost": {**run["meter_cost"], "idle": idle["meter_cost"] if idle else None},
     }
     if idle is None:
         result["idle_missing_reason"] = "idle_secs = 0: no idle baseline sampled"

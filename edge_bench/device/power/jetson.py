@@ -8,15 +8,20 @@ older L4T (ina3221x IIO driver, Nano/TX2 on JetPack 4):
     /sys/bus/i2c/drivers/ina3221x/*/iio:device*/rail_name_K, in_power K_input (mW)
 
 tegrastats (`tegrastats --interval MS`) prints one line per interval, with rails as
-`VDD_IN 5037mW/5037mW` (instant/average) on newer boards and `POM_5V_IN 1750/1628` (mW, no unit)
-on older ones.
+`VDD_IN 5251mW/5251mW` (instant / average since tegrastats started) on JetPack 5/6 and
+`POM_5V_IN 1022/1022` (mW, no unit) on JetPack 4 and older; the line may start with a timestamp and
+the average may lack its unit (`598mW/598`). The whole-module input is VDD_IN (Orin, Xavier NX,
+TX1/TX2) or POM_5V_IN (Nano); the AGX modules have no input rail (AGX Xavier: GPU, CPU, SOC, CV,
+VDDRQ, SYS5V), so there options.rail names the rails to sum.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .base import FileReader, Meter, MeterUnavailable, Source
@@ -102,17 +107,21 @@ class JetsonIna3221Meter(Meter):
         return {"source": self.dir, "rail": self.rail, "method": files}
 
 
-def _pick_rail(wanted: str | None, available: list[str], where: str) -> str:
+def _pick_rails(wanted: Any, available: list[str], where: str) -> list[str]:
+    """The rails to read: options.rail (one name, or a list to sum), else the first whole-module input rail."""
     if wanted:
-        if wanted in available:
-            return wanted
-        raise MeterUnavailable(f"rail {wanted!r} not found in {where} (rails: {', '.join(available) or 'none'}); "
-                               "set [energy] options.rail to one of them")
+        names = [wanted] if isinstance(wanted, str) else list(wanted)
+        missing = [r for r in names if r not in available]
+        if missing or not all(isinstance(r, str) for r in names):
+            raise MeterUnavailable(f"rail(s) {missing or names} not found in {where} (rails: "
+                                   f"{', '.join(available) or 'none'}); set [energy] options.rail to one of them")
+        return names
     for rail in DEFAULT_RAILS:
         if rail in available:
-            return rail
+            return [rail]
     raise MeterUnavailable(f"none of the whole-module rails {DEFAULT_RAILS} in {where} "
-                           f"(rails: {', '.join(available) or 'none'}); set [energy] options.rail")
+                           f"(rails: {', '.join(available) or 'none'}); set [energy] options.rail to one of them, "
+                           "or to a list of rails to sum")
 
 
 def ina3221_from_options(options: Mapping[str, Any], period_secs: float, source: Source = Source()) -> JetsonIna3221Meter:
@@ -121,7 +130,11 @@ def ina3221_from_options(options: Mapping[str, Any], period_secs: float, source:
     if not rails:
         raise MeterUnavailable(f"no INA3221 rails under {INA3221_DRIVER}/*/hwmon/hwmon* or {INA3221X_DRIVER}: "
                                "this is not a Jetson, or its ina3221 driver is not loaded; try meter \"tegrastats\"")
-    rail = _pick_rail(opts.get("rail"), sorted(rails), INA3221_DRIVER)
+    picked = _pick_rails(opts.get("rail"), sorted(rails), INA3221_DRIVER)
+    if len(picked) != 1:
+        raise MeterUnavailable(f"meter {INA3221_NAME!r} reads one rail: set [energy] options.rail to one name "
+                               "(meter \"tegrastats\" sums several)")
+    rail = picked[0]
     kind, location = rails[rail]
     return JetsonIna3221Meter(rail, kind, location, source.reader())
 
@@ -132,13 +145,13 @@ class TegrastatsMeter(Meter):
     name = TEGRASTATS_NAME
     kind = "power"
 
-    def __init__(self, lines: Iterator[str], rail: str | None, proc: subprocess.Popen | None = None,
+    def __init__(self, lines: Iterator[str], rail: Any, proc: subprocess.Popen | None = None,
                  interval_ms: int | None = None):
         self._lines = lines
         self._proc = proc
         self.interval_ms = interval_ms
         first = self._next_rails()
-        self.rail = _pick_rail(rail, sorted(first), "tegrastats output")
+        self.rails = _pick_rails(rail, sorted(first), "tegrastats output")
 
     def _next_rails(self) -> dict[str, float]:
         try:
@@ -149,9 +162,10 @@ class TegrastatsMeter(Meter):
 
     def read(self) -> float:
         rails = self._next_rails()
-        if self.rail not in rails:
-            raise MeterUnavailable(f"tegrastats line without rail {self.rail} (rails: {sorted(rails)})")
-        return rails[self.rail] / 1e3
+        missing = [r for r in self.rails if r not in rails]
+        if missing:
+            raise MeterUnavailable(f"tegrastats line without rail(s) {missing} (rails: {sorted(rails)})")
+        return sum(rails[r] for r in self.rails) / 1e3
 
     def read_timed(self) -> tuple[float, float]:
         # The value describes the interval that just ended: stamp it when the line arrives.
@@ -159,8 +173,18 @@ class TegrastatsMeter(Meter):
         return time.monotonic(), value
 
     def describe(self) -> dict:
-        return {"source": "tegrastats", "rail": self.rail, "interval_ms": self.interval_ms,
-                "value": "instantaneous mW (first number of 'now/avg')"}
+        return {"source": "tegrastats", "rails": self.rails, "interval_ms": self.interval_ms,
+                "value": "instantaneous mW (first number of 'now/avg'), summed over the rails"}
+
+    def helper_cpu_s(self) -> float | None:
+        """tegrastats' own CPU time (utime + stime of /proc/PID/stat) while it runs."""
+        if self._proc is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
