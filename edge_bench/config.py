@@ -232,6 +232,9 @@ def load_recipe(name_or_path: str, folder: Path = RECIPES_DIR) -> Recipe:
     quantize = QuantizeConfig(**table_to_dataclass(QuantizeConfig, data.get("quantize", {}), path, "quantize"))
     _positive(path, "quantize.batches", quantize.batches)
     evaluation = EvalConfig(**table_to_dataclass(EvalConfig, data.get("eval", {}), path, "eval"))
+    if not math.isfinite(evaluation.resize_ratio) or not 0 < evaluation.resize_ratio <= 1:
+        raise InputError(f"{path}: key 'eval.resize_ratio' must be a crop fraction in (0, 1] (e.g. 0.875), "
+                         f"got {evaluation.resize_ratio}")
 
     runtimes = data.get("runtimes", list(RUNTIMES))
     if not isinstance(runtimes, list) or not runtimes or any(r not in RUNTIMES for r in runtimes):
@@ -295,13 +298,13 @@ def _check_measure(path: Path, m: MeasureConfig) -> None:
         _positive(path, f"measure.{key}", getattr(m, key), allow_zero=True)
     for key in ("min_runs", "max_secs", "timeout_secs", "precision", "rounds_min", "max_secs_per_measurement"):
         _positive(path, f"measure.{key}", getattr(m, key))
-    for key in ("precision", "round_precision", "confidence"):
+    for key in ("precision", "round_precision"):
         value = getattr(m, key)
         if not math.isfinite(value) or value >= 1:
             raise InputError(f"{path}: key 'measure.{key}' must be a fraction below 1 (e.g. 0.02 for 2 %), got {value}")
     if m.cooldown_below_c is not None and not math.isfinite(m.cooldown_below_c):
         raise InputError(f"{path}: key 'measure.cooldown_below_c' must be a temperature in °C, got {m.cooldown_below_c}")
-    if not 0 < m.confidence < 1:
+    if not math.isfinite(m.confidence) or not 0 < m.confidence < 1:
         raise InputError(f"{path}: key 'measure.confidence' must be between 0 and 1 (e.g. 0.95), got {m.confidence}")
     if m.rounds_max < m.rounds_min:
         raise InputError(f"{path}: key 'measure.rounds_max' ({m.rounds_max}) must be >= 'measure.rounds_min' ({m.rounds_min})")

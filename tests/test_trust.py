@@ -215,8 +215,28 @@ def test_a_broken_cached_artifact_fails_its_variant_and_the_sweep_goes_on(env):
         artifact.path.write_bytes(saved[0])
         (artifact.path.parent / "manifest.json").write_text(saved[1])
     records = {r.variant["resolution"]: r for r in read_records(env["out"] / "results.jsonl")}
-    assert code == 1 and records[24].ok and not records[16].ok
-    assert records[16].error and "agent crashed" in records[16].error
+    assert code == 1 and records[24].ok and not records[16].ok  # the run finished; only that variant failed
+    assert records[16].error and "Failed to load" in records[16].error
+    assert "eval_error" in records[16].accuracy  # its evaluation failed apart, in its own process
+
+
+def test_a_runtime_that_aborts_during_evaluation_costs_that_evaluation_only(tmp_path, monkeypatch):
+    """A runtime that calls abort() (as ExecuTorch does on some broken programs) inside the child."""
+    from edge_bench.accuracy import isolated
+    from edge_bench.accuracy.evaluator import Evaluator
+
+    aborts = tmp_path / "python"
+    aborts.write_text(f"#!/bin/sh\nexec {sys.executable} -c 'import os; print(\"ready\", flush=True); input(); os.abort()'\n")
+    aborts.chmod(0o755)
+    monkeypatch.setattr(isolated, "PYTHON", str(aborts))
+    recipe = load_recipe(tiny_recipe_file(tmp_path))
+    variant = expand(recipe)[0]
+    builder = Builder(recipe, ArtifactCache(tmp_path / "cache"))
+    memo: dict = {}
+    outcome = builder.artifact(variant, "litert", memo)
+    result = Evaluator(recipe, tmp_path / "cache").evaluate(variant, "litert", outcome.artifact,
+                                                            lambda: builder.model(variant, memo))
+    assert result["eval_error"] == "ArtifactCrashed: the runtime process killed by SIGABRT"
 
 
 def test_a_damaged_agent_bundle_is_rebuilt_and_doctor_says_so(env, capsys):
@@ -268,7 +288,8 @@ def test_bad_values_are_one_line_errors(argv, message, capsys, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1
+    [error] = [line for line in err.splitlines() if line.startswith("edge-bench: error:")]  # progress lines aside
+    assert message in error and "Traceback" not in err
 
 
 def test_only_twice_on_one_field_keeps_what_both_allow():

@@ -16,6 +16,9 @@ from pathlib import Path
 import numpy as np
 
 
+PYTHON = sys.executable  # the interpreter that runs the child: this one, which has the runtimes
+
+
 class ArtifactCrashed(RuntimeError):
     """The child process running the artifact died: the message says how."""
 
@@ -40,7 +43,7 @@ class ArtifactProcess:
         self.errors = Path(self.folder.name) / "stderr.txt"
         self._stderr = self.errors.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "edge_bench.device.agent", "serve", "--runtime", runtime, "--artifact", str(path),
+            [PYTHON, "-m", "edge_bench.device.agent", "serve", "--runtime", runtime, "--artifact", str(path),
              "--threads", str(threads)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
         self._expect("ready")
