@@ -84,8 +84,10 @@ def make_venv(folder: Path, wheel: Path, reuse_dependencies: bool) -> Path:
         capture_output=True,
         text=True,
         timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},  # a checkout on it passes for installed
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    assert (folder / "bin" / "edge-bench").is_file(), done.stdout
     return folder
 
 
