@@ -11,15 +11,16 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
+from .console import keep_log_in
 from .errors import InputError
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too)
         raise InputError(f"{message} (see '{self.prog} --help')")
 
 
@@ -42,9 +43,10 @@ def _variants(args):
 
 
 def _progress():
+    from .console import console_stderr
     from .progress import Progress
 
-    return Progress()  # a line redrawn on a terminal, plain lines now and then otherwise
+    return Progress(console_stderr())  # a line redrawn on a terminal, plain lines now and then otherwise
 
 
 def _finite(flag: str, value: float, low: float | None = None, high: float | None = None, what: str = "") -> float:
@@ -54,18 +56,35 @@ def _finite(flag: str, value: float, low: float | None = None, high: float | Non
     return value
 
 
+class _Version(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from .install import describe
+
+        print(describe())  # as is: argparse's own version action would wrap a long path
+        parser.exit()
+
+
 # ------------------------------------------------------------------ commands
 
 
 def cmd_list(args) -> int:
-    from .config import RECIPES_DIR, TARGETS_DIR, load_recipe, load_target
+    from .catalog import PATH_VARIABLE, entries, sources
+    from .config import load_recipe, load_target
 
-    folder, load = (RECIPES_DIR, load_recipe) if args.what == "recipes" else (TARGETS_DIR, load_target)
-    for path in sorted(folder.glob("*.toml")):
+    load = load_recipe if args.what == "recipes" else load_target
+    for entry in entries(args.what):
         try:
-            print(f"{path.stem:28s} {load(path.stem).description}")
+            description = load(str(entry.path)).description
         except InputError as e:
-            print(f"{path.stem:28s} (invalid: {e})")
+            description = f"(invalid: {e})"
+        shadows = f" (shadows {', '.join(s.label for s in entry.shadows)})" if entry.shadows else ""
+        print(f"{entry.name:28s} {entry.source.label:8s} {description}{shadows}")
+    print(f"\n{args.what} are looked up in this order, the first file of a name wins:")
+    for source in sources(args.what):
+        if source.label == "user" and not os.environ.get(PATH_VARIABLE):
+            print(f"  {'env':8s} ${PATH_VARIABLE} is not set (folders holding {args.what}/, separated by ':')")
+        state = "" if source.folder.is_dir() else " (no such folder)"
+        print(f"  {source.label:8s} {source.folder}{state}  [{source.origin}]")
     return EXIT_OK
 
 
@@ -85,6 +104,7 @@ def cmd_analyze(args) -> int:
     frame = pd.concat(frames, ignore_index=True)
     print(to_markdown(frame))
     if args.out:
+        keep_log_in(Path(args.out))
         for path in write_analysis(frame, Path(args.out)):
             print(f"wrote {path}")
     return EXIT_OK
@@ -127,6 +147,7 @@ def cmd_run(args) -> int:
     out = Path(args.out) if args.out else Path("reports") / f"{recipe.name}-{'+'.join(t.name for t in targets)}"
     store = ResultStore(out)
     store.lock(" ".join(["edge-bench", *sys.argv[1:]]) if sys.argv else "run")  # exit 2 when another run holds it
+    keep_log_in(out)
     try:
         if (out / RESULTS_FILE).exists() and not args.resume:
             raise InputError(f"--out {out}: already holds {RESULTS_FILE}; add --resume to continue it, or choose a new --out")
@@ -174,7 +195,9 @@ def cmd_report(args) -> int:
     _finite("--budget", args.budget, 0, None, "a finite number of points >= 0")
     dirs = [Path(d) for d in args.dirs]
     out = Path(args.out) if args.out else dirs[0]
-    path = write_report(load_dirs(dirs), out, budget_points=args.budget)
+    records = load_dirs(dirs)
+    keep_log_in(out)
+    path = write_report(records, out, budget_points=args.budget)
     print(f"report: {path}")
     return EXIT_OK
 
@@ -244,7 +267,9 @@ def cmd_doctor(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="edge-bench", description="Benchmark resolution- and width-scaled INT8 vision models on edge devices.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log the libraries' own messages and tracebacks")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show what the libraries print (kept in edge-bench.log otherwise) and tracebacks")
+    parser.add_argument("--version", action=_Version, nargs=0, help="the version, where it is installed, the Python")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("list", help="list recipes or targets")
@@ -252,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_list)
 
     def variant_flags(p):
-        p.add_argument("--recipe", required=True, help="a recipe name from recipes/ or a path to a .toml file")
+        p.add_argument("--recipe", required=True, help="a recipe name (see 'edge-bench list recipes') or a path to a .toml file")
         p.add_argument("--only", action="append", metavar="KEY=VALUE",
                        help="keep variants whose field equals VALUE (repeatable, AND-ed; VALUE may be a,b)")
 
@@ -310,20 +335,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _quiet_libraries(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if not verbose:
-        for name in ("torch", "torchao", "executorch", "litert_torch", "absl", "jax"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+    if not verbose:  # the libraries' warnings go to edge-bench.log (console.py); progress bars nowhere
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         os.environ.setdefault("LITERT_TORCH_SHOW_PROGRESS", "n")
+
+
+def _library_output(args, argv: list[str]):
+    """Quiet by default: what the libraries print goes to edge-bench.log (see console.py)."""
+    from .console import LibraryOutput
+    from .export.cache import cache_root
+
+    return LibraryOutput(f"edge-bench {' '.join(argv)}", cache_root() / "logs" / f"{args.command}.log")
+
+
+def _missing_extra(e: ModuleNotFoundError, command: str) -> str | None:
+    """One line naming the extra that installs the missing module, when one of edge-bench's extras does."""
+    from .install import extra_providing
+
+    extra = extra_providing(e.name or "")
+    if extra is None:
+        return None
+    return (f"'{command}' needs {e.name}, which the {extra} extra installs: pip install \"edge-bench[{extra}]\" "
+            f"(in a checkout: scripts/setup.sh)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in argv or "--verbose" in argv
+    output = None
+    command = "edge-bench"
     try:
         args = build_parser().parse_args(argv)
+        command = args.command
         _quiet_libraries(args.verbose)
-        return args.func(args)
+        if args.verbose:
+            return args.func(args)
+        output = _library_output(args, argv)
+        with output:
+            return args.func(args)
     except InputError as e:
         print(f"edge-bench: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -331,10 +380,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("edge-bench: interrupted; what was measured is in results.jsonl (continue with --resume)", file=sys.stderr)
         return 130
     except Exception as e:  # a defect in edge-bench or a library: say so in one line unless asked
+        missing = _missing_extra(e, command) if isinstance(e, ModuleNotFoundError) else None
+        if missing:  # not a defect: an extra that was not installed
+            print(f"edge-bench: error: {missing}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         if verbose:
             raise
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        print(f"edge-bench: internal error: {type(e).__name__}: {first} (run with -v for the traceback)", file=sys.stderr)
+        log = f"; the libraries' output is in {output.log}" if output is not None and output.log else ""
+        print(f"edge-bench: internal error: {type(e).__name__}: {first} (run with -v for the traceback{log})",
+              file=sys.stderr)
         return EXIT_INTERNAL
 
 

@@ -7,19 +7,25 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import catalog
 from .errors import InputError
 from .typecheck import conforms, type_name
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RECIPES_DIR = REPO_ROOT / "recipes"
-TARGETS_DIR = REPO_ROOT / "targets"
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Ubuntu 22.04 and JetPack 6 ship Python 3.10: the same parser, from PyPI
+    import tomli as tomllib
+
+# The bundled catalog; a name is looked up in the user's folders first (see `catalog`).
+RECIPES_DIR = catalog.BUNDLED / "recipes"
+TARGETS_DIR = catalog.BUNDLED / "targets"
 RUNTIMES = ("executorch", "litert")
 TARGET_KINDS = ("local", "ssh", "adb", "mcu")
 
@@ -182,15 +188,18 @@ def _positive(path: Path, where: str, value: float, allow_zero: bool = False) ->
         raise InputError(f"{path}: key '{where}' must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value}")
 
 
-def _resolve(name_or_path: str, folder: Path, what: str) -> Path:
+def _resolve(name_or_path: str, folder: Path | None, kind: str) -> Path:
+    """A path as given, or a name looked up in `folder` when given, else in the catalog's folders."""
+    what = kind.removesuffix("s")
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or "/" in name_or_path:
         if not candidate.is_file():
             raise InputError(f"{what} file {name_or_path} does not exist")
         return candidate
-    path = folder / f"{name_or_path}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in folder.glob("*.toml"))) or "none"
+    path = folder / f"{name_or_path}.toml" if folder is not None else catalog.find(kind, name_or_path)
+    if path is None or not path.is_file():
+        names = list_names(folder) if folder is not None else [e.name for e in catalog.entries(kind)]
+        known = ", ".join(names) or "none"
         raise InputError(f"unknown {what} '{name_or_path}' (known: {known}; or give a path to a .toml file)")
     return path
 
@@ -199,8 +208,9 @@ def list_names(folder: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.toml"))
 
 
-def load_recipe(name_or_path: str, folder: Path = RECIPES_DIR) -> Recipe:
-    path = _resolve(name_or_path, folder, "recipe")
+def load_recipe(name_or_path: str, folder: Path | None = None) -> Recipe:
+    """A recipe by name (see `catalog` for where names are looked up) or by path."""
+    path = _resolve(name_or_path, folder, "recipes")
     data = _read_toml(path)
     known = {"description", "model", "sweep", "variants", "quantize", "runtimes", "eval"}
     for key in data:
@@ -253,8 +263,9 @@ def load_recipe(name_or_path: str, folder: Path = RECIPES_DIR) -> Recipe:
     )
 
 
-def load_target(name_or_path: str, folder: Path = TARGETS_DIR) -> Target:
-    path = _resolve(name_or_path, folder, "target")
+def load_target(name_or_path: str, folder: Path | None = None) -> Target:
+    """A target by name (see `catalog` for where names are looked up) or by path."""
+    path = _resolve(name_or_path, folder, "targets")
     data = _read_toml(path)
     sections = {"measure": MeasureConfig, "energy": EnergyConfig, "ssh": SshConfig, "adb": AdbConfig, "mcu": McuConfig}
     for secret in ("password", "passphrase"):

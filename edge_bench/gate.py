@@ -84,6 +84,7 @@ def compare(baseline: Iterable[Record], current: Iterable[Record], min_change: f
     out = []
     for key in sorted(history.keys() & latest.keys()):
         now = latest[key]
+        assert now.latency is not None  # kept above: ok records with a latency
         same = [r for r in history[key] if _same(now.identity, r.identity)]
         different = not same
         if different and not allow_different_artifacts:
@@ -91,7 +92,8 @@ def compare(baseline: Iterable[Record], current: Iterable[Record], min_change: f
         runs = same or history[key]
         base_medians = [m for r in runs for m in _medians(r)]
         now_medians = _medians(now)
-        base_ms = math.exp(statistics.fmean(math.log(m) for m in base_medians)) if base_medians else runs[-1].latency.median
+        base_ms = (math.exp(statistics.fmean(math.log(m) for m in base_medians)) if base_medians
+                   else statistics.median(r.latency.median for r in runs if r.latency))
         interval = ratio_interval(base_medians, now_medians, confidence)
         note = None
         if interval is None:
@@ -131,12 +133,13 @@ def format_comparisons(comparisons: list[Comparison], confidence: float) -> str:
              f"{f'{confidence:.0%} interval':>17s}  verdict"]
     for c in comparisons:
         _, variant, runtime, target = c.key
-        interval = f"{c.low - 1:+.1%} .. {c.high - 1:+.1%}" if c.low is not None else "–"
+        interval = f"{c.low - 1:+.1%} .. {c.high - 1:+.1%}" if c.low is not None and c.high is not None else "–"
         verdict = "SLOWER" if c.regressed else (c.note or "same")
         if c.different_artifacts:
             verdict += " (different artifacts)"
+        change = f"{c.change:+8.1%}" if c.change is not None else f"{'–':>8s}"
         lines.append(f"{variant:40s} {runtime:10s} {target:12s} {c.baseline_ms:9.3f} {c.current_ms:9.3f} "
-                     f"{c.change:+8.1%} {interval:>17s}  {verdict}")
+                     f"{change} {interval:>17s}  {verdict}")
     return "\n".join(lines)
 
 

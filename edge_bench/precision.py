@@ -30,7 +30,7 @@ class Interval:
     half_width: float | None  # (high - low) / 2 / center; None with fewer than two rounds
 
 
-def t_quantile(p: float, df: int) -> float:
+def t_quantile(p: float, df: float) -> float:
     from scipy.stats import t
 
     return float(t.ppf(p, df))
@@ -99,11 +99,14 @@ def summarize(rounds: list[Round], rule: StopRule) -> Latency | None:
                        min=samples[0], max=samples[-1], n=len(samples), rounds=list(rounds), precision=precision)
     # A native tool that prints statistics only: what all rounds together allow, nothing invented.
     summaries = [r.summary or {} for r in kept]
-    counts = [s.get("n") or 0 for s in summaries]
+    counts: list[int] = [int(s.get("n") or 0) for s in summaries]
     means = [s.get("mean") for s in summaries]
     single = summaries[0] if len(summaries) == 1 else {}
-    return Latency(median=interval.center,
-                   mean=sum(m * c for m, c in zip(means, counts)) / sum(counts) if all(means) and sum(counts) else None,
+    total = sum(counts)
+    weighted: float | None = None
+    if total and all(m is not None for m in means):
+        weighted = math.fsum(float(m) * c for m, c in zip(means, counts) if m is not None) / total
+    return Latency(median=interval.center, mean=weighted,
                    p90=single.get("p90"), p99=single.get("p99"), std=single.get("std"),
                    min=min((s["min"] for s in summaries if s.get("min") is not None), default=None),
                    max=max((s["max"] for s in summaries if s.get("max") is not None), default=None),
@@ -120,4 +123,4 @@ def wants_another_round(rounds: list[Round], rule: StopRule) -> bool:
     if len(kept) < rule.rounds_min:
         return True
     latency = summarize(rounds, rule)
-    return latency is None or not latency.precision.reached
+    return latency is None or latency.precision is None or not latency.precision.reached

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Create .venv and install edge-bench with the host stack (idempotent).
-#   scripts/setup.sh          host: build, measure, report
-#   scripts/setup.sh --test   also the test tools, and the loopback OpenSSH server the SSH tests use
+#   scripts/setup.sh          host: build, measure, report (all of it inside .venv)
+#   scripts/setup.sh --test   also the test tools, and, system-wide, Debian's OpenSSH server and client
+#                             (apt) for the SSH tests; the ssh system service is left disabled and stopped
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+    echo "scripts/setup.sh: edge-bench needs Python >= 3.10 as python3 (found: $(python3 -V 2>&1))" >&2
+    exit 2
+fi
 
 extras="host"
 if [[ "${1:-}" == "--test" ]]; then
@@ -23,3 +29,4 @@ if [[ ! -f "$stamp" ]]; then
     .venv/bin/python -m pip install --quiet --no-deps tosa-tools==2026.5.0
     touch "$stamp"
 fi
+echo "edge-bench is installed in .venv: run .venv/bin/edge-bench, or 'source .venv/bin/activate' first"

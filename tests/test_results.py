@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from edge_bench.errors import InputError
-from edge_bench.results import (SCHEMA_VERSION, Latency, Record, ResultStore, ResultWriteError, Round,
+from edge_bench.results import (SCHEMA_VERSION, Latency, Record, ResultStore, Round,
                                 read_records, to_dataframe, upgrade)
 from tests.records import make_record
 

@@ -6,9 +6,12 @@ Each step is a separate method so the agent can time it and read memory around i
 from __future__ import annotations
 
 import importlib.metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 
 class RuntimeMissing(Exception):
@@ -31,7 +34,7 @@ def package_version(names: tuple[str, ...]) -> dict[str, str | None]:
     return {"package": None, "version": None}
 
 
-def _random_input(shape, dtype: np.dtype, quant: tuple[float, int] | None, rng: np.random.Generator) -> np.ndarray:
+def _random_input(shape, dtype: npt.DTypeLike, quant: tuple[float, int] | None, rng: np.random.Generator) -> np.ndarray:
     """A standard-normal image, quantized with the model's own input parameters when it takes integers."""
     x = rng.standard_normal(size=tuple(int(d) for d in shape)).astype(np.float32)
     if np.issubdtype(dtype, np.integer):
@@ -139,12 +142,14 @@ class ExecuTorch:
         for i in range(meta.num_inputs()):
             x = _random_input(meta.input_tensor_meta(i).sizes(), np.float32, None, rng)
             self.inputs.append(torch.from_numpy(x))
-        self._outputs = None
+        self._outputs: list[Any] | None = None
 
     def run(self) -> None:
         self._outputs = self.method.execute(self.inputs)
 
     def outputs(self) -> list[np.ndarray]:
+        if self._outputs is None:
+            raise RuntimeError("outputs() before run()")
         return [o.detach().numpy().astype(np.float32) for o in self._outputs]
 
     def set_inputs(self, arrays: list[np.ndarray]) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import importlib.util
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from .. import __version__
-from ..results import to_dataframe
+from ..results import Record, to_dataframe
 from . import html, markdown, plots
 from .analysis import DEFAULT_BUDGET_POINTS, DEFAULT_FIDELITY_BAR_DB, Analysis
 from .blocks import Section, Text
@@ -29,7 +29,7 @@ GENERATED = (
 
 
 def write_report(
-    records: Iterable[dict[str, Any]],
+    records: Iterable[Record],
     out_dir: Path,
     title: str = "edge-bench report",
     budget_points: float = DEFAULT_BUDGET_POINTS,

@@ -162,7 +162,8 @@ class Record:
     @property
     def identity(self) -> Identity:
         """What decides the number: the same identity measures the same thing."""
-        runtime = self.env.get("runtime") if isinstance(self.env.get("runtime"), dict) else {}
+        found = self.env.get("runtime")
+        runtime: dict[str, Any] = found if isinstance(found, dict) else {}
         return Identity(recipe=self.recipe, variant=str(self.variant.get("name")), runtime=self.runtime, target=self.target,
                         artifact_sha256=self.artifact.sha256 if self.artifact else None,
                         runtime_version=runtime.get("version"), threads=self.env.get("threads"),
@@ -253,8 +254,12 @@ def _only(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
 def _latency(data: Mapping[str, Any]) -> Latency:
     rounds = [Round(**_only(Round, r)) for r in data.get("rounds") or []]
     precision = Precision(**_only(Precision, data["precision"])) if isinstance(data.get("precision"), dict) else None
-    values = {k: data.get(k) for k in ("median", "mean", "p90", "p99", "std", "min", "max", "n")}
-    return Latency(**values, rounds=rounds, precision=precision)
+    median = data.get("median")
+    if not isinstance(median, (int, float)):
+        raise ValueError(f"latency_ms holds no median ({median!r})")
+    return Latency(median=float(median), mean=data.get("mean"), p90=data.get("p90"), p99=data.get("p99"),
+                   std=data.get("std"), min=data.get("min"), max=data.get("max"), n=data.get("n") or 0,
+                   rounds=rounds, precision=precision)
 
 
 def _energy(data: Mapping[str, Any]) -> Energy | None:

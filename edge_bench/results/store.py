@@ -121,7 +121,7 @@ class ResultStore:
 
     def rounds(self) -> list[RoundLine]:
         """Every complete round line (a line that does not parse is skipped: rounds are a cache of work done)."""
-        out = []
+        out: list[RoundLine] = []
         if not self.rounds_path.exists():
             return out
         for text in self.rounds_path.read_text(encoding="utf-8", errors="replace").splitlines():

@@ -18,10 +18,12 @@ def open_transport(target: Target) -> Transport:
     if target.kind == "ssh":
         from .ssh import SshTransport
 
+        assert target.ssh is not None  # config.load_target requires the [ssh] table of an ssh target
         return SshTransport(target.ssh, workdir=target.workdir, name=target.name)
     if target.kind == "adb":
         from .adb import AdbTransport
 
+        assert target.adb is not None  # and the [adb] table of an adb target
         return AdbTransport(target.adb, workdir=target.workdir)
     raise InputError(f"{target.path}: kind '{target.kind}' has no transport (an mcu target is not measured over one)")
 
