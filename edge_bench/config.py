@@ -184,8 +184,11 @@ def table_to_dataclass(cls: type, table: Any, path: Path, section: str, skip: tu
 
 
 def _positive(path: Path, where: str, value: float, allow_zero: bool = False) -> None:
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise InputError(f"{path}: key '{where}' must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value}")
+    bound = ">= 0" if allow_zero else "> 0"
+    if not math.isfinite(value):
+        raise InputError(f"{path}: key '{where}' must be a finite number {bound}, got {value}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise InputError(f"{path}: key '{where}' must be {bound}, got {value}")
 
 
 def _resolve(name_or_path: str, folder: Path | None, kind: str) -> Path:
