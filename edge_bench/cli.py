@@ -128,7 +128,7 @@ def cmd_run(args) -> int:
     print(f"{summary.ok} ok, {summary.failed} failed, {summary.skipped} already done; results in {out / RESULTS_FILE}")
     for failure in summary.failures:
         print(f"  failed: {failure}")
-    print(f"report: {report}")
+    print(f"report: {report} and {report.with_suffix('.html')}")
     return EXIT_SOME_FAILED if summary.failed else EXIT_OK
 
 
@@ -139,7 +139,7 @@ def cmd_report(args) -> int:
     dirs = [Path(d) for d in args.dirs]
     out = Path(args.out) if args.out else dirs[0]
     path = write_report(load_dirs(dirs), out, budget_points=args.budget)
-    print(f"report: {path}")
+    print(f"report: {path} and {path.with_suffix('.html')}")
     return EXIT_OK
 
 

@@ -11,7 +11,8 @@ from ..config import Recipe
 from ..progress import NoProgress, Progress
 from ..recipes import Variant
 
-COLUMNS = ("flops", "params", "weight_bytes", "activation_bytes", "memory_bytes", "liveness_bytes")
+# `macs` beside `flops`: the paper, its poster and torchvision quote multiply-accumulates (FLOPs = 2 x MACs).
+COLUMNS = ("flops", "macs", "params", "weight_bytes", "activation_bytes", "memory_bytes", "liveness_bytes")
 
 
 def analyze_recipe(recipe: Recipe, variants: list[Variant], progress: Progress | None = None) -> pd.DataFrame:
@@ -45,7 +46,7 @@ def closed_form_columns(analytic: dict) -> dict:
 
 
 def write_analysis(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """analysis.csv and the trade-off picture: memory and activations against FLOPs, one series per recipe."""
+    """analysis.csv and the trade-off picture: memory and activations against MACs, one series per recipe."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -55,13 +56,13 @@ def write_analysis(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     frame.to_csv(out_dir / "analysis.csv", index=False)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
     for recipe, group in frame.groupby("recipe", sort=False):
-        group = group.sort_values("flops")
-        axes[0].plot(group["flops"] / 1e9, group["memory_bytes"] / 1e6, marker="o", label=recipe)
-        axes[1].plot(group["flops"] / 1e9, group["activation_bytes"] / 1e6, marker="o", label=recipe)
+        group = group.sort_values("macs")
+        axes[0].plot(group["macs"] / 1e9, group["memory_bytes"] / 1e6, marker="o", label=recipe)
+        axes[1].plot(group["macs"] / 1e9, group["activation_bytes"] / 1e6, marker="o", label=recipe)
     axes[0].set_ylabel("memory, MB (INT8 weights + largest operator in+out)")
     axes[1].set_ylabel("activations, MB (largest operator in+out, INT8)")
     for ax in axes:
-        ax.set_xlabel("GFLOPs")
+        ax.set_xlabel("GMACs (10⁹ multiply-accumulates)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
