@@ -414,6 +414,11 @@ def test_latency_plot_draws_the_fit_labels_points_and_keeps_them_inside():
     assert len([line for line in ax.lines if line.get_marker() in (None, "None", "")]) == 2  # one fit line per runtime
     assert sorted(t.get_text() for t in ax.texts) == sorted(f"{r} px" for r in RESOLUTIONS)  # each variant once
     assert "GMACs" in ax.get_xlabel()
+    from edge_bench.report.fit import fit_points
+    from edge_bench.report.plots import parity_figure
+
+    [parity_ax] = assert_readable(parity_figure(fit_points(a.frame)))
+    assert parity_ax.get_xlim()[0] == 0 and parity_ax.get_ylim()[0] == 0  # no negative latency on the axes
 
 
 def test_latency_plot_says_why_there_is_no_fit():

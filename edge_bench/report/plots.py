@@ -220,7 +220,7 @@ def parity_figure(points: pd.DataFrame, metric: str = "latency_median_ms") -> Fi
     every = np.concatenate([measured, points["predicted"], points["loo_predicted"]])
     every = every[np.isfinite(every) & (every > 0)]
     log = every.max() / every.min() > 20
-    low, high = _limits(every, log=log)
+    low, high = _limits(every, log=log, from_zero=not log)
     line = np.geomspace(low, high, 100) if log else np.linspace(low, high, 100)
     ax.fill_between(line, line / 1.1, line / 0.9, color="0.88", label="within ±10%")
     ax.plot(line, line, color="0.4", lw=0.8, ls="--")
