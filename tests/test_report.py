@@ -322,7 +322,10 @@ def test_the_report_says_what_it_was_measured_on(tmp_path):
     assert row["load_1min"] == "0.10–0.12 → 1.25" and row["temperature_c"] == "48.0 → 61.5"
     assert row["throttling"] == "1 of 3 changed throttle state" and row["governor"] == "performance"
     assert setup.loc["litert", "throttling"] == "none (flags read before and after each measurement)"
-    assert "## What it was measured on" in markdown
+    assert "## What it was measured on" in markdown and "was busy" not in markdown
+    records[1]["env"]["thermal_before"]["load_average"] = [5.5, 3.0, 1.0]  # more than the Pi's 4 cores
+    markdown = write_report(records, tmp_path).read_text()
+    assert "> **Warning:** pi5 was busy: its 1-minute load average reached 5.50 on 4 usable cores" in markdown
     assert "Measured on pi5 (Raspberry Pi 5 Model B Rev 1.0 (aarch64), 4 threads)" in first_screen(markdown)
 
 

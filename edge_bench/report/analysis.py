@@ -206,7 +206,7 @@ class Analysis:
 
     @cached_property
     def pareto(self) -> pd.DataFrame:
-        """Every front row, per target, runtime and cost (needs a quality)."""
+        """Every front row, per architecture, target, runtime and cost (needs a quality)."""
         return pareto_fronts(self.frame, self.quality, self.costs, group_by=FRONT_GROUP_BY) if self.quality else pd.DataFrame()
 
     @cached_property

@@ -15,6 +15,7 @@ from . import noise
 from .analysis import ACCURACY_COLUMNS, QUALITY_LABELS, Analysis, series
 from .blocks import Alert, Bullets, Image, Section, Table, Text
 from .pareto import COST_COLUMNS
+from .setup import busy_targets
 from .tables import MB, cell, is_missing, select, summary_table
 from .variants import point_label
 
@@ -205,6 +206,12 @@ def setup_section(a: Analysis, images: Images) -> Section:
         "around the measurements (ranges over the measurements; 'not recorded' where no record says)."
     ))
     section.blocks.append(Table(select(a.setup, SETUP_SPEC, drop_empty=False)))
+    for target, (load, cores) in sorted(busy_targets(a.records).items()):
+        section.blocks.append(Alert(
+            f"{target} was busy: its 1-minute load average reached {load:.2f} on {cores} usable cores before a "
+            "measurement: other processes competed for the CPU, so these latencies may be slower and noisier than "
+            "the device alone gives."
+        ))
     return section
 
 

@@ -130,6 +130,18 @@ def throttling(records: list[dict[str, Any]]) -> str:
     return NOT_RECORDED if reasons == NOT_RECORDED else f"{NOT_RECORDED}: {reasons}"
 
 
+def busy_targets(records: Iterable[dict[str, Any]]) -> dict[str, tuple[float, int]]:
+    """Targets whose 1-minute load average before a measurement reached their usable cores: other work
+    competed for the CPU. Target -> (the highest load seen, cores)."""
+    out: dict[str, tuple[float, int]] = {}
+    for record in records:
+        value, usable = load(record, "before"), _env(record).get("cores_usable") or _env(record).get("cores_online")
+        if record.get("status") == "ok" and value is not None and isinstance(usable, int) and value >= usable:
+            target = str(record.get("target"))
+            out[target] = (max(value, out.get(target, (0.0, usable))[0]), usable)
+    return out
+
+
 def setup_table(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per target and runtime with what its measurements were taken on (ok records only)."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
