@@ -184,7 +184,7 @@ def cmd_run(args) -> int:
           f"results in {out / RESULTS_FILE}")
     for failure in summary.failures:
         print(f"  failed: {failure}")
-    print(f"report: {report} ({report.with_name('report.html')})")
+    print(f"report: {report} and {report.with_suffix('.html')}")
     return EXIT_SOME_FAILED if summary.failed else EXIT_OK
 
 
@@ -198,7 +198,7 @@ def cmd_report(args) -> int:
     records = load_dirs(dirs)
     keep_log_in(out)
     path = write_report(records, out, budget_points=args.budget)
-    print(f"report: {path}")
+    print(f"report: {path} and {path.with_suffix('.html')}")
     return EXIT_OK
 
 

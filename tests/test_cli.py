@@ -52,8 +52,9 @@ def test_run_records_both_runtimes_and_writes_the_report(env, capsys):
         assert r.latency.median > 0 and r.memory.peak_rss_bytes > 0 and len(r.latency.rounds) == 2
         assert r.analytic["flops"] > 0 and r.analytic["memory_bytes"] > 0
         assert r.artifact.bytes > 0 and len(r.artifact.sha256) == 64
-    for name in ("report.md", "results.csv", "latency_vs_gflops.png"):
+    for name in ("report.md", "report.html", "results.csv", "latency_vs_macs.png"):
         assert (env["out"] / name).exists(), name
+    assert f"report: {env['out'] / 'report.md'} and {env['out'] / 'report.html'}" in capsys.readouterr().out
     # A second run into the same directory must be explicit about continuing it.
     assert main(["run", "--target", env["target"], "--recipe", env["recipe"], "--out", str(env["out"])]) == 2
     assert "--resume" in capsys.readouterr().err
@@ -155,8 +156,9 @@ def test_analyze_writes_the_table_and_the_tradeoff_picture(env, capsys):
     assert main(["analyze", "--recipe", env["recipe"], "--out", str(out)]) == 0
     table = pd.read_csv(out / "analysis.csv")
     assert list(table["resolution"]) == [16, 24]
-    for column in ("flops", "params", "weight_bytes", "activation_bytes", "memory_bytes", "liveness_bytes"):
+    for column in ("flops", "macs", "params", "weight_bytes", "activation_bytes", "memory_bytes", "liveness_bytes"):
         assert (table[column] > 0).all(), column
+    assert (2 * table["macs"] == table["flops"]).all()  # a multiply-accumulate is two FLOPs
     assert (table["memory_bytes"] == table["weight_bytes"] + table["activation_bytes"]).all()
     assert table["flops"].iloc[1] > table["flops"].iloc[0]
     assert (out / "tradeoff.png").stat().st_size > 0

@@ -67,7 +67,7 @@ def _by_name(found: list[Check]) -> dict[str, Check]:
 def test_doctor_over_ssh(sshd_target):
     found = run_doctor(sshd_target, runtimes=["litert"])
     names = [c.name for c in found]
-    assert names == ["connection", "python", "numpy", "litert", "governor", "meter", "disk", "ram", "clocksource"]
+    assert names == ["connection", "agent bundle", "python", "numpy", "litert", "governor", "meter", "disk", "ram", "clocksource"]
     got = _by_name(found)
     for name in ("connection", "python", "numpy", "litert", "meter"):
         assert got[name].ok, got[name]

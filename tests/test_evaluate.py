@@ -194,6 +194,24 @@ def test_accuracy_on_a_generated_image_folder(setup, colour_classifier, image_fo
     assert small["eval_cached"] is False and small["n_images"] == 3
 
 
+def test_accuracy_on_generated_cifar10_batches(setup, colour_classifier):
+    from tests.test_datasets_cifar import write_cifar_batch, write_cifar_meta
+
+    root, _ = setup
+    recipe, (variant, artifact, fp32, _) = colour_classifier
+    cifar = root / "cifar-10-batches-py"
+    # 5 test images, the last (blue) labelled red: top-1 = 4/5 for the colour network.
+    write_cifar_batch(cifar / "test_batch", [RED, GREEN, BLUE, (200, 40, 30), BLUE], [0, 1, 2, 0, 0])
+    write_cifar_batch(cifar / "data_batch_1", [GREEN], [1])  # never scored
+    write_cifar_meta(cifar, ["red", "green", "blue"])
+    result = Evaluator(recipe, root / "eval-cifar", dataset=cifar, fidelity_samples=4).evaluate(variant, "litert", artifact, fp32)
+    assert "eval_error" not in result, result
+    assert result["n_images"] == 5 and result["top1"] == pytest.approx(80.0) and result["fp32_top1"] == pytest.approx(80.0)
+    write_cifar_meta(cifar, [str(i) for i in range(10)])  # CIFAR-10's 10 classes against a 3-class network
+    mismatch = Evaluator(recipe, root / "eval-cifar-10", dataset=cifar, fidelity_samples=4).evaluate(variant, "litert", artifact, fp32)
+    assert "3 classes but --dataset has 10 CIFAR-10 classes" in mismatch["eval_error"]
+
+
 def test_random_weights_get_fidelity_but_no_accuracy(setup, tiny_random, image_folder):
     root, cache = setup
     recipe, artifacts = tiny_random

@@ -92,3 +92,68 @@ def test_negative_resize_and_width_are_refused():
         fields(resize_after_stem=-1)
     with pytest.raises(InputError, match="test.toml.*width"):
         fields(width=0.0)
+
+
+# ---------------------------------------------------------------- ResNet-50 v1 (stride on the 1x1)
+
+
+def resnet50_macs_by_hand(resolution: int, stride_in_1x1: bool) -> int:
+    """Multiply-accumulates of ResNet-50 from its layer shapes alone: k x k x C_in x C_out per output
+    pixel of every convolution, and the classifier's 2048 x 1000."""
+
+    def out(size: int, kernel: int, stride: int, padding: int) -> int:
+        return (size + 2 * padding - kernel) // stride + 1
+
+    h = out(resolution, 7, 2, 3)
+    macs = 7 * 7 * 3 * 64 * h * h
+    h = out(h, 3, 2, 1)  # max-pool
+    channels = 64
+    for planes, blocks, stage_stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
+        for block in range(blocks):
+            stride = stage_stride if block == 0 else 1
+            stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
+            h1 = out(h, 1, stride_1x1, 0)
+            h3 = out(h1, 3, stride_3x3, 1)
+            macs += channels * planes * h1 * h1 + 9 * planes * planes * h3 * h3 + planes * 4 * planes * h3 * h3
+            if block == 0:  # the projection shortcut
+                macs += channels * 4 * planes * out(h, 1, stride, 0) ** 2
+            channels, h = 4 * planes, h3
+    return macs + 2048 * 1000
+
+
+@pytest.mark.parametrize("resolution", [224, 210, 140])
+def test_v1_and_v1_5_macs_match_the_closed_form(resolution):
+    from edge_bench.analytic import count_flops
+
+    for arch, v1 in (("resnet50", False), ("resnet50_v1", True)):
+        f = ARCHS[arch].normalize({"resolution": resolution}, "test.toml")
+        macs = count_flops(ARCHS[arch].build(f), torch.randn(*input_shape(f))) // 2
+        assert macs == resnet50_macs_by_hand(resolution, v1), arch
+
+
+def test_v1_is_3_86_gmacs_and_v1_5_is_4_09_at_224():
+    # The usual published figures: 3.86 GMACs for the ResNet paper's ResNet-50 (v1), 4.09 for torchvision's (v1.5).
+    v1, v1_5 = resnet50_macs_by_hand(224, True), resnet50_macs_by_hand(224, False)
+    assert v1 == 3_857_973_248 and round(v1 / 1e9, 2) == 3.86
+    assert v1_5 == 4_089_184_256 and round(v1_5 / 1e9, 2) == 4.09
+    # The difference is the three strided 1x1 convolutions, each at a quarter of its v1.5 cost.
+    assert v1_5 - v1 == 3 * (256 * 128 * 56 * 56) * 3 // 4
+
+
+def test_v1_moves_the_stride_and_keeps_every_weight():
+    v1 = ARCHS["resnet50_v1"].build(fields())
+    v1_5 = ARCHS["resnet50"].build(fields())
+    for stage in ("layer2", "layer3", "layer4"):
+        first = getattr(v1, stage)[0]
+        assert first.conv1.stride == (2, 2) and first.conv2.stride == (1, 1), stage
+        assert first.downsample[0].stride == (2, 2)
+        assert getattr(v1_5, stage)[0].conv2.stride == (2, 2)
+    assert v1.layer1[0].conv1.stride == (1, 1)
+    ours, reference = v1.state_dict(), v1_5.state_dict()
+    assert list(ours) == list(reference) and all(torch.equal(ours[k], reference[k]) for k in reference)
+
+
+def test_v1_refuses_torchvision_weights_before_any_download():
+    f = ARCHS["resnet50_v1"].normalize({"weights": "IMAGENET1K_V2"}, "test.toml")
+    with pytest.raises(InputError, match="trained for v1.5"):
+        ARCHS["resnet50_v1"].build(f)

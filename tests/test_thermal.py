@@ -145,3 +145,11 @@ def test_cooldown_keeps_its_signature_and_reports(monkeypatch):
     monkeypatch.setattr(thermal, "read_temperature_c", lambda *a, **k: next(readings))
     out = thermal.cooldown(60.0, 10.0, poll_secs=0.0)
     assert out["reached"] and out["temperature_c"] == 55.0
+
+
+def test_snapshot_reads_the_load_average(tmp_path):
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "loadavg").write_text("3.52 1.07 0.41 2/389 12345\n")
+    assert snapshot(runner=no_vcgencmd, root=str(tmp_path))["load_average"] == [3.52, 1.07, 0.41]
+    (tmp_path / "proc" / "loadavg").unlink()
+    assert snapshot(runner=no_vcgencmd, root=str(tmp_path))["load_average"] is None

@@ -5,6 +5,14 @@ class index = position of the folder name in sorted order, images .jpg/.jpeg/.pn
 below their class folder. The evaluation transform is the classic one: resize the shorter side to
 K = round(crop / resize_ratio), centre crop to the variant's resolution, ImageNet mean/std.
 
+CIFAR-10 (its standard Python batches, as https://www.cs.toronto.edu/~kriz/cifar.html ships them in
+cifar-10-batches-py/): `data_batch_1`..`data_batch_5` (training) and `test_batch`, each a pickled dict
+whose `data` is an N x 3072 uint8 array (the 1024 red, then green, then blue values of a 32x32 image,
+row-major) and `labels` N class indices; `batches.meta` names the classes. Accuracy is scored on
+`test_batch`, calibration draws from the training batches. An image is resized as a whole to the
+variant's resolution (no crop: that is the resolution downsizing studied) and normalized with CIFAR-10's
+per-channel training-set mean and standard deviation.
+
 Segmentation (Cityscapes layout): leftImg8bit/<split>/<city>/*_leftImg8bit.png with their labels
 gtFine/<split>/<city>/*_gtFine_labelIds.png; label ids map to the 19 train ids (255 = ignore). The
 image is resized straight to the variant's (H, W) input; the logits are upsampled back to the label's
@@ -14,7 +22,7 @@ size for scoring, so the labels are never resampled.
 from __future__ import annotations
 
 import hashlib
-
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -175,6 +183,121 @@ def classification_batches(
         chunk = dataset.samples[start : start + batch_size]
         images = np.stack([transform(_load_rgb(path)) for path, _ in chunk])
         yield images, np.array([label for _, label in chunk], dtype=np.int64)
+
+
+# ---------------------------------------------------------------- CIFAR-10
+
+CIFAR_TEST_BATCH = "test_batch"
+CIFAR_TRAIN_BATCHES = "data_batch_*"
+CIFAR_SIDE = 32
+# CIFAR-10's training-set channel statistics, the normalization CIFAR networks are usually trained with.
+CIFAR10_MEAN = np.array([0.4914, 0.4822, 0.4465], dtype=np.float32)
+CIFAR10_STD = np.array([0.2470, 0.2435, 0.2616], dtype=np.float32)
+
+
+def is_cifar_folder(root: Path | str) -> bool:
+    """A folder of CIFAR-10 Python batches (test_batch or data_batch_*), rather than an image tree."""
+    root = Path(root)
+    return root.is_dir() and ((root / CIFAR_TEST_BATCH).is_file() or any(root.glob(CIFAR_TRAIN_BATCHES)))
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles dicts, lists, strings and numpy arrays, nothing else: a batch file cannot run code."""
+
+    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a CIFAR batch")
+        if module == "numpy.core.multiarray":  # the files' (numpy 1) name of what numpy 2 keeps in numpy._core
+            try:
+                return super().find_class("numpy._core.multiarray", name)
+            except (ImportError, AttributeError):
+                pass
+        return super().find_class(module, name)
+
+
+def read_cifar_batch(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
+    """One batch file: images (N, 3, 32, 32) uint8 and labels (N,) int64."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            # The files were pickled by Python 2: latin1 turns its byte strings into the arrays' raw bytes.
+            entry = _ArraysOnly(f, encoding="latin1").load()
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError) as e:
+        raise InputError(f"{path}: not a CIFAR-10 Python batch ({type(e).__name__}: {e})") from None
+    if isinstance(entry, dict):
+        entry = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in entry.items()}
+    if not isinstance(entry, dict) or "data" not in entry or not ({"labels", "fine_labels"} & set(entry)):
+        raise InputError(f"{path}: a CIFAR-10 batch is a dict with 'data' and 'labels'")
+    data = np.asarray(entry["data"])
+    labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * CIFAR_SIDE * CIFAR_SIDE or len(labels) != len(data):
+        raise InputError(f"{path}: 'data' must be uint8 N x 3072 with N labels, got {data.dtype} {data.shape} and "
+                         f"{len(labels)} labels")
+    return data.reshape(-1, 3, CIFAR_SIDE, CIFAR_SIDE), labels
+
+
+@dataclass(frozen=True)
+class CifarSet:
+    files: tuple[Path, ...]
+    classes: tuple[str, ...]  # from batches.meta; "0".."9" without it
+    images: np.ndarray  # (N, 3, 32, 32) uint8
+    labels: np.ndarray  # (N,) int64
+
+
+def read_cifar(root: Path | str, split: str = "test", max_images: int | None = None) -> CifarSet:
+    """The test batch (split "test") or the training batches ("train") of a CIFAR-10 folder."""
+    root = Path(root)
+    pattern = CIFAR_TEST_BATCH if split == "test" else CIFAR_TRAIN_BATCHES
+    files = tuple(sorted(root.glob(pattern)))
+    if not files:
+        raise InputError(f"--dataset {root}: no {pattern} file (expected CIFAR-10's Python batches, cifar-10-batches-py/)")
+    parts = [read_cifar_batch(path) for path in files]
+    images = np.concatenate([images for images, _ in parts])
+    labels = np.concatenate([labels for _, labels in parts])
+    picks = evenly_spaced(range(len(images)), max_images)
+    return CifarSet(files, _cifar_classes(root, int(labels.max()) + 1), images[picks], labels[picks])
+
+
+def _cifar_classes(root: Path, at_least: int) -> tuple[str, ...]:
+    meta = root / "batches.meta"
+    if meta.is_file():
+        try:
+            with meta.open("rb") as f:
+                names = _ArraysOnly(f, encoding="latin1").load().get("label_names")
+            if names:
+                return tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, AttributeError):
+            pass
+    return tuple(str(i) for i in range(max(10, at_least)))
+
+
+def cifar_image(image: np.ndarray, size: Size, interpolation: str = "bilinear") -> np.ndarray:
+    """One (3, 32, 32) uint8 image resized to `size` and normalized: (3, H, W) float32."""
+    height, width = _hw(size)
+    picture = Image.fromarray(np.ascontiguousarray(image.transpose(1, 2, 0)))
+    if (width, height) != picture.size:
+        picture = picture.resize((width, height), _resample(interpolation))
+    rgb = np.asarray(picture, dtype=np.float32) / 255.0
+    return ((rgb - CIFAR10_MEAN) / CIFAR10_STD).transpose(2, 0, 1).copy()
+
+
+def cifar_batches(
+    root: Path | str,
+    size: Size,
+    max_images: int | None = None,
+    batch_size: int = 1,
+    interpolation: str = "bilinear",
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(images (B, 3, H, W) float32, labels (B,) int64) of CIFAR-10's test batch."""
+    dataset = read_cifar(root, "test", max_images)
+    _resample(interpolation)
+    for start in range(0, len(dataset.images), batch_size):
+        chunk = dataset.images[start : start + batch_size]
+        images = np.stack([cifar_image(image, size, interpolation) for image in chunk])
+        yield images, dataset.labels[start : start + batch_size]
 
 
 # ---------------------------------------------------------------- segmentation (Cityscapes)
@@ -373,8 +496,12 @@ def calibration_batches(
 
     They go through the evaluation transform, so the quantizer sees what the evaluation feeds.
     With `resize_only` (segmentation), images are resized straight to (H, W) instead, as
-    `cityscapes_batches` does.
+    `cityscapes_batches` does. A CIFAR-10 folder gives images of its training batches, transformed
+    as `cifar_batches` does.
     """
+    if is_cifar_folder(folder):
+        yield from _cifar_calibration(Path(folder), resolution, n, seed, eval_config)
+        return
     images = list_images(folder)
     picks = calibration_picks(images, n, seed, folder)
     height, width = _hw(resolution)
@@ -383,3 +510,20 @@ def calibration_batches(
     for path in picks:
         image = _load_rgb(path)
         yield (normalize(image.resize((width, height), resample)) if resize_only else crop_transform(image))[None]
+
+
+def calibration_pool_size(folder: Path | str) -> int:
+    """How many images `calibration_batches` can draw from `folder`."""
+    if is_cifar_folder(folder):
+        return len(read_cifar(folder, "train").images)
+    return len(list_images(folder))
+
+
+def _cifar_calibration(folder: Path, resolution: Size, n: int, seed: int, eval_config: EvalConfig) -> Iterator[np.ndarray]:
+    dataset = read_cifar(folder, "train")
+    if len(dataset.images) < n:
+        raise InputError(f"recipe key 'quantize.calibration': {folder} holds {len(dataset.images)} training images but "
+                         f"quantize.batches = {n}; add batches or lower quantize.batches")
+    picks = np.random.default_rng(seed).choice(len(dataset.images), size=n, replace=False)
+    for index in picks:
+        yield cifar_image(dataset.images[int(index)], resolution, eval_config.interpolation)[None]

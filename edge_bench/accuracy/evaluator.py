@@ -5,7 +5,8 @@ the calibration distribution (seeded standard-normal images, or the recipe's cal
 their outputs give the SQNR (dB) and the top-1 agreement (percent of samples, or pixels, where both
 pick the same class). It is measured for every artifact.
 
-Accuracy needs `--dataset`: an ImageFolder tree (top-1/top-5) or a Cityscapes tree (mIoU over the 19
+Accuracy needs `--dataset`: an ImageFolder tree or CIFAR-10's Python batches (top-1/top-5; a folder
+holding `test_batch` or `data_batch_*` is read as CIFAR-10), or a Cityscapes tree (mIoU over the 19
 classes, logits interpolated to the label size). The FP32 model is scored beside the artifact on the
 very same images, so the INT8 drop is visible per variant. A model with random weights gets no
 accuracy number at all, only a note saying why: a figure from random weights is not an accuracy.
@@ -43,9 +44,12 @@ import numpy as np
 from .datasets import (
     UPSAMPLE_MODES,
     calibration_batches,
+    calibration_pool_size,
+    cifar_batches,
     cityscapes_batches,
     classification_batches,
-    list_images,
+    is_cifar_folder,
+    read_cifar,
     read_cityscapes,
     read_image_folder,
     upsample_logits,
@@ -181,7 +185,7 @@ class Evaluator:
         self.task = task
         self.threads = threads or os.cpu_count() or 1
         self._fingerprints: dict[str, str] = {}
-        self._classes: int | None = None  # class folders of an ImageFolder dataset
+        self._classes: int | None = None  # classes of a classification dataset (ImageFolder folders, CIFAR labels)
         self._memo_variant: str | None = None
         self._memo: dict[str, list[np.ndarray]] = {}
         if self.dataset is not None:  # a wrong layout is the user's to fix before anything is built
@@ -195,6 +199,10 @@ class Evaluator:
             if task == "segmentation":
                 pairs = read_cityscapes(self.dataset, CITYSCAPES_SPLIT, self.max_images)
                 files = [p for pair in pairs for p in (pair.image, pair.label)]
+            elif is_cifar_folder(self.dataset):
+                cifar = read_cifar(self.dataset, "test", self.max_images)
+                self._classes = len(cifar.classes)
+                files = list(cifar.files)
             else:
                 folder = read_image_folder(self.dataset, self.max_images)
                 self._classes = len(folder.classes)
@@ -314,14 +322,18 @@ class Evaluator:
             images = (rng.standard_normal(shape).astype(np.float32) for _ in range(self.fidelity_samples))
             return f"standard-normal images (numpy seed {q.seed})", images
         folder = Path(q.calibration).expanduser()
-        n = min(self.fidelity_samples, len(list_images(folder)))
+        n = min(self.fidelity_samples, calibration_pool_size(folder))
         images = calibration_batches(folder, shape[2:], n, q.seed, self.recipe.eval, resize_only=task == "segmentation")
         return f"calibration folder {folder}", images
 
     def _classification(self, shape: tuple[int, ...], model: ArtifactProcess, fp32: _Fp32, result: dict[str, Any]) -> None:
         self._dataset_fingerprint("classification")
         classes = self._classes
-        batches = classification_batches(self.dataset, shape[2:], self.recipe.eval, self.max_images, batch_size=1)
+        cifar = is_cifar_folder(self.dataset)
+        if cifar:
+            batches = cifar_batches(self.dataset, shape[2:], self.max_images, 1, self.recipe.eval.interpolation)
+        else:
+            batches = classification_batches(self.dataset, shape[2:], self.recipe.eval, self.max_images, batch_size=1)
         labels: list[np.ndarray] = []
 
         def images() -> Iterator[np.ndarray]:
@@ -333,8 +345,9 @@ class Evaluator:
         for image, reference in fp32.outputs("dataset", images()):
             if reference.shape[-1] != classes:
                 raise ValueError(
-                    f"the model outputs {reference.shape[-1]} classes but --dataset has {classes} class folders: "
-                    "class index = position of the folder in sorted order must match the model's outputs"
+                    f"the model outputs {reference.shape[-1]} classes but --dataset has {classes} "
+                    + ("CIFAR-10 classes" if cifar else "class folders: class index = position of the folder in sorted "
+                       "order must match the model's outputs")
                 )
             output = _like(model(image), reference)
             int8.update(output, labels[-1])

@@ -11,7 +11,8 @@ from ..config import Recipe
 from ..progress import NoProgress, Progress
 from ..recipes import Variant
 
-COLUMNS = ("flops", "params", "weight_bytes", "activation_bytes", "memory_bytes", "liveness_bytes")
+# `macs` beside `flops`: the paper, its poster and torchvision quote multiply-accumulates (FLOPs = 2 x MACs).
+COLUMNS = ("flops", "macs", "params", "weight_bytes", "activation_bytes", "memory_bytes", "liveness_bytes")
 
 
 def analyze_recipe(recipe: Recipe, variants: list[Variant], progress: Progress | None = None) -> pd.DataFrame:
@@ -45,32 +46,35 @@ def closed_form_columns(analytic: dict) -> dict:
 
 
 def write_analysis(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """analysis.csv and the trade-off picture: memory and activations against FLOPs, one series per recipe."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """analysis.csv and the trade-off picture: memory and activations against MACs, one series per recipe."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     out_dir.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out_dir / "analysis.csv", index=False)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    fig = Figure(figsize=(11, 4.6), layout="constrained")
+    axes = fig.subplots(1, 2)
     for recipe, group in frame.groupby("recipe", sort=False):
-        group = group.sort_values("flops")
-        axes[0].plot(group["flops"] / 1e9, group["memory_bytes"] / 1e6, marker="o", label=recipe)
-        axes[1].plot(group["flops"] / 1e9, group["activation_bytes"] / 1e6, marker="o", label=recipe)
-    axes[0].set_ylabel("memory, MB (INT8 weights + largest operator in+out)")
-    axes[1].set_ylabel("activations, MB (largest operator in+out, INT8)")
+        group = group.sort_values("macs")
+        axes[0].plot(group["macs"] / 1e9, group["memory_bytes"] / 1e6, marker="o", label=recipe)
+        axes[1].plot(group["macs"] / 1e9, group["activation_bytes"] / 1e6, marker="o", label=recipe)
+    axes[0].set_title("memory: INT8 weights + largest operator in+out", fontsize=10)
+    axes[1].set_title("activations: largest operator in+out (INT8)", fontsize=10)
+    plain = FuncFormatter(lambda value, _: f"{value:g}")  # 0.1, 1, 30 rather than 10^-1 and 3x10^1
     for ax in axes:
-        ax.set_xlabel("GFLOPs")
+        ax.set_xlabel("GMACs (10⁹ multiply-accumulates)")
+        ax.set_ylabel("MB")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):  # labels on 1, 2 and 5 of each decade only: they never collide
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(plain)
+            axis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3, which="both")
-        ax.legend()
+        ax.legend(fontsize=8)
     fig.suptitle("Scaling trade-off: resolution vs width (analytic model)")
-    fig.tight_layout()
     picture = out_dir / "tradeoff.png"
     fig.savefig(picture, dpi=120)
-    plt.close(fig)
     return [out_dir / "analysis.csv", picture]
 
 

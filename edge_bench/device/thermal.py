@@ -138,12 +138,22 @@ def read_temperature_c(runner: Runner | None = None, root: str = "/") -> tuple[f
     return read_zone_temperature_c(root)
 
 
+def read_load_average(root: str = "/") -> list[float] | None:
+    """The 1-, 5- and 15-minute load averages (/proc/loadavg): other work on the device disturbs a measurement."""
+    try:
+        return [float(v) for v in (Path(root) / "proc/loadavg").read_text().split()[:3]]
+    except (OSError, ValueError):
+        return None
+
+
 def snapshot(runner: Runner | None = None, root: str = "/") -> dict:
-    """Temperature, throttle flags, firmware ARM clock and governors, each None with a reason when unavailable."""
+    """Temperature, throttle flags, firmware ARM clock, governors and the load average, each None
+    (with a reason where there is one) when unavailable."""
     runner = runner or run_vcgencmd
     temperature, temp_source = read_temperature_c(runner, root)
     governors = read_governors(root)
     out: dict = {
+        "load_average": read_load_average(root),
         "temperature_c": temperature,
         "temperature_source": temp_source,
         "governor": sorted(set(governors.values())) or None,

@@ -97,11 +97,30 @@ def _derive_regseg(fields: dict[str, Any]) -> None:
         raise InputError(f"field 'width' of regseg scales the group width 16 and must be a multiple of 1/16, got {fields['width']}")
 
 
+def _derive_nasnet(fields: dict[str, Any]) -> None:
+    _positive_width(fields)
+    if fields["cells"] <= 0:
+        raise InputError(f"field 'cells' (normal cells per stack) must be > 0, got {fields['cells']}")
+    filters = fields["filters"] * fields["width"]
+    if filters != int(filters) or int(filters) % 2 or filters <= 0:
+        raise InputError(
+            f"field 'filters' x 'width' must be an even whole number (a factorized reduction halves it), "
+            f"got {fields['filters']} x {fields['width']} = {filters:g}"
+        )
+
+
 ARCHS: dict[str, Arch] = {
     "resnet50": Arch(
         "resnet50",
         "edge_bench.models.resnet:build",
         # resize_after_stem: FCR, activations resized to this size after the stem conv (0: off).
+        defaults={"checkpoint": "", "resize_after_stem": 0},
+        derive=_derive_resnet,
+    ),
+    # ResNet-50 v1 (the ResNet paper's): the stride on the first 1x1 convolution of each downsampling block.
+    "resnet50_v1": Arch(
+        "resnet50_v1",
+        "edge_bench.models.resnet:build_v1",
         defaults={"checkpoint": "", "resize_after_stem": 0},
         derive=_derive_resnet,
     ),
@@ -122,6 +141,13 @@ ARCHS: dict[str, Arch] = {
             "width": 0.0,
         },
         derive=_derive_vit,
+    ),
+    # NASNet-A (N @ F) on CIFAR-10: N = cells per stack, F = 24 x filters x width; (6 @ 768) by default.
+    "nasnet_a": Arch(
+        "nasnet_a",
+        "edge_bench.models.nasnet:build",
+        defaults={"checkpoint": "", "cells": 6, "filters": 32, "num_classes": 10, "resolution": 32},
+        derive=_derive_nasnet,
     ),
     # RegSeg exp48_decoder26 on Cityscapes shapes: resolution is the height, width = 2 x height.
     "regseg": Arch(

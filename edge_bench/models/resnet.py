@@ -1,4 +1,13 @@
-"""ResNet-50 with a uniform width multiplier and an optional resize after the stem (FCR).
+"""ResNet-50 (v1.5, and v1) with a uniform width multiplier and an optional resize after the stem (FCR).
+
+Two architectures share this builder:
+- `resnet50` is torchvision's ResNet-50, "v1.5": a downsampling bottleneck (the first block of
+  stages 2, 3 and 4) strides its 3x3 convolution. 4.09 GMACs at 224, the figure torchvision quotes.
+- `resnet50_v1` is the network of the ResNet paper (He et al. 2016): the stride sits on the block's
+  first 1x1 convolution, so that convolution runs at the lower resolution and the block costs less:
+  3.86 GMACs at 224 (4.09 minus 3 x 77.07 M, the three strided 1x1 convolutions at a quarter of
+  their v1.5 cost). Same layers, same parameter shapes, same random weights as v1.5; torchvision's
+  pretrained ResNet-50 weights are v1.5 weights and are refused for it (give a v1 `checkpoint`).
 
 Fields (besides the common ones):
 - `width`: every convolution's channel count times the multiplier: the stem (64), each stage's
@@ -43,7 +52,8 @@ def scaled(channels: int, width: float) -> int:
 class ScaledResNet50(ResNet):
     """torchvision's ResNet built from its own `Bottleneck` and `_make_layer`, at any width."""
 
-    def __init__(self, width: float = 1.0, num_classes: int = 1000, resize_after_stem: tuple[int, int] | None = None):
+    def __init__(self, width: float = 1.0, num_classes: int = 1000, resize_after_stem: tuple[int, int] | None = None,
+                 stride_in_1x1: bool = False):
         nn.Module.__init__(self)
         # The attributes and construction order of torchvision.models.resnet.ResNet.__init__, so
         # that `_make_layer` works unchanged and width 1.0 reproduces torchvision's weights.
@@ -70,6 +80,8 @@ class ScaledResNet50(ResNet):
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.constant_(m.weight, 1)
                 nn.init.constant_(m.bias, 0)
+        if stride_in_1x1:
+            move_stride_to_1x1(self)
 
     def _forward_impl(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn1(self.conv1(x)))
@@ -81,10 +93,27 @@ class ScaledResNet50(ResNet):
         return self.fc(x)
 
 
-def build(fields: Mapping[str, Any]) -> torch.nn.Module:
+def move_stride_to_1x1(model: ResNet) -> None:
+    """ResNet v1: each downsampling bottleneck strides its first 1x1 convolution instead of its 3x3.
+
+    A stride is no parameter: the weights stay as they are (the projection shortcut already strides
+    its own 1x1 convolution in both versions).
+    """
+    for stage in (model.layer1, model.layer2, model.layer3, model.layer4):
+        first = stage[0]
+        if first.conv2.stride != (1, 1):
+            first.conv1.stride, first.conv2.stride = first.conv2.stride, (1, 1)
+
+
+def build(fields: Mapping[str, Any], stride_in_1x1: bool = False) -> torch.nn.Module:
     source = weights.resolve(fields)
     size = int(fields["resize_after_stem"])
     resize = (size, int(round(size * float(fields["aspect"])))) if size > 0 else None
     torch.manual_seed(0)  # random weights are reproducible, so cached artifacts are too
-    model = ScaledResNet50(float(fields["width"]), int(fields["num_classes"]), resize)
+    model = ScaledResNet50(float(fields["width"]), int(fields["num_classes"]), resize, stride_in_1x1)
     return weights.apply(model, source).eval()
+
+
+def build_v1(fields: Mapping[str, Any]) -> torch.nn.Module:
+    """ResNet-50 v1 (stride on the first 1x1 convolution of each downsampling block)."""
+    return build(fields, stride_in_1x1=True)

@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 
 # Archs whose pretrained weights come from a torchvision model of the same architecture (at width 1).
 TORCHVISION_MODEL = {"resnet50": "resnet50", "mobilenet_v2": "mobilenet_v2"}
+# Archs no torchvision weights fit, and why: a weights name is refused before anything is downloaded.
+NO_TORCHVISION_WEIGHTS = {
+    "resnet50_v1": "torchvision's ResNet-50 weights are trained for v1.5 (stride on the 3x3 convolution), not v1",
+    "nasnet_a": "torchvision has no NASNet weights",
+}
 
 _unavailable: dict[str, str] = {}  # full weights name -> why it could not be fetched (warned once)
 _MISMATCHES_SHOWN = 3
@@ -60,6 +65,9 @@ def resolve(fields: Mapping[str, Any]) -> WeightsSource:
         return WeightsSource("checkpoint", str(path), _sha256(str(path), stat.st_size, stat.st_mtime_ns))
     if name == "random":
         return RANDOM
+    if arch in NO_TORCHVISION_WEIGHTS:
+        raise InputError(f"arch '{arch}': weights = '{name}' cannot be used: {NO_TORCHVISION_WEIGHTS[arch]}; "
+                         "use weights = 'random' or a checkpoint")
     full = _torchvision_name(arch, name, float(fields.get("width", 1.0)))
     if full not in _unavailable:
         try:

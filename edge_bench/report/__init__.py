@@ -14,7 +14,7 @@ from typing import Iterable
 from .. import __version__
 from ..results import Record, to_dataframe
 from . import html, markdown, plots
-from .analysis import DEFAULT_BUDGET_POINTS, DEFAULT_FIDELITY_BAR_DB, Analysis
+from .analysis import DEFAULT_BUDGET_POINTS, DEFAULT_FIDELITY_BAR_DB, Analysis, with_derived_columns
 from .blocks import Section, Text
 from .sections import build_sections
 
@@ -22,9 +22,11 @@ REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 # What an earlier report in the same folder may have left and this one may not rewrite.
 GENERATED = (
-    "latency_vs_gflops.png", "parity.png", "memory.png", "pareto.png", "energy_vs_gflops.png",
+    "latency_vs_macs.png", "parity.png", "memory.png", "pareto.png", "energy_vs_macs.png",
+    "latency_vs_gflops.png", "energy_vs_gflops.png",  # their names before the axis was in MACs
     "recommendations.csv", "fit.csv", "memory_ratios.csv", "pareto.csv", "selection.csv", "random_resolution.csv",
-    "cross_runtime.csv", "cross_device.csv", "delegation.csv", "mcu_fit.csv", "results.parquet",
+    "cross_runtime.csv", "cross_device.csv", "delegation.csv", "mcu_fit.csv", "setup.csv", "sweep_noise.csv",
+    "results.parquet",
 )  # fmt: skip
 
 
@@ -42,6 +44,8 @@ def write_report(
         (out_dir / name).unlink(missing_ok=True)
     records = list(records)
     frame = to_dataframe(records)
+    if not frame.empty:
+        frame = with_derived_columns(frame, records)
     frame.to_csv(out_dir / "results.csv", index=False)
     files = ["`results.csv`: every measurement, one row each", _write_parquet(frame, out_dir / "results.parquet")]
 

@@ -14,15 +14,34 @@ import numpy as np
 import pandas as pd
 
 from ..results import Record
+from . import noise
 from .fit import fit_table, memory_ratios, ok_rows
 from .pareto import COST_COLUMNS, pareto_fronts, quality_column
 from .selection import best_for_device, cheapest_within_budget, cross_device_table, cross_runtime_table, random_resolution_policy
+from .setup import is_random, setup_table
 from .tables import is_missing
 
 DEFAULT_BUDGET_POINTS = 0.75  # the paper's accuracy budget, in points
 DEFAULT_FIDELITY_BAR_DB = 20.0  # without labels: an INT8 artifact this close to its FP32 model counts as faithful
 ACCURACY_COLUMNS = ("top1", "miou")
+# Fronts, like fits, never mix architectures: each architecture's own trade-off, per target and runtime.
+FRONT_GROUP_BY = ("arch", "target", "runtime")
 QUALITY_LABELS = {"top1": "top-1 %", "miou": "mIoU %", "sqnr_db": "SQNR dB", "top1_agreement": "top-1 agreement %"}
+
+
+def with_derived_columns(frame: pd.DataFrame, records: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The results table with what the report derives from each record: `macs` where only FLOPs were
+    recorded (a multiply-accumulate is 2 FLOPs), and the latency's dispersion (`noise.dispersion`).
+    Columns already present are kept as they are."""
+    frame = frame.copy()
+    if "flops" in frame.columns:
+        halves = pd.to_numeric(frame["flops"], errors="coerce") / 2
+        frame["macs"] = series(frame, "macs").fillna(halves) if "macs" in frame.columns else halves
+    if len(frame) == len(records):
+        for column, values in noise.dispersion_columns(records, frame.index).items():
+            if column not in frame.columns:
+                frame[column] = values
+    return frame
 
 
 def series(rows: pd.DataFrame, column: str) -> pd.Series:
@@ -41,6 +60,7 @@ class Analysis:
     ok: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
+        self.frame = with_derived_columns(self.frame, self.records)
         self.ok = ok_rows(self.frame) if "status" in self.frame.columns else self.frame.iloc[:0]
 
     # ------------------------------------------------------------ what the records hold
@@ -95,6 +115,11 @@ class Analysis:
             return self.ok.iloc[:0]
         return self.ok[self.ok["latency_precision"] == "imprecise"]
 
+    def random_weights(self, target: str | None = None) -> bool:
+        """Every ok measurement (on `target`) is of an artifact with random weights."""
+        records = [r for r in self.records if r.ok and (target is None or r.target == target)]
+        return bool(records) and all(is_random(r) for r in records)
+
     def accuracy_reason(self) -> str:
         notes = [n.removeprefix("not measured: ") for n in self.distinct("accuracy_note")]
         return "; ".join(notes) if notes else "the records carry no accuracy"
@@ -116,6 +141,7 @@ class Analysis:
         latency = series(on_target, "latency_median_ms")
         row: dict[str, Any] = {"target": target, "variant": None, "runtime": None, "quality_col": None, "quality": None,
                                "best_quality": None, "latency_median_ms": None, "rule": None, "note": None}
+        pool = on_target[latency.notna()]  # the candidates the rule chooses among, for the runner-up
         if accuracy and self.has(accuracy, on_target):
             choice = best_for_device(self.frame, target, accuracy, "latency_median_ms", self.budget_points)
             label = QUALITY_LABELS[accuracy].removesuffix(" %")
@@ -123,6 +149,14 @@ class Analysis:
                             f"points of the best {label} measured on the target (any width, resolution and runtime)",
                        quality_col=accuracy, best_quality=choice.reference_quality, note=choice.note)
             chosen = choice.row
+            if choice.reference_quality is not None:
+                pool = pool[series(pool, accuracy) >= choice.reference_quality - self.budget_points - 1e-9]
+        elif self.random_weights(target):
+            row["rule"] = ("random weights, so no accuracy to choose by: the lowest median latency. The INT8-vs-FP32 "
+                           "fidelity of random-weight artifacts is a conversion check, not an accuracy statement (see below)")
+            chosen = on_target.loc[latency.idxmin()] if latency.notna().any() else None
+            if chosen is None:
+                row["note"] = "no latency measured"
         elif self.has("sqnr_db", on_target):
             sqnr = series(on_target, "sqnr_db")
             if "sqnr_note" in on_target.columns:  # identical outputs: SQNR stored as null, fidelity is perfect
@@ -134,6 +168,7 @@ class Analysis:
                             "costs in accuracy is not measured here",
                        quality_col="sqnr_db", best_quality=float(sqnr.max()))
             chosen = faithful.loc[series(faithful, "latency_median_ms").idxmin()] if len(faithful) else None
+            pool = faithful
             if chosen is None:
                 row["note"] = f"no artifact reaches {self.fidelity_bar_db:g} dB (best: {sqnr.max():.1f} dB)"
         else:
@@ -152,7 +187,27 @@ class Analysis:
                 row[column] = chosen.get(column)
             if self.several_recipes:
                 row["recipe"] = chosen.get("recipe")
+            row.update(self._runner_up(chosen, pool))
         return row
+
+    @staticmethod
+    def _runner_up(chosen: Any, pool: pd.DataFrame) -> dict[str, Any]:
+        """The next-fastest candidate, and whether the chosen one's lead over it is within the noise."""
+        def key(row: Any) -> tuple[str, str, str]:
+            return str(row.get("variant")), str(row.get("runtime")), str(row.get("recipe"))
+
+        others = pool[[key(row) != key(chosen) for _, row in pool.iterrows()]]
+        if others.empty:
+            return {}
+        second = others.loc[series(others, "latency_median_ms").idxmin()]
+        ms, second_ms = float(chosen["latency_median_ms"]), float(second["latency_median_ms"])
+        pair = [chosen.get(noise.NOISE), second.get(noise.NOISE)]
+        spreads = [None if is_missing(v) else float(v) for v in pair]
+        known = [s for s in spreads if s is not None]
+        return {"runner_up": second.get("variant"), "runner_up_runtime": second.get("runtime"),
+                "runner_up_ms": second_ms, "lead_pct": 100 * noise.relative_gap(ms, second_ms),
+                "noise_pct": 100 * sum(known) if known else None,
+                "within_noise": noise.within_noise(ms, second_ms, *spreads)}
 
     @cached_property
     def memory_ratios(self) -> pd.DataFrame:
@@ -160,8 +215,8 @@ class Analysis:
 
     @cached_property
     def pareto(self) -> pd.DataFrame:
-        """Every front row, per target, runtime and cost (needs a quality)."""
-        return pareto_fronts(self.frame, self.quality, self.costs) if self.quality else pd.DataFrame()
+        """Every front row, per architecture, target, runtime and cost (needs a quality)."""
+        return pareto_fronts(self.frame, self.quality, self.costs, group_by=FRONT_GROUP_BY) if self.quality else pd.DataFrame()
 
     @cached_property
     def selection(self) -> pd.DataFrame:
@@ -190,7 +245,16 @@ class Analysis:
     def cross_runtime(self) -> pd.DataFrame:
         if not {"executorch", "litert"} <= set(self.runtimes):
             return pd.DataFrame()
-        return cross_runtime_table(self.frame)
+        table = cross_runtime_table(self.frame)
+        if noise.NOISE in self.frame.columns and not table.empty:  # is the runtimes' difference larger than the noise?
+            spread = cross_runtime_table(self.frame, metric=noise.NOISE)
+            keys = [c for c in table.columns if c not in ("executorch", "litert", "executorch_over_litert")]
+            spread = spread.rename(columns={"executorch": "_iqr_e", "litert": "_iqr_l"})[[*keys, "_iqr_e", "_iqr_l"]]
+            table = table.merge(spread, on=keys, how="left")
+            table["within_noise"] = [noise.within_noise(e, lt, None if pd.isna(ie) else ie, None if pd.isna(il) else il)
+                                     for e, lt, ie, il in zip(table["executorch"], table["litert"], table["_iqr_e"], table["_iqr_l"])]
+            table = table.drop(columns=["_iqr_e", "_iqr_l"])
+        return table
 
     @cached_property
     def cross_device(self) -> pd.DataFrame:
@@ -218,6 +282,16 @@ class Analysis:
         return pd.DataFrame(rows)
 
     @cached_property
+    def setup(self) -> pd.DataFrame:
+        """What each target and runtime was measured on (`setup.setup_table`)."""
+        return setup_table(self.records)
+
+    @cached_property
+    def sweep_noise(self) -> pd.DataFrame:
+        """Neighbouring variants of each sweep: their latency difference against the noise."""
+        return noise.sweep_steps(self.frame)
+
+    @cached_property
     def mcu(self) -> pd.DataFrame:
         """The fit checks of microcontroller targets."""
         if "mcu_fits" not in self.ok.columns:
@@ -232,6 +306,7 @@ class Analysis:
             "memory_ratios.csv": self.memory_ratios if self.has("model_rss_bytes") else pd.DataFrame(),
             "random_resolution.csv": random_resolution, "cross_runtime.csv": self.cross_runtime,
             "cross_device.csv": self.cross_device, "delegation.csv": self.delegation, "mcu_fit.csv": self.mcu,
+            "setup.csv": self.setup, "sweep_noise.csv": self.sweep_noise,
         }
         tables = {name: table for name, table in tables.items() if not table.empty}
         if self.quality:

@@ -18,6 +18,13 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Alert:
+    """A paragraph the reader must not miss: a conclusion the measurements do not support."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Bullets:
     items: tuple[str, ...]
 

@@ -1,6 +1,7 @@
 """Measured against analytic: linear fits of latency and energy on FLOPs (and activation bytes).
 
-Per group (by default per target and runtime), over the variants of the sweep, ordinary least
+Per group (by default per architecture, target and runtime: a fit across architectures would
+measure how the architectures differ, not how compute predicts latency), over the variants of the sweep, ordinary least
 squares fits `metric ~ a * flops + b` and `metric ~ a * flops + c * activation_bytes + b`, scored the
 nn-Meter way: R², RMSPE and the share of variants predicted within ±10%, both in-sample and by
 leave-one-out (each point predicted by the fit on all the others: the honest predictive error).
@@ -22,14 +23,14 @@ MODELS: dict[str, tuple[str, ...]] = {
     "flops": ("flops",),
     "flops+activation": ("flops", "activation_bytes"),
 }
-GROUP_BY = ("target", "runtime")
+GROUP_BY = ("arch", "target", "runtime")
 WITHIN = 0.10  # ±10%, the nn-Meter accuracy criterion
 # Coefficients are reported per these units of their predictor, in the metric's own unit.
 COEFFICIENT_UNITS = {"flops": ("per_gflop", 1e9), "activation_bytes": ("per_mb_activation", 1e6)}
 
 FIT_COLUMNS = (
     "metric", "unit", "model", "n", "fitted", "note", "r2", "rmspe_pct", "share_within_10pct",
-    "loo_rmspe_pct", "loo_share_within_10pct", "per_gflop", "per_mb_activation", "intercept", "condition_number",
+    "loo_rmspe_pct", "loo_share_within_10pct", "per_gflop", "per_gmac", "per_mb_activation", "intercept", "condition_number",
 )  # fmt: skip
 
 
@@ -141,7 +142,7 @@ def _fit_one(group: pd.DataFrame, metric: str, model: str, min_points: int) -> d
         row["note"] = missing
         return row
     if len(points) < needed:
-        row["note"] = f"{len(points)} usable points; the {model} fit needs at least {needed}"
+        row["note"] = f"{len(points)} usable point{'s' if len(points) != 1 else ''}; the {model} fit needs at least {needed}"
         return row
     x = points[list(predictors)].to_numpy(dtype=np.float64)
     y = points[metric].to_numpy(dtype=np.float64)
@@ -163,6 +164,8 @@ def _fit_one(group: pd.DataFrame, metric: str, model: str, min_points: int) -> d
     for name, coefficient in zip(predictors, fit.coefficients):
         column, per = COEFFICIENT_UNITS[name]
         row[column] = coefficient * per if identifiable else None
+    if "per_gflop" in row:  # a multiply-accumulate is 2 FLOPs
+        row["per_gmac"] = None if row["per_gflop"] is None else 2 * row["per_gflop"]
     if not identifiable:
         row["intercept"] = None
         row["note"] = f"predictors collinear (rank {fit.rank} of {len(predictors) + 1}): the fit holds, its coefficients are not unique"
@@ -180,7 +183,8 @@ def fit_table(
 
     Columns: the group keys, metric, unit, model, n (usable points), fitted, note (why there is no
     fit, or a caveat), r2, rmspe_pct, share_within_10pct (percent of points within ±10%),
-    loo_rmspe_pct, loo_share_within_10pct, per_gflop (metric unit per GFLOP), per_mb_activation
+    loo_rmspe_pct, loo_share_within_10pct, per_gflop (metric unit per GFLOP), per_gmac (per
+    10^9 multiply-accumulates: twice per_gflop), per_mb_activation
     (metric unit per 1e6 activation bytes), intercept (metric unit), condition_number.
     """
     unknown = [m for m in models if m not in MODELS]

@@ -10,7 +10,7 @@ import re
 
 import pandas as pd
 
-from .blocks import Bullets, Image, Section, Table, Text
+from .blocks import Alert, Bullets, Image, Section, Table, Text
 from .tables import cell
 
 CSS = """
@@ -31,6 +31,7 @@ tr:nth-child(even) td { background: #fafafa; }
 .scroll { overflow-x: auto; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; margin: .5em 0; }
 code { background: #f2f2f2; padding: 0 .25em; border-radius: 3px; }
+.warning { background: #fff4e0; border-left: 4px solid #e08a00; padding: .4em .8em; }
 footer { margin-top: 2.5em; color: #666; font-size: 12px; }
 """
 
@@ -62,6 +63,8 @@ def _image(block: Image) -> str:
 def render_block(block) -> str:
     if isinstance(block, Text):
         return f"<p>{inline(block.text)}</p>"
+    if isinstance(block, Alert):
+        return f'<p class="warning"><strong>Warning:</strong> {inline(block.text)}</p>'
     if isinstance(block, Bullets):
         return "<ul>" + "".join(f"<li>{inline(item)}</li>" for item in block.items) + "</ul>"
     if isinstance(block, Table):

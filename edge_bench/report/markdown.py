@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from .blocks import Bullets, Image, Section, Table, Text
+from .blocks import Alert, Bullets, Image, Section, Table, Text
 from .tables import to_markdown
 
 
 def render_block(block) -> str:
     if isinstance(block, Text):
         return block.text
+    if isinstance(block, Alert):
+        return f"> **Warning:** {block.text}"
     if isinstance(block, Bullets):
         return "\n".join(f"- {item}" for item in block.items)
     if isinstance(block, Table):

@@ -11,10 +11,13 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
+from . import noise
 from .analysis import ACCURACY_COLUMNS, QUALITY_LABELS, Analysis, series
-from .blocks import Bullets, Image, Section, Table, Text
+from .blocks import Alert, Bullets, Image, Section, Table, Text
 from .pareto import COST_COLUMNS
+from .setup import busy_targets
 from .tables import MB, cell, is_missing, select, summary_table
+from .variants import point_label
 
 QUALITY_UNITS = {"top1": ("top-1", "%"), "miou": ("mIoU", "%"), "sqnr_db": ("SQNR", " dB"), "top1_agreement": ("top-1 agreement", "%")}
 METRIC_NAMES = {"latency_median_ms": "latency ms", "energy_mj": "energy mJ"}
@@ -68,6 +71,8 @@ def _fit_lines(a: Analysis, metric: str = "latency_median_ms") -> list[str]:
     rows = a.fits[(a.fits["metric"] == metric) & (a.fits["model"] == "flops")]
     for _, f in rows.iterrows():
         where = f"{f['target']} / {f['runtime']}"
+        if not is_missing(f.get("arch")):
+            where = f"{f['arch']} on {where}"
         if not f["fitted"]:
             lines.append(f"{where}: no fit ({f['note']}).")
             continue
@@ -85,15 +90,19 @@ def answer(a: Analysis, images: Images) -> Section:
         section.blocks.append(Text("No ok measurement in these results: nothing to recommend (see Failures)."))
         return section
     section.blocks.append(Bullets(tuple(_answer_line(r) for _, r in table.iterrows())))
+    section.blocks += _choice_noise(table)
     rules = list(dict.fromkeys(table["rule"]))
     for rule in rules:
         targets = f" ({', '.join(table[table['rule'] == rule]['target'])})" if len(rules) > 1 else ""
         section.blocks.append(Text(f"Rule{targets}: {rule}."))
+    if a.random_weights():
+        section.blocks.append(Text(random_weights_note(a)))
     fit_lines = _fit_lines(a)
     if fit_lines:
-        section.blocks.append(Text("**How well FLOPs predict latency** (a linear fit per target and runtime):"))
+        section.blocks.append(Text("**How well FLOPs predict latency** (a linear fit per architecture, target and runtime):"))
         section.blocks.append(Bullets(tuple(fit_lines)))
     section.blocks.append(Text(_counts(a)))
+    section.blocks.append(Text(_measured_on(a)))
     imprecise = a.imprecise
     if len(imprecise):
         items = [f"{row['variant']} / {row['runtime']} on {row['target']}: ±{row['latency_ci_half_width']:.1%}"
@@ -105,6 +114,51 @@ def answer(a: Analysis, images: Images) -> Section:
             "device, or allow more rounds ([measure] rounds_max, max_secs_per_measurement)."))
         section.blocks.append(Bullets(tuple(items)))
     return section
+
+
+def _choice_noise(table: pd.DataFrame) -> list[Alert]:
+    """A warning for each target whose recommendation beats the runner-up by no more than the noise."""
+    if "within_noise" not in table.columns:
+        return []
+    alerts = []
+    for _, row in table[table["within_noise"] == True].iterrows():  # noqa: E712 - None (unknown) is not True
+        alerts.append(Alert(
+            f"on {row['target']}, {row['variant']} with {row['runtime']} is {row['lead_pct']:.1f}% faster than "
+            f"{row['runner_up']} with {row['runner_up_runtime']}, no more than the run-to-run spread of these "
+            f"measurements (their medians known to ±{row['noise_pct']:.1f}% together): these runs do not tell which of the two is faster."
+        ))
+    return alerts
+
+
+def random_weights_note(a: Analysis) -> str:
+    """Why a random-weight report's fidelity is not an accuracy statement."""
+    sqnr, agreement = series(a.ok, "sqnr_db").dropna(), series(a.ok, "top1_agreement").dropna()
+    figures = []
+    if len(sqnr):
+        figures.append(f"SQNR {sqnr.min():.1f}–{sqnr.max():.1f} dB")
+    if len(agreement):
+        figures.append(f"top-1 agreement {agreement.min():.0f}–{agreement.max():.0f}%")
+    measured = f" ({', '.join(figures)})" if figures else ""
+    return (
+        "**Random weights.** Every artifact here holds random (seeded) weights, so there is no accuracy to report. "
+        f"The INT8-vs-FP32 fidelity{measured} compares each INT8 artifact with its own FP32 model on the calibration "
+        "distribution: a check that the conversion runs the same network, not an accuracy statement. Low values do "
+        "not mean the quantization is broken: with random weights and random inputs these figures say nothing about "
+        "how a trained network's accuracy survives INT8. For accuracy, build with pretrained weights (or a "
+        "checkpoint) and run with `--dataset`."
+    )
+
+
+def _measured_on(a: Analysis) -> str:
+    """One line per target: its CPU and threads (the full setup is in its own section)."""
+    setup = a.setup
+    if setup.empty:
+        return "Measured on: no ok measurement."
+    parts = []
+    for target, rows in setup.groupby("target", sort=True):
+        threads = "; ".join(dict.fromkeys(rows["threads"]))
+        parts.append(f"{target} ({'; '.join(dict.fromkeys(rows['cpu']))}, {threads} threads)")
+    return "Measured on " + ", ".join(parts) + ": see What it was measured on."
 
 
 def _counts(a: Analysis) -> str:
@@ -130,9 +184,89 @@ def measurements(a: Analysis, images: Images) -> Section:
         section.blocks.append(Text("Accuracy: " + "; ".join(notes) + "."))
     fidelity = a.distinct("fidelity_inputs")
     if fidelity:
+        check = " (random weights: a conversion check, not an accuracy statement)" if a.random_weights() else ""
         section.blocks.append(Text(
-            f"Fidelity (SQNR, top-1 agreement) of each INT8 artifact against its FP32 model on {'; '.join(fidelity)}."
+            f"Fidelity (SQNR, top-1 agreement) of each INT8 artifact against its FP32 model on {'; '.join(fidelity)}{check}."
         ))
+    section.blocks.append(Text(
+        "GMACs: 10^9 multiply-accumulates of the FP32 graph (the unit the paper and torchvision quote; FLOPs = 2 x MACs). "
+        "± (95 %): the half-width of the median's confidence interval over the rounds; IQR / median: the spread of "
+        "the timed runs (interquartile range) over their median; p99 / median: how far the slow tail reaches."
+    ))
+    return section
+
+
+SETUP_SPEC = (
+    ("target", "target", None), ("runtime", "runtime", None), ("cpu", "CPU or SoC", None), ("cores", "cores", None),
+    ("threads", "threads", None), ("runtime_version", "runtime version", None), ("os", "OS", None),
+    ("weights", "weights", None), ("measurements", "measurements", None), ("samples", "timed runs each", None),
+    ("governor", "governor", None), ("load_1min", "load (1 min) before → after", None),
+    ("temperature_c", "°C before → after", None), ("throttling", "throttling", None),
+)  # fmt: skip
+
+
+def setup_section(a: Analysis, images: Images) -> Section:
+    section = Section("What it was measured on")
+    if a.setup.empty:
+        section.blocks.append(Text("No ok measurement: nothing was measured on anything."))
+        return section
+    section.blocks.append(Text(
+        "Per target and runtime, from the records: the device, the threads both runtimes were given, the runtime, "
+        "the weights the artifacts hold, how many timed runs each measurement took, and the state of the device "
+        "around the measurements (ranges over the measurements; 'not recorded' where no record says)."
+    ))
+    section.blocks.append(Table(select(a.setup, SETUP_SPEC, drop_empty=False)))
+    for target, (load, cores) in sorted(busy_targets(a.records).items()):
+        section.blocks.append(Alert(
+            f"{target} was busy: its 1-minute load average reached {load:.2f} on {cores} usable cores before a "
+            "measurement: other processes competed for the CPU, so these latencies may be slower and noisier than "
+            "the device alone gives."
+        ))
+    return section
+
+
+NOISE_SPEC = (
+    ("target", "target", None), ("runtime", "runtime", None), ("n", "measurements", None),
+    ("iqr_median", "IQR / median %, median", 0.01), ("iqr_max", "IQR / median %, worst", 0.01),
+    ("p99_median", "p99 / median, median", None), ("p99_max", "p99 / median, worst", None),
+    ("ci_median", "± median (95 %, %)", 0.01), ("ci_max", "± worst (95 %, %)", 0.01),
+)  # fmt: skip
+
+
+def noise_section(a: Analysis, images: Images) -> Section:
+    section = Section("Measurement noise")
+    if not a.has(noise.IQR) and not a.has(noise.P99):
+        section.blocks.append(Text("No dispersion: the records keep neither raw latency samples nor a p99."))
+        return section
+    section.blocks.append(Text(
+        "How much the timed runs of one measurement spread: IQR / median (a typical run's variation) and p99 / median "
+        "(the slow tail); and how well each median is known: the half-width of its 95 % interval over the rounds "
+        "(fresh processes), which is what a comparison between measurements rests on. A difference between two "
+        "measurements counts as within the noise when it is no larger, relative to the faster one, than their two "
+        "half-widths together (IQR / median stands in for a measurement taken in one process)."
+    ))
+    rows = []
+    for (target, runtime), group in a.ok.groupby(["target", "runtime"], sort=True):
+        iqr, p99 = series(group, noise.IQR).dropna(), series(group, noise.P99).dropna()
+        ci = series(group, noise.CI).dropna()
+        rows.append({"target": target, "runtime": runtime, "n": len(group),
+                     "iqr_median": iqr.median() if len(iqr) else None, "iqr_max": iqr.max() if len(iqr) else None,
+                     "p99_median": p99.median() if len(p99) else None, "p99_max": p99.max() if len(p99) else None,
+                     "ci_median": ci.median() if len(ci) else None, "ci_max": ci.max() if len(ci) else None})
+    section.blocks.append(Table(select(pd.DataFrame(rows), NOISE_SPEC)))
+    steps = a.sweep_noise
+    if not steps.empty and steps["within_noise"].notna().any():
+        noisy = steps[steps["within_noise"] == True]  # noqa: E712 - None (unknown) is not True
+        judged = int(steps["within_noise"].notna().sum())
+        text = (f"{len(noisy)} of {judged} steps between neighbouring variants of a sweep (same architecture, target, "
+                "runtime and width, by MACs) differ by no more than the noise")
+        if len(noisy):
+            examples = ", ".join(f"{point_label(r['smaller'])} → {point_label(r['larger'])} ({r['target']} / {r['runtime']}: "
+                                 f"{r['gap_pct']:+.1f}% vs noise {r['noise_pct']:.1f}%)" for _, r in noisy.head(4).iterrows())
+            section.blocks.append(Alert(f"{text}: {examples}{', …' if len(noisy) > 4 else ''}. The latency trend across "
+                                        "these steps is not resolved by these measurements; every step is in `sweep_noise.csv`."))
+        else:
+            section.blocks.append(Text(f"{text}. Every step is in `sweep_noise.csv`."))
     return section
 
 
@@ -154,32 +288,34 @@ def failures(a: Analysis, images: Images) -> Section:
 # ---------------------------------------------------------------- measured vs analytic
 
 FIT_SPEC = (
-    ("target", "target", None), ("runtime", "runtime", None), ("metric", "metric", None), ("model", "model", None),
+    ("arch", "arch", None), ("target", "target", None), ("runtime", "runtime", None), ("metric", "metric", None),
+    ("model", "model", None),
     ("n", "n", None), ("r2", "R²", None), ("rmspe_pct", "RMSPE %", None), ("share_within_10pct", "within ±10 %", None),
     ("loo_rmspe_pct", "LOO RMSPE %", None), ("loo_share_within_10pct", "LOO within ±10 %", None),
-    ("per_gflop", "per GFLOP", None), ("per_mb_activation", "per MB activation", None),
+    ("per_gmac", "per GMAC", None), ("per_mb_activation", "per MB activation", None),
     ("intercept", "intercept", None), ("note", "note", None),
 )  # fmt: skip
 
 
 def fit_section(a: Analysis, images: Images) -> Section:
-    section = Section("Latency against FLOPs")
+    section = Section("Latency against compute")
     if a.fits.empty:
         section.blocks.append(Text("No fit: no ok measurement."))
         return section
     fits = a.fits[a.fits["metric"] == "latency_median_ms"]
     section.blocks.append(Text(
-        "Ordinary least squares per target and runtime: latency = a · FLOPs + b, and latency = a · FLOPs + c · activation "
-        "bytes + b. Scores as nn-Meter gives them: R², RMSPE and the share of variants within ±10% of the fit, in-sample "
-        "and leave-one-out (each variant predicted by the fit on the others). Slopes are in ms per GFLOP and per MB of activations."
+        "Ordinary least squares per architecture, target and runtime (never across architectures): latency = a · MACs + b, "
+        "and latency = a · MACs + c · activation bytes + b. Scores as nn-Meter gives them: R², RMSPE and the share of "
+        "variants within ±10% of the fit, in-sample and leave-one-out (each variant predicted by the fit on the others). "
+        "Slopes are in ms per GMAC (10^9 multiply-accumulates) and per MB of activations."
     ))
     section.blocks.append(Table(select(fits.assign(metric=fits["metric"].map(METRIC_NAMES)), FIT_SPEC)))
-    section.blocks += _image(images, "latency_vs_gflops") + _image(images, "parity")
+    section.blocks += _image(images, "latency_vs_macs") + _image(images, "parity")
     return section
 
 
 def energy_section(a: Analysis, images: Images) -> Section:
-    section = Section("Energy against FLOPs")
+    section = Section("Energy against compute")
     if not a.has("energy_mj"):
         reasons = a.record_reasons(lambda r: r.energy_missing_reason)
         why = "; ".join(reasons) if reasons else "no record carries an energy measurement"
@@ -195,7 +331,7 @@ def energy_section(a: Analysis, images: Images) -> Section:
     if without:
         reasons = a.record_reasons(lambda r: r.energy_missing_reason if r.target in without else None)
         section.blocks.append(Text("No energy on " + ("; ".join(reasons) if reasons else ", ".join(without)) + "."))
-    section.blocks += _image(images, "energy_vs_gflops")
+    section.blocks += _image(images, "energy_vs_macs")
     return section
 
 
@@ -237,18 +373,6 @@ def memory_section(a: Analysis, images: Images) -> Section:
 
 # ---------------------------------------------------------------- quality against cost
 
-def short_names(frame: pd.DataFrame) -> tuple[pd.Series, str]:
-    """Variant names without the arch ("resnet50[resolution=140]" -> "140" when every variant sweeps
-    only the resolution), and what the short name stands for."""
-    inner = frame["variant"].astype(str).str.extract(r"\[(.*)\]$")[0]
-    if inner.isna().any():
-        return frame["variant"].astype(str), "variant"
-    keys = inner.map(lambda text: tuple(part.split("=", 1)[0] for part in text.split(",")))
-    if keys.map(len).eq(1).all() and keys.nunique() == 1:
-        return inner.str.split("=", n=1).str[1], keys.iloc[0][0]
-    return inner, "variant"
-
-
 def pareto_section(a: Analysis, images: Images) -> Section:
     section = Section("Pareto fronts")
     quality = a.quality
@@ -260,21 +384,26 @@ def pareto_section(a: Analysis, images: Images) -> Section:
     fronts = a.pareto
     why = "" if quality in ACCURACY_COLUMNS else f" (no accuracy measured: {a.accuracy_reason()}; fidelity instead)"
     section.blocks.append(Text(
-        f"Variants no other variant beats on both {label}{why} and cost, per target and runtime, for each cost: "
-        f"{', '.join(COST_LABELS[c] for c in costs)}. Every front row, with its numbers, is in `pareto.csv`."
+        f"Variants no other variant beats on both {label}{why} and cost, per architecture, target and runtime (never "
+        f"across architectures), for each cost: {', '.join(COST_LABELS[c] for c in costs)}. Every front row, with its "
+        "numbers, is in `pareto.csv`."
     ))
     if len(fronts):
-        names, stands_for = short_names(fronts)
         candidates = a.ok.assign(_q=series(a.ok, quality))
+        keys = [k for k in ("arch", "target", "runtime") if k in fronts.columns]
         rows = []
-        for (target, runtime, cost), group in fronts.assign(_name=names).groupby(["target", "runtime", "cost"], sort=True):
-            pool = candidates[(candidates["target"] == target) & (candidates["runtime"] == runtime)]
+        for values, group in fronts.groupby([*keys, "cost"], sort=True, dropna=False):
+            where = dict(zip(keys, values[:-1]))
+            cost = values[-1]
+            pool = candidates
+            for key, value in where.items():
+                pool = pool[pool[key] == value]
             n = int((pool["_q"].notna() & series(pool, cost).notna()).sum())
-            rows.append({"target": target, "runtime": runtime, "ranked on": COST_LABELS[cost],
-                         "on the front": f"{len(group)} of {n}", f"front ({stands_for}), cheapest first": ", ".join(group["_name"])})
+            rows.append({**where, "ranked on": COST_LABELS[cost], "on the front": f"{len(group)} of {n}",
+                         "front, cheapest first": ", ".join(point_label(v) for v in group["variant"])})
         order = {COST_LABELS[c]: i for i, c in enumerate(COST_COLUMNS)}
         table = pd.DataFrame(rows).sort_values(
-            ["target", "runtime", "ranked on"], key=lambda c: c.map(order) if c.name == "ranked on" else c
+            [*keys, "ranked on"], key=lambda c: c.map(order) if c.name == "ranked on" else c
         )
         section.blocks.append(Table(table))
     missing = [COST_LABELS[c] for c in COST_COLUMNS if c not in costs]
@@ -371,9 +500,18 @@ def cross_runtime_section(a: Analysis, images: Images) -> Section:
         lines.append(f"{target}: LiteRT faster on {(r > 1).sum()} of {len(r)} variants; ExecuTorch / LiteRT latency "
                      f"median ×{r.median():.2f} ({r.min():.2f}–{r.max():.2f}).")
     section.blocks.append(Bullets(tuple(lines)))
+    if "within_noise" in table.columns and (table["within_noise"] == True).any():  # noqa: E712 - None is unknown
+        noisy = table[table["within_noise"] == True]  # noqa: E712
+        judged = int(table["within_noise"].notna().sum())
+        section.blocks.append(Alert(
+            f"{len(noisy)} of {judged} runtime comparisons differ by no more than the noise of their measurements "
+            f"({', '.join(point_label(v, with_arch=True) for v in noisy['variant'].head(6))}{', …' if len(noisy) > 6 else ''}): "
+            "for those variants these runs do not tell which runtime is faster."
+        ))
     shown = table.assign(executorch_over_litert=ratio)
     spec = (("target", "target", None), ("variant", "variant", None), ("executorch", "ExecuTorch ms", None),
-            ("litert", "LiteRT ms", None), ("executorch_over_litert", "ExecuTorch / LiteRT", None))
+            ("litert", "LiteRT ms", None), ("executorch_over_litert", "ExecuTorch / LiteRT", None),
+            ("within_noise", "within the noise", None))
     section.blocks.append(Table(_show(a, _in_order(shown), spec)))
     return section
 
@@ -448,7 +586,7 @@ def mcu_section(a: Analysis, images: Images) -> Section:
 
 
 SECTIONS: tuple[Callable[[Analysis, Images], Section], ...] = (
-    answer, measurements, failures, fit_section, memory_section, pareto_section, selection_section,
+    answer, setup_section, measurements, noise_section, failures, fit_section, memory_section, pareto_section, selection_section,
     random_resolution_section, cross_runtime_section, cross_device_section, energy_section, delegation_section,
     mcu_section,
 )  # fmt: skip

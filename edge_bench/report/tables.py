@@ -17,12 +17,14 @@ MEASUREMENT_COLUMNS: Spec = (
     ("variant", "variant", None),
     ("resolution", "resolution", None),
     ("width", "width", None),
-    ("flops", "GFLOPs", 1e9),
+    ("macs", "GMACs", 1e9),
     ("memory_bytes", "memory MB (analytic)", MB),
     ("latency_median_ms", "median ms", 1),
     ("latency_ci_half_width", "± (95 %)", None),
     ("latency_rounds", "rounds", None),
     ("latency_p90_ms", "p90 ms", 1),
+    ("latency_iqr_over_median", "IQR / median %", 0.01),
+    ("latency_p99_over_median", "p99 / median", 1),
     ("peak_rss_bytes", "peak RSS MB", MB),
     ("model_rss_bytes", "model RSS MB", MB),
     ("energy_mj", "mJ/inference", 1),
@@ -87,7 +89,7 @@ def select(frame: pd.DataFrame, spec: Spec, drop_empty: bool = True) -> pd.DataF
 
 def summary_table(frame: pd.DataFrame, with_recipe: bool = False) -> pd.DataFrame:
     """One row per measurement, sorted by target, runtime and FLOPs (a recipe column first on request)."""
-    rows = frame.sort_values([c for c in ("target", "runtime", "recipe", "flops", "variant") if c in frame.columns])
+    rows = frame.sort_values([c for c in ("target", "runtime", "recipe", "arch", "flops", "variant") if c in frame.columns])
     if "throttle_changed" in rows.columns:
         rows = rows.assign(throttled=rows["throttle_changed"].map(lambda v: "THROTTLED" if v is True else ""))
     if "latency_ci_half_width" in rows.columns:

@@ -94,10 +94,6 @@ class Latency:
     def round_medians(self) -> list[float]:
         return [r.median for r in self.rounds if r.kept]
 
-    @property
-    def iqr_over_median(self) -> float | None:
-        return _dispersion(self.samples, self.median)
-
 
 @dataclass
 class Memory:
@@ -289,14 +285,6 @@ def _finite(value: Any, notes: list[str], path: str) -> Any:
     return value
 
 
-def _dispersion(samples: list[float], median: float | None) -> float | None:
-    if len(samples) < 4 or not median:
-        return None
-    ordered = sorted(samples)
-    q1, q3 = ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
-    return (q3 - q1) / median
-
-
 def _get(path: str) -> Callable[[Record], Any]:
     """A getter of a dotted attribute path that gives None where a part is missing."""
     parts = path.split(".")
@@ -329,7 +317,6 @@ COLUMNS: dict[str, Callable[[Record], Any]] = {
     "latency_ci_low_ms": _get("latency.precision.low_ms"), "latency_ci_high_ms": _get("latency.precision.high_ms"),
     "latency_ci_half_width": _get("latency.precision.half_width"),
     "latency_precision": _precision_flag,
-    "latency_iqr_over_median": lambda r: r.latency.iqr_over_median if r.latency else None,
     "device_seconds": _get("latency.precision.device_seconds"),
     "first_inference_ms": _get("first_inference_ms"), "load_ms": _get("load_ms"),
     "peak_rss_bytes": _get("memory.peak_rss_bytes"), "baseline_rss_bytes": _get("memory.baseline_rss_bytes"),

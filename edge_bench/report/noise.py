@@ -1,0 +1,103 @@
+"""How noisy each latency measurement was, and which differences the noise alone could explain.
+
+The dispersion of one measurement comes from its raw samples: the interquartile range over the
+median (how much a typical inference varies from run to run) and the 99th percentile over the median
+(how far the slow tail reaches). A record without samples keeps its p99 / median from its summary
+and has no IQR.
+
+How well a median itself is known is another matter: measured in rounds, a record carries the 95 %
+confidence interval of its median over the rounds, whose half-width is its *noise*; an older record
+measured in one process has only its IQR / median to stand in. Two measurements differ *within the
+noise* when their medians differ, relative to the faster one, by no more than their two noises
+together: their bands overlap, so these measurements do not tell which of the two is faster.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..results import Record
+from .fit import ok_rows
+
+IQR = "latency_iqr_over_median"
+P99 = "latency_p99_over_median"
+NOISE = "latency_noise"  # the relative half-width of the median's interval, else IQR / median
+CI = "latency_ci_half_width"
+SWEEP_KEYS = ("recipe", "arch", "target", "runtime", "width")
+
+
+def dispersion(record: Record) -> dict[str, float | None]:
+    """IQR / median and p99 / median of one record's latency (None where it cannot be had)."""
+    latency = record.latency
+    if latency is None:
+        return {IQR: None, P99: None}
+    samples = np.asarray([s for s in latency.samples if isinstance(s, (int, float))], dtype=np.float64)
+    out: dict[str, float | None] = {IQR: None, P99: None}
+    if len(samples) >= 4:
+        q1, median, q3, p99 = np.percentile(samples, [25, 50, 75, 99])
+        if median > 0:
+            out[IQR], out[P99] = float((q3 - q1) / median), float(p99 / median)
+        return out
+    median, p99 = latency.median, latency.p99
+    if isinstance(median, (int, float)) and isinstance(p99, (int, float)) and median > 0:
+        out[P99] = float(p99 / median)
+    return out
+
+
+def dispersion_columns(records: Iterable[Record], index: pd.Index) -> pd.DataFrame:
+    """`dispersion` of each record and its noise, as columns aligned with the results table built from the
+    same records."""
+    rows = []
+    for record in records:
+        row = dispersion(record)
+        precision = record.latency.precision if record.latency else None
+        half = precision.half_width if precision is not None else None
+        row[NOISE] = half if half is not None else row[IQR]
+        rows.append(row)
+    return pd.DataFrame(rows, index=index, columns=[IQR, P99, NOISE], dtype=float)
+
+
+def relative_gap(faster: float, slower: float) -> float:
+    """(slower - faster) / faster."""
+    return (slower - faster) / faster
+
+
+def within_noise(a_ms: float, b_ms: float, a_noise: float | None, b_noise: float | None) -> bool | None:
+    """True when two medians differ by no more than their noises together (their bands overlap); None
+    when neither has a noise figure."""
+    spreads = [s for s in (a_noise, b_noise) if s is not None and np.isfinite(s)]
+    if not spreads or not (a_ms > 0 and b_ms > 0):
+        return None
+    faster, slower = sorted((a_ms, b_ms))
+    return relative_gap(faster, slower) <= sum(spreads)
+
+
+def sweep_steps(frame: pd.DataFrame, keys: Sequence[str] = SWEEP_KEYS) -> pd.DataFrame:
+    """Neighbouring variants of each sweep (same recipe, arch, target, runtime and width, in order of
+    compute): their latency difference against the noise. One row per neighbouring pair.
+
+    Columns: the sweep keys present, smaller, larger (variant names, by MACs), smaller_ms, larger_ms,
+    gap_pct (larger over smaller, minus 1, in percent), noise_pct (the larger IQR / median, in percent),
+    within_noise.
+    """
+    rows = ok_rows(frame)
+    needed = {"variant", "latency_median_ms", "macs", NOISE}
+    if rows.empty or not needed <= set(rows.columns):
+        return pd.DataFrame()
+    present = [k for k in keys if k in rows.columns]
+    out = []
+    groups = rows.groupby(present, dropna=False, sort=True) if present else [((), rows)]
+    for values, group in groups:
+        values = values if isinstance(values, tuple) else (values,)
+        group = group.assign(_macs=pd.to_numeric(group["macs"], errors="coerce")).sort_values("_macs")
+        for (_, a), (_, b) in zip(group.iterrows(), group.iloc[1:].iterrows()):
+            a_ms, b_ms = float(a["latency_median_ms"]), float(b["latency_median_ms"])
+            spreads = [float(s) for s in (a[NOISE], b[NOISE]) if pd.notna(s)]
+            noisy = within_noise(a_ms, b_ms, *(None if pd.isna(s) else float(s) for s in (a[NOISE], b[NOISE])))
+            out.append({**dict(zip(present, values)), "smaller": a["variant"], "larger": b["variant"],
+                        "smaller_ms": a_ms, "larger_ms": b_ms, "gap_pct": 100 * (b_ms / a_ms - 1) if a_ms > 0 else None,
+                        "noise_pct": 100 * sum(spreads) if spreads else None, "within_noise": noisy})
+    return pd.DataFrame(out)
