@@ -84,6 +84,18 @@ class EnergyConfig:
 
 
 @dataclass(frozen=True)
+class RuntimesConfig:
+    """The API each runtime is measured through on a target ([runtimes] in its file; the choices are
+    edge_bench.device.runtimes.APIS)."""
+
+    executorch: str = "python"  # "native": the C++ runner built on the device, no torch in the process
+    litert: str = "interpreter"  # or "compiled_model", LiteRT 2.x's CompiledModel API
+
+    def api(self, runtime: str) -> str:
+        return getattr(self, runtime)
+
+
+@dataclass(frozen=True)
 class SshConfig:
     host: str = ""  # an address or a ~/.ssh/config alias
     user: str = ""
@@ -124,6 +136,7 @@ class Target:
     workdir: str = ""  # on the device; empty: a fresh temporary directory per session
     measure: MeasureConfig = field(default_factory=MeasureConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
+    runtimes: RuntimesConfig = field(default_factory=RuntimesConfig)
     ssh: SshConfig | None = None
     adb: AdbConfig | None = None
     mcu: McuConfig | None = None
@@ -239,7 +252,8 @@ def load_recipe(name_or_path: str, folder: Path = RECIPES_DIR) -> Recipe:
 def load_target(name_or_path: str, folder: Path = TARGETS_DIR) -> Target:
     path = _resolve(name_or_path, folder, "target")
     data = _read_toml(path)
-    sections = {"measure": MeasureConfig, "energy": EnergyConfig, "ssh": SshConfig, "adb": AdbConfig, "mcu": McuConfig}
+    sections = {"measure": MeasureConfig, "energy": EnergyConfig, "runtimes": RuntimesConfig, "ssh": SshConfig,
+                "adb": AdbConfig, "mcu": McuConfig}
     for secret in ("password", "passphrase"):
         if _mentions(data, secret):
             raise InputError(
@@ -264,6 +278,12 @@ def load_target(name_or_path: str, folder: Path = TARGETS_DIR) -> Target:
         raise InputError(f"{path}: key 'ssh.host' is required (an address or a ~/.ssh/config alias)")
     target = Target(name=path.stem, path=path, **kwargs)
     _check_meter(path, target.energy)
+    from .device.runtimes import APIS
+
+    for runtime, apis in APIS.items():
+        if target.runtimes.api(runtime) not in apis:
+            raise InputError(f"{path}: key 'runtimes.{runtime}' must be one of {list(apis)}, "
+                             f"got {target.runtimes.api(runtime)!r}")
     m = target.measure
     for key in ("warmup_secs", "min_secs", "energy_secs", "idle_secs"):
         _positive(path, f"measure.{key}", getattr(m, key), allow_zero=True)

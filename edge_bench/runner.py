@@ -54,7 +54,7 @@ class Job:
 def measurement_spec(target: Target, artifact_path: str, runtime: str) -> dict[str, Any]:
     m = target.measure
     spec = {
-        "artifact": artifact_path, "runtime": runtime, "threads": target.threads,
+        "artifact": artifact_path, "runtime": runtime, "api": target.runtimes.api(runtime), "threads": target.threads,
         "warmup_runs": m.warmup_runs, "warmup_secs": m.warmup_secs, "min_runs": m.min_runs,
         "min_secs": m.min_secs, "max_secs": m.max_secs,
         "cooldown_below_c": m.cooldown_below_c, "cooldown_max_secs": m.cooldown_max_secs,
