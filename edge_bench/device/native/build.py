@@ -206,10 +206,12 @@ def ensure_runner(cache_root: Path | None = None) -> Runner:
                                 "set EDGE_BENCH_CACHE to a writable folder on the device") from None
     try:
         (staging / SOURCE).write_bytes(source)
-        command = compile_command(cxx, wheel, staging / SOURCE, staging / BINARY)
+        # Relative names, run in the staging folder: the object's file symbol is then the same in every
+        # build, so the same source, wheel and compiler give the same binary (and the same hash).
+        command = compile_command(cxx, wheel, Path(SOURCE), Path(BINARY))
         t0 = time.perf_counter()
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECS)
+            done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECS, cwd=staging)
         except subprocess.TimeoutExpired:
             raise NativeUnavailable(f"building the native runner took longer than {BUILD_TIMEOUT_SECS:.0f} s",
                                     "build it once by hand: edge-bench doctor shows the command") from None

@@ -130,10 +130,12 @@ class NativeProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                stream.close()
-        self._stderr.close()
+        for stream in (self.proc.stdin, self.proc.stdout, self._stderr):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:  # a pipe to a runner that has ended
+                pass
 
 
 def measure_native(runner: Runner, spec: dict[str, Any], result: dict[str, Any],
