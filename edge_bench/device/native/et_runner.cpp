@@ -20,9 +20,9 @@
 // After the result it serves commands, one a line, until `quit` or the end of its input:
 //   loop SECONDS     run the model back to back for SECONDS (the energy pass; the agent samples
 //                    the meter meanwhile)   -> {"event":"loop","count":N,"loop_s":T}
-//   infer IN N OUT   run each of N images of the raw float32 file IN (the model's one input each)
-//                    and write the first output of each to OUT -> {"event":"infer","count":N,
-//                    "output_sizes":[...]}
+//   infer N          then two lines, the paths IN and OUT: run each of N images of the raw float32
+//                    file IN (the model's one input each) and write the first output of each to OUT
+//                    -> {"event":"infer","count":N,"output_sizes":[...]}
 
 #include <executorch/extension/module/module.h>
 #include <executorch/extension/tensor/tensor.h>
@@ -375,12 +375,14 @@ class Measurement {
       return true;
     }
     if (command == "infer") {
-      std::string in_path, out_path;
       long long n = 0;
-      words >> in_path >> n >> out_path;
+      words >> n;
+      std::string in_path, out_path;  // whole lines: a path may hold spaces
+      if (!std::getline(std::cin, in_path) || !std::getline(std::cin, out_path))
+        return fail("infer", "infer N needs two more lines: the input and output paths");
       return infer(in_path, n, out_path);
     }
-    return fail("serve", "unknown command '" + command + "' (known: loop SECONDS, infer IN N OUT, quit)");
+    return fail("serve", "unknown command '" + command + "' (known: loop SECONDS, infer N, quit)");
   }
 
   const Failure& failure() const { return failure_; }

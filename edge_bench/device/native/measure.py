@@ -117,7 +117,7 @@ class NativeProcess:
         images = np.ascontiguousarray(np.load(inputs_npy), dtype=np.float32)
         raw_in, raw_out = self.folder / "images.f32", self.folder / "outputs.f32"
         images.tofile(raw_in)
-        self._send(f"infer {raw_in} {len(images)} {raw_out}")
+        self._send(f"infer {len(images)}\n{raw_in}\n{raw_out}")
         done = self._next()
         outputs = np.fromfile(raw_out, dtype=np.float32).reshape(len(images), *done["output_sizes"])
         np.save(outputs_npy, outputs[:, 0])  # batch element 0 of each, as the Python adapter keeps
