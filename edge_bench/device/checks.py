@@ -19,7 +19,6 @@ MIN_PYTHON = (3, 10)
 MIN_FREE_DISK_BYTES = 512 * 1024 * 1024  # artifacts of a sweep, the agent, its outputs
 MIN_AVAILABLE_RAM_BYTES = 256 * 1024 * 1024
 PIP_FIX = {"litert": "pip install ai-edge-litert==2.3.0", "executorch": "pip install executorch==1.5.1 torch==2.14.1"}  # its Python runtime imports torch
-DEFAULT_APIS = {"executorch": "python", "litert": "interpreter"}
 GOVERNOR_FIX = "echo performance | sudo tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor"
 CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
 COARSE_CLOCKSOURCES = {"jiffies", "refined-jiffies"}
@@ -131,7 +130,7 @@ def check_runtime(name: str, numpy_ok: bool, api: str | None = None) -> Check:
     except Exception as e:  # noqa: BLE001 - a broken install is a finding, not a crash
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         return Check(name, False, f"import failed: {type(e).__name__}: {first}", f"{fix} --force-reinstall" if fix else "")
-    shown = f" ({api} API)" if api and api != DEFAULT_APIS.get(name) else ""
+    shown = f" ({api} API)" if api and api != APIS[name][0] else ""
     return Check(name, True, f"{versions.get('package')} {versions.get('version')}{shown}")
 
 
