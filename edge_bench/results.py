@@ -186,6 +186,7 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     env = record.get("env") or {}
     row["cpu_model"] = env.get("cpu_model")
     row["threads"] = env.get("threads")
+    row["runtime_api"] = (env.get("runtime") or {}).get("api")  # native / python, interpreter / compiled_model
     row["throttle_changed"] = record.get("throttle_changed")
     return row
 

@@ -290,7 +290,7 @@ def test_target_runtimes_table(tmp_path):
 
 def test_a_plain_run_on_the_host_measures_executorch_natively(smoke, runner, tmp_path):
     from edge_bench.cli import main
-    from edge_bench.results import read_records
+    from edge_bench.results import flatten, read_records
 
     target = tmp_path / "host.toml"
     target.write_text(Path(load_target("host").path).read_text()
@@ -304,6 +304,7 @@ def test_a_plain_run_on_the_host_measures_executorch_natively(smoke, runner, tmp
     assert record["status"] == "ok", record["error"]
     assert record["env"]["runtime"]["api"] == "native" and record["env"]["runtime"]["binary_sha256"] == runner.sha256
     assert record["memory"]["peak_rss_bytes"] > 0 and set(record["memory"]["phases"]) == PHASES
+    assert flatten(record)["runtime_api"] == "native"  # a column of results.csv
 
 
 def test_doctor_checks_the_torch_free_path(runner, tmp_path, monkeypatch):

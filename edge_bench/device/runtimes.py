@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 
 class RuntimeMissing(Exception):
@@ -26,7 +27,7 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def random_input(shape, dtype: np.dtype, quant: tuple[float, int] | None, rng: np.random.Generator) -> np.ndarray:
+def random_input(shape, dtype: DTypeLike, quant: tuple[float, int] | None, rng: np.random.Generator) -> np.ndarray:
     """A standard-normal image, quantized with the model's own input parameters when it takes integers."""
     x = rng.standard_normal(size=tuple(int(d) for d in shape)).astype(np.float32)
     if np.issubdtype(dtype, np.integer):

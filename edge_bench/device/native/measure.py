@@ -26,7 +26,7 @@ MARKER = "EDGE_BENCH_NATIVE "
 RUNNER_PROTOCOL = 1
 # The runner's result keys that the agent's result holds as they are.
 MEASURED = ("import_ms", "load_ms", "prepare_ms", "first_inference_ms", "warmup_runs", "latency_ms", "memory")
-NO_MEMORY = {"peak_rss_bytes": None, "baseline_rss_bytes": None, "model_rss_bytes": None, "phases": {}}
+NO_MEMORY: dict[str, Any] = {"peak_rss_bytes": None, "baseline_rss_bytes": None, "model_rss_bytes": None, "phases": {}}
 
 
 class RunnerFailed(Exception):
