@@ -102,6 +102,18 @@ class EnergyConfig:
 
 
 @dataclass(frozen=True)
+class RuntimesConfig:
+    """The API each runtime is measured through on a target ([runtimes] in its file; the choices are
+    edge_bench.device.runtimes.APIS)."""
+
+    executorch: str = "python"  # "native": the C++ runner built on the device, no torch in the process
+    litert: str = "interpreter"  # or "compiled_model", LiteRT 2.x's CompiledModel API
+
+    def api(self, runtime: str) -> str:
+        return getattr(self, runtime)
+
+
+@dataclass(frozen=True)
 class SshConfig:
     host: str = ""  # an address or a ~/.ssh/config alias
     user: str = ""
@@ -142,6 +154,7 @@ class Target:
     workdir: str = ""  # on the device; empty: a fresh temporary directory per session
     measure: MeasureConfig = field(default_factory=MeasureConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
+    runtimes: RuntimesConfig = field(default_factory=RuntimesConfig)
     ssh: SshConfig | None = None
     adb: AdbConfig | None = None
     mcu: McuConfig | None = None
@@ -270,7 +283,8 @@ def load_target(name_or_path: str, folder: Path | None = None) -> Target:
     """A target by name (see `catalog` for where names are looked up) or by path."""
     path = _resolve(name_or_path, folder, "targets")
     data = _read_toml(path)
-    sections = {"measure": MeasureConfig, "energy": EnergyConfig, "ssh": SshConfig, "adb": AdbConfig, "mcu": McuConfig}
+    sections = {"measure": MeasureConfig, "energy": EnergyConfig, "runtimes": RuntimesConfig, "ssh": SshConfig,
+                "adb": AdbConfig, "mcu": McuConfig}
     for secret in ("password", "passphrase"):
         if _mentions(data, secret):
             raise InputError(
@@ -295,6 +309,12 @@ def load_target(name_or_path: str, folder: Path | None = None) -> Target:
         raise InputError(f"{path}: key 'ssh.host' is required (an address or a ~/.ssh/config alias)")
     target = Target(name=path.stem, path=path, **kwargs)
     _check_meter(path, target.energy)
+    from .device.runtimes import APIS
+
+    for runtime, apis in APIS.items():
+        if target.runtimes.api(runtime) not in apis:
+            raise InputError(f"{path}: key 'runtimes.{runtime}' must be one of {list(apis)}, "
+                             f"got {target.runtimes.api(runtime)!r}")
     _check_measure(path, target.measure)
     if target.threads > MAX_THREADS:
         raise InputError(f"{path}: key 'threads' = {target.threads} is more than any board has cores; "

@@ -17,7 +17,9 @@ from .transport import TransportError, device_python, open_transport
 from .transport.agent import call_agent
 from .transport.base import Transport
 
-DOCTOR_TIMEOUT_SECS = 180.0  # importing ExecuTorch (and torch with it) takes a while on a small board
+# Importing ExecuTorch's Python runtime (and torch with it), or building the native runner the first
+# time, takes a while on a small board.
+DOCTOR_TIMEOUT_SECS = 600.0
 
 
 def _connection_fix(target: Target) -> str:
@@ -62,6 +64,7 @@ def _agent_checks(transport: Transport, target: Target, runtimes: Sequence[str])
     bundle_check = Check("agent bundle", True, f"{bundle.name} matches this edge-bench"
                          + (f" (the cached one was damaged and rebuilt: {repaired[0]})" if repaired else ""))
     spec = {"runtimes": list(runtimes), "workdir": transport.workdir,
+            "apis": {r: target.runtimes.api(r) for r in runtimes},
             "energy": {"meter": target.energy.meter, "options": dict(target.energy.options),
                        "period_secs": target.energy.period_secs}}
     result = call_agent(transport, [device_python(target), agent, "doctor", "--spec", json.dumps(spec)], DOCTOR_TIMEOUT_SECS)

@@ -78,7 +78,7 @@ def measurement_spec(target: Target, artifact_path: str, runtime: str, with_ener
     """What the agent does in one round."""
     m = target.measure
     spec = {
-        "artifact": artifact_path, "runtime": runtime, "threads": target.threads,
+        "artifact": artifact_path, "runtime": runtime, "api": target.runtimes.api(runtime), "threads": target.threads,
         "warmup_runs": m.warmup_runs, "warmup_secs": m.warmup_secs, "min_runs": m.min_runs,
         "min_secs": m.min_secs, "max_secs": m.max_secs, "round_precision": m.round_precision,
         "cooldown_below_c": m.cooldown_below_c, "cooldown_max_secs": m.cooldown_max_secs,
@@ -332,7 +332,7 @@ class Runner:
         version = ((device.get("runtimes") or {}).get(job.runtime) or {}).get("version")
         artifact = job.build.artifact
         return Identity(self.recipe.name, job.variant.name, job.runtime, target.name,
-                        artifact.sha256 if artifact else None, version, target.threads)
+                        artifact.sha256 if artifact else None, version, target.threads, target.runtimes.api(job.runtime))
 
     def _mcu_identity(self, job: Job, target: Target) -> Identity:
         artifact = job.build.artifact
@@ -544,7 +544,7 @@ class Runner:
 
 def _identity_json(identity: Identity) -> dict[str, Any]:
     return {"artifact_sha256": identity.artifact_sha256, "runtime_version": identity.runtime_version,
-            "threads": identity.threads}
+            "threads": identity.threads, "api": identity.runner}
 
 
 def _still_reachable(session) -> bool:

@@ -23,10 +23,11 @@ def test_holds_the_device_package_and_nothing_else(tmp_path):
     names = {n for n in zipfile.ZipFile(pyz).namelist() if not n.endswith("/")}  # files, not folder entries
     expected = {"__main__.py", "edge_bench/__init__.py"} | {
         f"edge_bench/device/{p.relative_to(PACKAGE_ROOT / 'device').as_posix()}"
-        for p in (PACKAGE_ROOT / "device").rglob("*.py") if "__pycache__" not in p.parts
+        for p in (PACKAGE_ROOT / "device").rglob("*") if p.suffix in (".py", ".cpp") and "__pycache__" not in p.parts
     }
     assert names == expected
     assert "edge_bench/device/agent.py" in names and "edge_bench/device/power/__init__.py" in names
+    assert "edge_bench/device/native/et_runner.cpp" in names  # the agent builds the native runner from it
     assert not any(n.startswith(("edge_bench/transport", "edge_bench/config")) for n in names)
 
 
@@ -44,6 +45,11 @@ def test_cached_by_content_hash(tmp_path):
     (package / "device" / "timing.py").write_text((package / "device" / "timing.py").read_text() + "\n# changed\n")
     second = build_agent_zipapp(tmp_path / "out", package_root=package)
     assert second != first and second.exists() and first.exists()
+
+    runner_source = package / "device" / "native" / "et_runner.cpp"
+    runner_source.write_text(runner_source.read_text() + "\n// changed\n")
+    third = build_agent_zipapp(tmp_path / "out", package_root=package)
+    assert third not in (first, second)  # the runner's source is part of the hash
     assert [p.name for p in (tmp_path / "out").iterdir() if p.name.endswith(".part")] == []
 
 

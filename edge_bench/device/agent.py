@@ -7,6 +7,11 @@ The result line starts with RESULT_MARKER so runtime log lines on stdout cannot 
 Phases follow the measurement protocol (docs/architecture.md): baseline (after imports), load, prepare,
 first inference, warm-up + timed runs, then a separate energy pass. A failure is reported in the JSON (status "failed"), exit code 0;
 a non-zero exit means the agent itself crashed.
+
+`api` picks how the runtime is reached (device/runtimes.APIS). With ExecuTorch's "native" the agent
+builds the native runner (device/native) and that process measures; the agent keeps the cool-down,
+thermal readings, system information and the meter. Without a compiler or the wheel's files it falls
+back to the Python runtime, and the record says why (env.runtime.fallback_reason).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ AGENT_PROTOCOL = 1
 DEFAULTS = {
     "threads": 1, "warmup_runs": 3, "warmup_secs": 0.5, "min_runs": 20, "min_secs": 1.0, "max_secs": 60.0,
     "round_precision": 0.0, "seed": 0, "cooldown_below_c": None, "cooldown_max_secs": 120.0, "energy": None,
-    "keep_samples": True, "inputs": None, "outputs": None,
+    "keep_samples": True, "inputs": None, "outputs": None, "api": None,
     "busy_wait_ms": 0.0,  # a slowdown added to every inference: only the regression gate's benchmark sets it
 }
 
@@ -41,21 +46,29 @@ def measure(spec: dict) -> dict:
     result: dict = {"protocol": AGENT_PROTOCOL, "runtime": spec["runtime"], "status": "failed", "error": None}
     memory = PhaseMemory()
     result["env"] = sysinfo.collect()
+    native, fallback = _native_runner(spec)  # before the cool-down: a first build heats the board
     if spec["cooldown_below_c"] is not None:
         result["cooldown"] = thermal.cooldown(spec["cooldown_below_c"], spec["cooldown_max_secs"])
     result["thermal_before"] = thermal.snapshot()
     result["load_before"] = load.loadavg()
+    if native is not None:
+        from .native.measure import measure_native
+
+        measure_native(native, spec, result, _energy)
+        result["thermal_after"] = thermal.snapshot()
+        result["load_after"] = load.loadavg()
+        return result
     try:
         import numpy as np
 
-        from .runtimes import ADAPTERS
+        from .runtimes import adapter
 
         memory.start_phase()
         t0 = time.perf_counter_ns()
-        runtime = ADAPTERS[spec["runtime"]](int(spec["threads"]))
+        runtime = adapter(spec["runtime"], "python" if fallback else spec["api"])(int(spec["threads"]))
         result["import_ms"] = _ms(t0, time.perf_counter_ns())
         memory.end_phase("baseline")
-        result["env"]["runtime"] = runtime.versions()
+        result["env"]["runtime"] = {**runtime.versions(), **fallback}
         result["env"]["threads"] = int(spec["threads"])
 
         # Others' CPU use from here to the end of the timed runs: long enough a span to read /proc/stat's ticks.
@@ -97,15 +110,14 @@ def measure(spec: dict) -> dict:
         if spec["inputs"]:
             result["outputs_file"] = _run_on_inputs(runtime, spec["inputs"], spec["outputs"])
 
-        if spec["energy"] and spec["energy"].get("meter", "none") != "none":
-            result["energy"] = _energy_pass(runtime, spec["energy"])
-        else:
-            result["energy"] = None
-            result["energy_missing_reason"] = "no power meter configured for this target ([energy] meter = \"none\")"
+        _energy(result, spec, runtime=runtime)
         result["status"] = "ok"
     except Exception as e:  # noqa: BLE001 - every failure becomes data
         result["error"] = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}".rstrip(": ")
         result["traceback"] = traceback.format_exc(limit=8)
+        if fallback:
+            result["error"] += f" (native runner unavailable: {fallback['fallback_reason']})"
+            result["env"].setdefault("runtime", fallback)
     result["memory"] = memory.summary()
     result["thermal_after"] = thermal.snapshot()
     result["load_after"] = load.loadavg()
@@ -126,13 +138,37 @@ def _run_on_inputs(runtime, inputs_path: str, outputs_path: str) -> str:
     return outputs_path
 
 
-def _energy_pass(runtime, energy: dict) -> dict:
+def _native_runner(spec: dict):
+    """(the built native runner or None, and the fallback to record when it was asked for and cannot be had)."""
+    if spec["runtime"] != "executorch" or spec["api"] != "native":
+        return None, {}
+    from .native.build import NativeUnavailable, ensure_runner
+
+    try:
+        return ensure_runner(), {}
+    except NativeUnavailable as e:
+        return None, {"requested_api": "native", "fallback_reason": str(e), "fallback_fix": e.fix}
+    except Exception as e:  # noqa: BLE001 - a build that breaks unexpectedly is a fallback too, not a crash
+        return None, {"requested_api": "native", "fallback_reason": f"building the native runner failed: {type(e).__name__}: {e}"}
+
+
+def _energy(result: dict, spec: dict, runtime=None, loop=None) -> None:
+    """The energy pass into `result`: `runtime.run` called in a loop, or `loop(seconds)` looping itself."""
+    if spec["energy"] and spec["energy"].get("meter", "none") != "none":
+        result["energy"] = _energy_pass(runtime, spec["energy"], loop)
+    else:
+        result["energy"] = None
+        result["energy_missing_reason"] = "no power meter configured for this target ([energy] meter = \"none\")"
+
+
+def _energy_pass(runtime, energy: dict, loop=None) -> dict:
     from .power import MeterUnavailable, energy_pass
 
     try:
         return energy_pass(
             meter_name=energy["meter"], options=energy.get("options", {}), period_secs=energy.get("period_secs", 0.1),
-            idle_secs=energy.get("idle_secs", 3.0), duration_secs=energy.get("duration_secs", 10.0), run_once=runtime.run,
+            idle_secs=energy.get("idle_secs", 3.0), duration_secs=energy.get("duration_secs", 10.0),
+            run_once=runtime.run if runtime is not None else None, loop=loop,
         )
     except MeterUnavailable as e:
         return {"missing_reason": str(e), "meter": energy["meter"]}

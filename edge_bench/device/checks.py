@@ -114,23 +114,60 @@ def check_numpy() -> Check:
     return Check("numpy", True, numpy.__version__)
 
 
-def check_runtime(name: str, numpy_ok: bool) -> Check:
-    """Load the runtime exactly as a measurement does (the agent's adapter), with one thread."""
+def check_runtime(name: str, numpy_ok: bool, api: str | None = None) -> Check:
+    """Load the runtime exactly as a measurement does (the agent's adapter for `api`), with one thread."""
     fix = PIP_FIX.get(name, "")
     if not numpy_ok:
         return Check(name, False, "needs numpy, which is missing", f"pip install numpy && {fix}".rstrip(" &"))
-    from .runtimes import ADAPTERS, RuntimeMissing
+    from .runtimes import APIS, RuntimeMissing, adapter
 
-    if name not in ADAPTERS:
-        return Check(name, False, f"unknown runtime (known: {', '.join(ADAPTERS)})")
+    if name not in APIS:
+        return Check(name, False, f"unknown runtime (known: {', '.join(APIS)})")
     try:
-        versions = ADAPTERS[name](1).versions()
+        versions = adapter(name, api)(1).versions()
     except RuntimeMissing as e:
         return Check(name, False, str(e).split(":")[0], fix)
     except Exception as e:  # noqa: BLE001 - a broken install is a finding, not a crash
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         return Check(name, False, f"import failed: {type(e).__name__}: {first}", f"{fix} --force-reinstall" if fix else "")
-    return Check(name, True, f"{versions.get('package')} {versions.get('version')}")
+    shown = f" ({api} API)" if api and api != APIS[name][0] else ""
+    return Check(name, True, f"{versions.get('package')} {versions.get('version')}{shown}")
+
+
+def check_native(numpy_ok: bool) -> list[Check]:
+    """ExecuTorch through the native runner: a compiler, the wheel's files, the runner built; torch unneeded."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .native.build import NativeUnavailable, compiler_identity, ensure_runner, find_compiler, find_wheel
+
+    fallback = "; measurements fall back to ExecuTorch's Python runtime, which needs torch"
+    found = []
+    try:
+        found.append(Check("compiler", True, compiler_identity(find_compiler())))
+    except NativeUnavailable as e:
+        found.append(Check("compiler", False, f"{e}{fallback}", e.fix))
+    try:
+        wheel = find_wheel()
+        found.append(Check("executorch", True, f"executorch {wheel.version}: native runtime in {wheel.lib}"))
+    except NativeUnavailable as e:
+        found.append(Check("executorch", False, f"{e}{fallback}", e.fix))
+    if not all(c.ok for c in found):
+        found.append(Check("native runner", False, "not built: it needs the compiler and the wheel's files above"))
+    elif not numpy_ok:
+        found.append(Check("native runner", False, "the agent feeds it with numpy, which is missing", "pip install numpy"))
+    else:
+        try:
+            runner = ensure_runner()
+            how = f"built in {runner.build_s:.1f} s" if runner.built_now else "built before"
+            found.append(Check("native runner", True, f"{how}: {runner.path}"))
+        except NativeUnavailable as e:
+            found.append(Check("native runner", False, f"{e}{fallback}", e.fix))
+    try:
+        torch = f"installed ({version('torch')}), unused by the native runner"
+    except PackageNotFoundError:
+        torch = "not installed, not needed by the native runner"
+    found.append(Check("torch", True, torch))
+    return found
 
 
 def read_governors() -> dict[str, str]:
@@ -184,12 +221,16 @@ def _read(path: str) -> str | None:
 
 
 def run_checks(spec: Mapping[str, Any]) -> list[Check]:
-    """Every check, for `spec` = {"runtimes": [...], "energy": {...}, "workdir": "."}."""
+    """Every check, for `spec` = {"runtimes": [...], "apis": {runtime: api}, "energy": {...}, "workdir": "."}."""
     workdir = str(spec.get("workdir") or os.getcwd())
     checks = [judge_python(tuple(sys.version_info), sys.executable), check_numpy()]
     numpy_ok = checks[-1].ok
+    apis = spec.get("apis") or {}
     for runtime in spec.get("runtimes", list(PIP_FIX)):
-        checks.append(check_runtime(runtime, numpy_ok))
+        if runtime == "executorch" and apis.get(runtime) == "native":
+            checks.extend(check_native(numpy_ok))
+        else:
+            checks.append(check_runtime(runtime, numpy_ok, apis.get(runtime)))
     checks.append(judge_governors(read_governors()))
     checks.append(check_meter(spec.get("energy")))
     checks.append(judge_disk(_free_bytes(workdir), workdir))

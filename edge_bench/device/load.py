@@ -44,11 +44,27 @@ def _own_seconds() -> float:
 MIN_SPAN_SECS = 0.2
 
 
-class CpuWatch:
-    """Other processes' CPU use over a span, in cores (0.5: half a core busy on average)."""
+def _process_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of a live process, 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def __init__(self):
-        self._start = (time.monotonic(), _busy_seconds(), _own_seconds())
+
+class CpuWatch:
+    """Other processes' CPU use over a span, in cores (0.5: half a core busy on average).
+
+    `children`: processes that work for this measurement (the native runner) while still running, so
+    not yet in this process's own children times."""
+
+    def __init__(self, children: tuple[int, ...] = ()):
+        self.children = children
+        self._start = (time.monotonic(), _busy_seconds(), self._own())
+
+    def _own(self) -> float:
+        return _own_seconds() + sum(_process_seconds(pid) for pid in self.children)
 
     def others(self) -> float | None:
         """None where /proc/stat is not readable or the span was too short to tell."""
@@ -58,4 +74,4 @@ class CpuWatch:
         if busy0 is None or busy1 is None or wall < MIN_SPAN_SECS:
             return None
         # Tick granularity can make a quiet span read slightly below zero.
-        return max(0.0, ((busy1 - busy0) - (_own_seconds() - own0)) / wall)
+        return max(0.0, ((busy1 - busy0) - (self._own() - own0)) / wall)

@@ -1,17 +1,20 @@
-"""Runtime adapters: load an artifact, prepare it, run one inference — the same steps for both runtimes.
+"""Runtime adapters: load an artifact, prepare it, run one inference — the same steps for every runtime.
 
-Each step is a separate method so the agent can time it and read memory around it.
+Each step is a separate method so the agent can time it and read memory around it. A runtime may be
+reached through more than one API (`APIS`): LiteRT through its Interpreter or its CompiledModel API,
+ExecuTorch through its Python runtime here or the native runner (edge_bench.device.native), which
+measures in its own process.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-if TYPE_CHECKING:
-    import numpy.typing as npt
 
 
 class RuntimeMissing(Exception):
@@ -34,7 +37,7 @@ def package_version(names: tuple[str, ...]) -> dict[str, str | None]:
     return {"package": None, "version": None}
 
 
-def _random_input(shape, dtype: npt.DTypeLike, quant: tuple[float, int] | None, rng: np.random.Generator) -> np.ndarray:
+def random_input(shape, dtype: DTypeLike, quant: tuple[float, int] | None, rng: np.random.Generator) -> np.ndarray:
     """A standard-normal image, quantized with the model's own input parameters when it takes integers."""
     x = rng.standard_normal(size=tuple(int(d) for d in shape)).astype(np.float32)
     if np.issubdtype(dtype, np.integer):
@@ -45,8 +48,11 @@ def _random_input(shape, dtype: npt.DTypeLike, quant: tuple[float, int] | None, 
 
 
 class LiteRT:
+    """LiteRT through its Interpreter API."""
+
     name = "litert"
     package_names = ("ai-edge-litert", "tflite-runtime")
+    api = "interpreter"
 
     def __init__(self, threads: int):
         self.threads = threads
@@ -66,7 +72,7 @@ class LiteRT:
         self._Interpreter = Interpreter
 
     def versions(self) -> dict[str, Any]:
-        return {"package": self.package, "version": _version(self.package), "threads": self.threads}
+        return {"package": self.package, "version": _version(self.package), "threads": self.threads, "api": self.api}
 
     def load(self, path: str) -> None:
         self.interpreter = self._Interpreter(model_path=path, num_threads=self.threads)
@@ -76,7 +82,7 @@ class LiteRT:
         it.allocate_tensors()
         self.input_details = it.get_input_details()
         for d in self.input_details:
-            it.set_tensor(d["index"], _random_input(d["shape"], d["dtype"], d.get("quantization"), rng))
+            it.set_tensor(d["index"], random_input(d["shape"], d["dtype"], d.get("quantization"), rng))
 
     def run(self) -> None:
         self.interpreter.invoke()
@@ -105,9 +111,104 @@ class LiteRT:
             self.interpreter.set_tensor(d["index"], x.astype(d["dtype"]))
 
 
+class LiteRTCompiled:
+    """LiteRT through its CompiledModel API, the one LiteRT 2.x recommends and its own benchmark tool
+    (ai_edge_litert/tools/benchmark_litert_model.py) uses: an Environment, CPU options with the thread
+    count, tensor buffers bound once and run by signature."""
+
+    name = "litert"
+    api = "compiled_model"
+    package = "ai-edge-litert"
+
+    def __init__(self, threads: int):
+        self.threads = threads
+        try:
+            from ai_edge_litert.compiled_model import CompiledModel
+            from ai_edge_litert.environment import Environment, EnvironmentOptions
+            from ai_edge_litert.hardware_accelerator import HardwareAccelerator
+            from ai_edge_litert.options import CpuOptions, Options
+        except ImportError:
+            raise RuntimeMissing(
+                "LiteRT's CompiledModel API is not installed on the device: pip install ai-edge-litert==2.3.0"
+            ) from None
+        self._CompiledModel = CompiledModel
+        self._environment = lambda: Environment.create(options=EnvironmentOptions())
+        self._options = lambda: Options(hardware_accelerators=HardwareAccelerator.CPU,
+                                        cpu_options=CpuOptions(num_threads=threads))
+
+    def versions(self) -> dict[str, Any]:
+        return {"package": self.package, "version": _version(self.package), "threads": self.threads, "api": self.api}
+
+    def load(self, path: str) -> None:
+        self.path = path
+        self.model = self._CompiledModel.from_file(path, environment=self._environment(), options=self._options())
+
+    def prepare(self, rng: np.random.Generator) -> None:
+        model = self.model
+        signatures = list(model.get_signature_list())
+        self.signature = signatures[0] if signatures else "serving_default"
+        self.input_details = model.get_input_tensor_details(self.signature)
+        self.output_details = model.get_output_tensor_details(self.signature)
+        self.quantization = _quantization(self.path, self.signature, self.input_details)
+        self.output_quantization = _quantization(self.path, self.signature, self.output_details)
+        self.inputs = {name: model.create_input_buffer_by_name(self.signature, name) for name in self.input_details}
+        self.outputs_ = {name: model.create_output_buffer_by_name(self.signature, name) for name in self.output_details}
+        for name, d in self.input_details.items():
+            self.inputs[name].write(random_input(d["shape"], np.dtype(d["dtype"]), self.quantization.get(name), rng))
+
+    def run(self) -> None:
+        self.model.run_by_name(self.signature, self.inputs, self.outputs_)
+
+    def outputs(self) -> list[np.ndarray]:
+        """Outputs as float32, dequantized with the model's own parameters."""
+        out = []
+        for name, d in self.output_details.items():
+            shape = tuple(int(v) for v in d["shape"])
+            y = self.outputs_[name].read(int(np.prod(shape)), np.dtype(d["dtype"])).reshape(shape)
+            scale, zero_point = self.output_quantization.get(name) or (0.0, 0)
+            if np.issubdtype(y.dtype, np.integer) and scale:
+                y = (y.astype(np.float32) - zero_point) * scale
+            out.append(np.asarray(y, dtype=np.float32))
+        return out
+
+    def set_inputs(self, arrays: list[np.ndarray]) -> None:
+        """Float32 NCHW images, quantized and laid out as the model's inputs want them."""
+        for (name, d), x in zip(self.input_details.items(), arrays):
+            shape, dtype = tuple(int(v) for v in d["shape"]), np.dtype(d["dtype"])
+            if x.shape != shape and x.ndim == 4 and (x.shape[0], x.shape[2], x.shape[3], x.shape[1]) == shape:
+                x = x.transpose(0, 2, 3, 1)  # NCHW -> NHWC
+            scale, zero_point = self.quantization.get(name) or (0.0, 0)
+            if np.issubdtype(dtype, np.integer) and scale:
+                info = np.iinfo(dtype)
+                x = np.clip(np.round(x / scale) + zero_point, info.min, info.max)
+            self.inputs[name].write(np.ascontiguousarray(x, dtype=dtype))
+
+
+def _quantization(path: str, signature: str, details: dict[str, Any]) -> dict[str, tuple[float, int]]:
+    """(scale, zero point) of each integer tensor in `details` (a signature's inputs or outputs), read
+    from the model file: the CompiledModel API does not report them."""
+    if not any(np.issubdtype(np.dtype(d["dtype"]), np.integer) for d in details.values()):
+        return {}
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(Path(path).read_bytes(), 0)
+    keys = {model.SignatureDefs(i).SignatureKey().decode(): model.SignatureDefs(i).SubgraphIndex()
+            for i in range(model.SignatureDefsLength())}
+    graph = model.Subgraphs(keys.get(signature, 0))
+    found = {}
+    for name, d in details.items():
+        q = graph.Tensors(int(d["index"])).Quantization()
+        if q is not None and q.ScaleLength():
+            found[name] = (float(q.Scale(0)), int(q.ZeroPoint(0)) if q.ZeroPointLength() else 0)
+    return found
+
+
 class ExecuTorch:
+    """ExecuTorch through its Python runtime (which imports torch)."""
+
     name = "executorch"
     package_names = ("executorch",)
+    api = "python"
 
     def __init__(self, threads: int):
         self.threads = threads
@@ -128,7 +229,7 @@ class ExecuTorch:
 
     def versions(self) -> dict[str, Any]:
         return {"package": "executorch", "version": _version("executorch"), "threads": self.pool_threads,
-                "torch": _version("torch")}
+                "torch": _version("torch"), "api": self.api}
 
     def load(self, path: str) -> None:
         self.program = self._runtime.load_program(path, verification=self._verification)
@@ -140,7 +241,7 @@ class ExecuTorch:
         meta = self.method.metadata
         self.inputs = []
         for i in range(meta.num_inputs()):
-            x = _random_input(meta.input_tensor_meta(i).sizes(), np.float32, None, rng)
+            x = random_input(meta.input_tensor_meta(i).sizes(), np.float32, None, rng)
             self.inputs.append(torch.from_numpy(x))
         self._outputs: list[Any] | None = None
 
@@ -158,4 +259,18 @@ class ExecuTorch:
         self.inputs = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in arrays]
 
 
-ADAPTERS = {"litert": LiteRT, "executorch": ExecuTorch}
+ADAPTERS = {"litert": LiteRT, "executorch": ExecuTorch}  # each runtime's default API
+# The APIs each runtime can be measured through, the default first. "native" runs in its own process.
+APIS = {"executorch": ("python", "native"), "litert": ("interpreter", "compiled_model")}
+IN_PROCESS = {("litert", "interpreter"): LiteRT, ("litert", "compiled_model"): LiteRTCompiled,
+              ("executorch", "python"): ExecuTorch}
+
+
+def adapter(runtime: str, api: str | None = None):
+    """The adapter class measuring `runtime` through `api` in this process (None: the default API)."""
+    if runtime not in APIS:
+        raise ValueError(f"unknown runtime {runtime!r} (known: {', '.join(APIS)})")
+    api = api or APIS[runtime][0]
+    if (runtime, api) not in IN_PROCESS:
+        raise ValueError(f"{runtime} has no in-process API {api!r} (known: {', '.join(APIS[runtime])})")
+    return IN_PROCESS[(runtime, api)]

@@ -163,7 +163,7 @@ class Record:
         return Identity(recipe=self.recipe, variant=str(self.variant.get("name")), runtime=self.runtime, target=self.target,
                         artifact_sha256=self.artifact.sha256 if self.artifact else None,
                         runtime_version=runtime.get("version"), threads=self.env.get("threads"),
-                        runner=runtime.get("runner"))
+                        runner=runtime.get("api"))
 
     @property
     def ok(self) -> bool:
@@ -223,16 +223,16 @@ class Identity:
     artifact_sha256: str | None
     runtime_version: str | None
     threads: int | None
-    runner: str | None = None
+    runner: str | None = None  # the API that measured: native or python (ExecuTorch), interpreter or compiled_model
 
     def differences(self, other: "Identity") -> list[str]:
         """What differs from `other`, in words ("artifact 3f2a1b -> 9c0d4e")."""
         out = []
         for name, label in (("artifact_sha256", "artifact"), ("runtime_version", "runtime version"),
-                            ("threads", "threads"), ("runner", "runner")):
+                            ("threads", "threads"), ("runner", "API")):
             mine, theirs = getattr(self, name), getattr(other, name)
             if name == "runner" and (mine is None or theirs is None):
-                continue  # which runner measures is known only once it ran
+                continue  # an older record that does not say which API measured
             if mine != theirs:
                 show = (lambda v: str(v)[:12]) if name == "artifact_sha256" else str
                 out.append(f"{label} {show(theirs)} -> {show(mine)}")
@@ -329,6 +329,6 @@ COLUMNS: dict[str, Callable[[Record], Any]] = {
     "mcu_latency_estimate_ms": _get("mcu.latency_estimate.latency_ms"),
     "artifact_sha256": _get("artifact.sha256"), "artifact_bytes": _get("artifact.bytes"),
     "cpu_model": _get("env.cpu_model"), "threads": _get("env.threads"),
-    "runtime_version": _get("env.runtime.version"), "runner": _get("env.runtime.runner"),
+    "runtime_version": _get("env.runtime.version"), "runtime_api": _get("env.runtime.api"),
     "throttle_changed": _get("throttle_changed"),
 }

@@ -1,6 +1,7 @@
 """The device agent as one zipapp: `python edge-bench-agent-<hash>.pyz measure --spec ...`.
 
-It holds `edge_bench/__init__.py` and `edge_bench/device/**` only, so a board needs Python, numpy and a
+It holds `edge_bench/__init__.py` and `edge_bench/device/**` only (its Python files and the native
+runner's C++ source, which the agent compiles on the board), so a board needs Python, numpy and a
 runtime, never the host's converter stack, and the agent it runs is always the host's own version.
 The file name carries the content hash of those files: a changed agent is a new file, an unchanged
 one is built once.
@@ -16,6 +17,7 @@ import zipapp
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # edge_bench/
+AGENT_SUFFIXES = (".py", ".cpp")  # the agent's modules, and the native runner's source it builds
 # zipapp's own `main=` drops the exit status; the agent's must reach the host.
 MAIN = "import sys\n\nfrom edge_bench.device.agent import main\n\nsys.exit(main())\n"
 
@@ -24,8 +26,8 @@ def agent_sources(package_root: Path = PACKAGE_ROOT) -> list[tuple[str, Path]]:
     """(path inside the archive, file) for every file the agent needs, in a stable order."""
     files = [("edge_bench/__init__.py", package_root / "__init__.py")]
     device = package_root / "device"
-    for path in sorted(device.rglob("*.py")):
-        if "__pycache__" not in path.parts:
+    for path in sorted(device.rglob("*")):
+        if path.suffix in AGENT_SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
             files.append((f"edge_bench/device/{path.relative_to(device).as_posix()}", path))
     return files
 

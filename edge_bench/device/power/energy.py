@@ -77,8 +77,10 @@ def _failure(meter: Meter, error: BaseException) -> MeterUnavailable:
     return MeterUnavailable(f"reading meter {meter.name!r} failed during the energy pass: {type(error).__name__}: {error}")
 
 
-def _phase(meter: Meter, period_s: float, seconds: float, work: Callable[[], Any] | None) -> dict:
-    """Sample the meter while `work` runs in a loop (or while idle) for `seconds`."""
+def _phase(meter: Meter, period_s: float, seconds: float, work: Callable[[], Any] | None,
+           loop: Callable[[float], tuple[int, float]] | None = None) -> dict:
+    """Sample the meter while `work` runs in a loop (or `loop(seconds)` loops by itself, or all is idle)
+    for `seconds`."""
     children0, helper0 = _children_cpu_s(), meter.helper_cpu_s()
     sampler = Sampler(meter, period_s)
     sampler.start()
@@ -91,8 +93,11 @@ def _phase(meter: Meter, period_s: float, seconds: float, work: Callable[[], Any
         raise _failure(meter, sampler.error)
     count = 0
     t0 = time.monotonic()
+    loop_s = None
     try:
-        if work is None:
+        if loop is not None:  # another process loops and times itself (the native runner)
+            count, loop_s = loop(seconds)
+        elif work is None:
             time.sleep(seconds)
         else:
             while time.monotonic() - t0 < seconds:
@@ -128,27 +133,31 @@ def _phase(meter: Meter, period_s: float, seconds: float, work: Callable[[], Any
         what = "counter did not advance" if meter.kind == "energy" else "read no power"
         raise MeterUnavailable(f"meter {meter.name!r} {what} over {span:.2f} s: it does not see this load")
     return {"power_w": joules / span, "energy_j": joules, "span_s": span, "samples": len(samples),
-            "loop_s": t1 - t0, "count": count, "meter_cost": cost}
+            "loop_s": t1 - t0 if loop_s is None else loop_s, "count": count, "meter_cost": cost}
 
 
 def energy_pass(meter_name: str, options: Mapping[str, Any] | None, period_secs: float, idle_secs: float,
-                duration_secs: float, run_once: Callable[[], Any], *, source: Source = Source(),
-                registry: Mapping[str, Factory] = METERS) -> dict:
+                duration_secs: float, run_once: Callable[[], Any] | None = None, *, source: Source = Source(),
+                registry: Mapping[str, Factory] = METERS,
+                loop: Callable[[float], tuple[int, float]] | None = None) -> dict:
     """Energy per inference of `run_once`, from the named meter.
 
     Opens the meter (MeterUnavailable with the reason when it cannot be read), samples an idle
     baseline for `idle_secs`, then calls `run_once` in a loop for `duration_secs` while a thread reads
-    the meter every `period_secs`. Power meters are integrated with the trapezoid rule, counters
+    the meter every `period_secs` (or `loop(duration_secs)` runs the inferences itself, in another
+    process, and returns their count and its own duration). Power meters are integrated with the trapezoid rule, counters
     differenced. The mean power over the sampled window times the loop's duration, divided by the
     inferences, is the energy per inference; the same above the idle power is the dynamic part.
     """
+    if (run_once is None) == (loop is None):
+        raise ValueError("energy pass needs exactly one of run_once and loop")
     if period_secs <= 0 or duration_secs <= 0 or idle_secs < 0:
         raise ValueError(f"energy pass needs period_secs > 0, duration_secs > 0, idle_secs >= 0 "
                          f"(got {period_secs}, {duration_secs}, {idle_secs})")
     meter = open_meter(meter_name, options or {}, period_secs, source, registry)
     try:
         idle = _phase(meter, period_secs, idle_secs, None) if idle_secs > 0 else None
-        run = _phase(meter, period_secs, duration_secs, run_once)
+        run = _phase(meter, period_secs, duration_secs, run_once, loop)
     finally:
         meter.close()
     n = run["count"]
