@@ -290,21 +290,23 @@ def test_target_runtimes_table(tmp_path):
 
 def test_a_plain_run_on_the_host_measures_executorch_natively(smoke, runner, tmp_path):
     from edge_bench.cli import main
-    from edge_bench.results import flatten, read_records
+    from edge_bench.results import read_records
 
     target = tmp_path / "host.toml"
     target.write_text(Path(load_target("host").path).read_text()
-                      .replace("min_runs = 20", "min_runs = 5").replace("min_secs = 2.0", "min_secs = 0.0")
-                      .replace("warmup_secs = 0.5", "warmup_secs = 0.0"))
+                      .replace("warmup_secs = 0.2", "warmup_secs = 0.0").replace("min_secs = 0.3", "min_secs = 0.0")
+                      .replace("rounds_min = 3", "rounds_min = 2").replace("rounds_max = 10", "rounds_max = 2")
+                      .replace("retakes = 3", "retakes = 0"))
     out = tmp_path / "run"
     code = main(["run", "--target", str(target), "--recipe", "smoke", "--only", "resolution=64",
                  "--runtime", "executorch", "--out", str(out)])
     assert code == 0
     (record,) = read_records(out / "results.jsonl")
-    assert record["status"] == "ok", record["error"]
-    assert record["env"]["runtime"]["api"] == "native" and record["env"]["runtime"]["binary_sha256"] == runner.sha256
-    assert record["memory"]["peak_rss_bytes"] > 0 and set(record["memory"]["phases"]) == PHASES
-    assert flatten(record)["runtime_api"] == "native"  # a column of results.csv
+    assert record.status == "ok", record.error
+    assert record.env["runtime"]["api"] == "native" and record.env["runtime"]["binary_sha256"] == runner.sha256
+    assert record.memory.peak_rss_bytes > 0 and set(record.memory.phases) == PHASES
+    assert record.flat()["runtime_api"] == "native"  # a column of results.csv
+    assert len(record.latency.rounds) == 2 and all(r.others_cpu is not None for r in record.latency.rounds)
 
 
 def test_doctor_checks_the_torch_free_path(runner, tmp_path, monkeypatch):
