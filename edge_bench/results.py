@@ -187,6 +187,7 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     row["cpu_model"] = env.get("cpu_model")
     row["threads"] = env.get("threads")
     row["throttle_changed"] = record.get("throttle_changed")
+    row["emulated"] = bool(record.get("emulated"))
     return row
 
 

@@ -82,6 +82,7 @@ def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> dict[s
         memory={"peak_rss_bytes": None, "baseline_rss_bytes": None, "model_rss_bytes": None, "planned_bytes": planned},
     )
     record["build"] = {"seconds": round(job.build.seconds, 2), "cached": job.build.cached}
+    record["emulated"] = target.emulated  # true: timings of an emulator, not of the board's CPU
     record["accuracy"] = job.accuracy
     if artifact is not None:
         record["weights"] = artifact.manifest.get("weights")

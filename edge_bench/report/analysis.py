@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .fit import fit_table, memory_ratios, ok_rows
+from .fit import emulated_rows, fit_table, memory_ratios, ok_rows
 from .pareto import COST_COLUMNS, pareto_fronts, quality_column
 from .selection import best_for_device, cheapest_within_budget, cross_device_table, cross_runtime_table, random_resolution_policy
 from .tables import is_missing
@@ -37,10 +37,12 @@ class Analysis:
     records: list[dict[str, Any]]
     budget_points: float = DEFAULT_BUDGET_POINTS
     fidelity_bar_db: float = DEFAULT_FIDELITY_BAR_DB
-    ok: pd.DataFrame = field(init=False)
+    ok: pd.DataFrame = field(init=False)  # measured on a real CPU: what fits, fronts and choices use
+    emulated: pd.DataFrame = field(init=False)  # measured on an emulated target: shown, never ranked
 
     def __post_init__(self) -> None:
         self.ok = ok_rows(self.frame) if "status" in self.frame.columns else self.frame.iloc[:0]
+        self.emulated = emulated_rows(self.frame)
 
     # ------------------------------------------------------------ what the records hold
 

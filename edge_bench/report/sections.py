@@ -82,7 +82,9 @@ def answer(a: Analysis, images: Images) -> Section:
     section = Section("Which variant to ship")
     table = a.recommendations
     if table.empty:
-        section.blocks.append(Text("No ok measurement in these results: nothing to recommend (see Failures)."))
+        why = ("only emulated targets were measured" if len(a.emulated) else "No ok measurement in these results")
+        section.blocks.append(Text(f"{why[0].upper()}{why[1:]}: nothing to recommend (see Failures)."))
+        section.blocks.append(Text(_counts(a)))
         return section
     section.blocks.append(Bullets(tuple(_answer_line(r) for _, r in table.iterrows())))
     rules = list(dict.fromkeys(table["rule"]))
@@ -99,9 +101,14 @@ def answer(a: Analysis, images: Images) -> Section:
 
 def _counts(a: Analysis) -> str:
     frame = a.frame
-    failed = len(frame) - len(a.ok)
+    failed = int((frame["status"] != "ok").sum()) if "status" in frame.columns else 0
     text = f"{len(a.ok)} of {len(frame)} measurements ok on {', '.join(a.targets) or 'no target'}"
     text += f"; {failed} failed (see Failures)." if failed else "."
+    if len(a.emulated):
+        names = ", ".join(sorted(a.emulated["target"].astype(str).unique()))
+        text += (f" {len(a.emulated)} ok measurements on emulated targets ({names}) are listed under Measurements "
+                 "but left out of every fit, Pareto front, comparison and recommendation: their latency, memory "
+                 "and energy are an emulator's, not the board's CPU's.")
     if "throttle_changed" in frame.columns:
         throttled = int((frame["throttle_changed"] == True).sum())  # noqa: E712 - None is not throttled
         if throttled:

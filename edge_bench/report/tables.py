@@ -91,6 +91,9 @@ def summary_table(frame: pd.DataFrame, with_recipe: bool = False) -> pd.DataFram
     rows = frame.sort_values([c for c in ("target", "runtime", "recipe", "flops", "variant") if c in frame.columns])
     if "throttle_changed" in rows.columns:
         rows = rows.assign(throttled=rows["throttle_changed"].map(lambda v: "THROTTLED" if v is True else ""))
+    if "emulated" in rows.columns and "target" in rows.columns:
+        rows = rows.assign(target=[f"{t} (emulated)" if e == True else t  # noqa: E712
+                                   for t, e in zip(rows["target"], rows["emulated"])])
     return select(rows, ((("recipe", "recipe", None),) if with_recipe else ()) + tuple(MEASUREMENT_COLUMNS))
 
 
