@@ -42,7 +42,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$NAME" =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || die "--name '$NAME': use letters, digits, '-' and '_'"
 
-CACHE="${EDGE_BENCH_CACHE:-$HOME/.cache/edge-bench}"
+CACHE="$(realpath -m "${EDGE_BENCH_CACHE:-$HOME/.cache/edge-bench}")"  # absolute: compared with /proc/*/root
 SHARED="$CACHE/board"                 # caches every board instance shares
 HERE="$SHARED/$NAME"                  # this instance: root fs, keys, state, target file
 ROOT="$HERE/root"
@@ -77,8 +77,7 @@ hash_of() { printf '%s\n' "$@" | sha256sum | cut -c1-16; }
 # In the board: a clean environment (the host's pip settings and paths mean nothing there).
 in_board() {
     env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-        QEMU_CPU="$CPU" PIP_CERT=/etc/edge-bench/host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
-        chroot "$ROOT" "$@"
+        QEMU_CPU="$CPU" PIP_DISABLE_PIP_VERSION_CHECK=1 chroot "$ROOT" "$@"
 }
 
 is_mounted() { mountpoint -q "$1" 2>/dev/null; }
@@ -166,6 +165,7 @@ host_files() {
     local bundle="${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}"
     [[ -f "$bundle" ]] || bundle="$ROOT/etc/ssl/certs/ca-certificates.crt"
     cp "$bundle" "$ROOT/etc/edge-bench/host-ca.crt"
+    printf '[global]\ncert = /etc/edge-bench/host-ca.crt\n' > "$ROOT/etc/pip.conf"
 }
 
 write_cpuinfo() {
@@ -292,6 +292,8 @@ setup_ssh() {
     cp "$keys/id_ed25519.pub" "$home/.ssh/authorized_keys"
     chmod 700 "$home/.ssh" && chmod 600 "$home/.ssh/authorized_keys"
     chown -R "$ids" "$home/.ssh"
+    # A key-only user: without PAM, sshd refuses an account whose password is locked ('!'), so it gets none ('*').
+    sed -i "s/^$BOARD_USER:![^:]*:/$BOARD_USER:*:/" "$ROOT/etc/shadow"
     # Read before Debian's own settings (sshd keeps the first value it sees).
     cat > "$ROOT/etc/ssh/sshd_config.d/00-edge-bench.conf" <<EOF
 Port $port

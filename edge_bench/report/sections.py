@@ -102,7 +102,8 @@ def answer(a: Analysis, images: Images) -> Section:
 def _counts(a: Analysis) -> str:
     frame = a.frame
     failed = int((frame["status"] != "ok").sum()) if "status" in frame.columns else 0
-    text = f"{len(a.ok)} of {len(frame)} measurements ok on {', '.join(a.targets) or 'no target'}"
+    where = ", ".join(a.targets) or ("no target with a real CPU" if len(a.emulated) else "no target")
+    text = f"{len(a.ok)} of {len(frame)} measurements ok on {where}"
     text += f"; {failed} failed (see Failures)." if failed else "."
     if len(a.emulated):
         names = ", ".join(sorted(a.emulated["target"].astype(str).unique()))
@@ -162,7 +163,8 @@ FIT_SPEC = (
 def fit_section(a: Analysis, images: Images) -> Section:
     section = Section("Latency against FLOPs")
     if a.fits.empty:
-        section.blocks.append(Text("No fit: no ok measurement."))
+        emulated = " on a real CPU (emulated timings are never fitted)" if len(a.emulated) else ""
+        section.blocks.append(Text(f"No fit: no ok measurement{emulated}."))
         return section
     fits = a.fits[a.fits["metric"] == "latency_median_ms"]
     section.blocks.append(Text(
@@ -250,7 +252,9 @@ def pareto_section(a: Analysis, images: Images) -> Section:
     section = Section("Pareto fronts")
     quality = a.quality
     if quality is None:
-        section.blocks.append(Text("No quality measured (no evaluation in these records): no front to draw."))
+        why = ("no ok measurement on a real CPU (emulated ones are never ranked)" if a.ok.empty and len(a.emulated)
+               else "no quality measured (no evaluation in these records)")
+        section.blocks.append(Text(f"{why[0].upper()}{why[1:]}: no front to draw."))
         return section
     label = QUALITY_LABELS.get(quality, quality)
     costs = a.costs
