@@ -137,8 +137,8 @@ base_tarball() {
             --customize-hook="chroot \"\$1\" python3 -m venv $VENV" \
             --customize-hook="chroot \"\$1\" useradd --create-home --shell /bin/sh $BOARD_USER" \
             --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \
-            "$SUITE" "$tarball.part" "$MIRROR" >&2
-        mv "$tarball.part" "$tarball"
+            "$SUITE" "$tarball.$$.part" "$MIRROR" >&2
+        mv "$tarball.$$.part" "$tarball"
         say "base root fs built in $((SECONDS - started)) s: $tarball"
     fi
     echo "$tarball"
@@ -236,13 +236,13 @@ resolve_pins() {
         wanted_requirements > "$ROOT/tmp/edge-bench-requirements.txt"
         in_board "$VENV/bin/pip" install --quiet --dry-run --ignore-installed --only-binary=:all: \
             --report /tmp/edge-bench-resolved.json -r /tmp/edge-bench-requirements.txt >&2
-        python3 - "$ROOT/tmp/edge-bench-resolved.json" > "$pins.part" <<'EOF'
+        python3 - "$ROOT/tmp/edge-bench-resolved.json" > "$pins.$$.part" <<'EOF'
 import json, sys
 for item in json.load(open(sys.argv[1]))["install"]:
     print(f"{item['metadata']['name']}=={item['metadata']['version']}")
 EOF
-        printf '%s\n' "${NO_DEPS_PACKAGES[@]}" >> "$pins.part"
-        mv "$pins.part" "$pins"
+        printf '%s\n' "${NO_DEPS_PACKAGES[@]}" >> "$pins.$$.part"
+        mv "$pins.$$.part" "$pins"
     fi
     echo "$pins"
 }
@@ -371,11 +371,14 @@ up() {
     need_root
     need_tools
     mkdir -p "$HERE"
-    exec 9>"$SHARED/.lock"
-    flock 9
+    exec 8>"$HERE/.lock"  # one command at a time on this board
+    flock 8
     local started=$SECONDS tarball
+    exec 9>"$SHARED/.lock"  # binfmt_misc and the base tarball are shared by every board
+    flock 9
     enable_binfmt
     tarball="$(base_tarball)"
+    flock -u 9
     extract_root "$tarball" "$(basename "$tarball")"
     host_files
     mount_all
@@ -391,9 +394,9 @@ up() {
 
 down() {
     need_root
-    mkdir -p "$SHARED"
-    exec 9>"$SHARED/.lock"
-    flock 9
+    mkdir -p "$HERE"
+    exec 8>"$HERE/.lock"
+    flock 8
     local pids
     pids="$(board_processes)"
     if [[ -n "$pids" ]]; then
@@ -406,6 +409,8 @@ down() {
         [[ -z "$pids" ]] || kill -KILL $pids 2>/dev/null || true
     fi
     unmount_all
+    exec 9>"$SHARED/.lock"
+    flock 9
     if ! other_boards_up; then
         if [[ -f "$SHARED/.binfmt-registered" ]]; then
             [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] && echo -1 > /proc/sys/fs/binfmt_misc/qemu-aarch64
