@@ -31,7 +31,7 @@ step() { echo; echo "== $*"; }
 
 step "build (GitHub-hosted job): run --target host --recipe $RECIPE"
 rm -rf "$OUT" && mkdir -p "$OUT/results"
-EDGE_BENCH_CACHE="$CI/build" "${EB[@]}" run --target host --recipe "$RECIPE" --out "$OUT/build-host" | tail -1
+EDGE_BENCH_CACHE="$CI/build" "${EB[@]}" run --target host --recipe "$RECIPE" --out "$OUT/build-host" | grep -E "ok, |report:" || true
 
 step "the boards: this host, and the emulated arm64 board"
 declare -A TARGETS=([host]="host" [emulated-arm64]="$(bash "$REPO/scripts/board.sh" up)")
@@ -47,7 +47,7 @@ for board in "${!TARGETS[@]}"; do
     EDGE_BENCH_CACHE="$CI/$board/cache" "${EB[@]}" doctor --target "${TARGETS[$board]}" || echo "(doctor: exit $?)"
     results="$OUT/results/results-$board"
     EDGE_BENCH_CACHE="$CI/$board/cache" "${EB[@]}" run --prebuilt --target "${TARGETS[$board]}" --recipe "$RECIPE" \
-        --out "$results" | tail -1 || true
+        --out "$results" | grep -E "ok, |failed: |report:" || true
     baseline="$CI/baselines/$RECIPE/$board/results.jsonl"
     if [[ -f "$baseline" ]]; then mkdir -p "$results/baseline" && cp "$baseline" "$results/baseline/"; fi
 done

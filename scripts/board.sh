@@ -234,6 +234,9 @@ resolve_pins() {
     if [[ ! -f "$pins" ]]; then
         say "resolving $(wanted_requirements | tr '\n' ' ')in the board (pip, under emulation)"
         wanted_requirements > "$ROOT/tmp/edge-bench-requirements.txt"
+        # bookworm's pip 23.0 downloads whole wheels to read their metadata (torch's: gigabytes, under
+        # emulation); a current pip reads the metadata files PyPI serves beside them.
+        in_board "$VENV/bin/pip" install --quiet --upgrade pip >&2
         in_board "$VENV/bin/pip" install --quiet --dry-run --ignore-installed --only-binary=:all: \
             --report /tmp/edge-bench-resolved.json -r /tmp/edge-bench-requirements.txt >&2
         python3 - "$ROOT/tmp/edge-bench-resolved.json" > "$pins.$$.part" <<'EOF'

@@ -382,7 +382,8 @@ def cross_runtime_section(a: Analysis, images: Images) -> Section:
 def cross_device_section(a: Analysis, images: Images) -> Section:
     section = Section("Across devices")
     if len(a.targets) < 2:
-        section.blocks.append(Text(f"One target only ({', '.join(a.targets) or 'none'}): nothing to compare."))
+        emulated = ("; emulated targets are never compared" if len(a.emulated) else "")
+        section.blocks.append(Text(f"One target only ({', '.join(a.targets) or 'none'}){emulated}: nothing to compare."))
         return section
     table = a.cross_device
     spec = [("variant", "variant", None), ("runtime", "runtime", None)]
