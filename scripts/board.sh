@@ -232,13 +232,15 @@ resolve_pins() {
     key="$(hash_of "$pyver" "$(wanted_requirements)" "${NO_DEPS_PACKAGES[@]}")"
     pins="$SHARED/pins-$key.txt"
     if [[ ! -f "$pins" ]]; then
+        rm -f "$ROOT/tmp/edge-bench-resolved.json"
         say "resolving $(wanted_requirements | tr '\n' ' ')in the board (pip, under emulation)"
         wanted_requirements > "$ROOT/tmp/edge-bench-requirements.txt"
-        # bookworm's pip 23.0 downloads whole wheels to read their metadata (torch's: gigabytes, under
-        # emulation); a current pip reads the metadata files PyPI serves beside them.
-        in_board "$VENV/bin/pip" install --quiet --upgrade pip >&2
+        # fast-deps: each wheel's metadata is read by HTTP range requests where the index serves no
+        # metadata files, instead of downloading whole wheels (torch's come to gigabytes) under emulation.
         in_board "$VENV/bin/pip" install --quiet --dry-run --ignore-installed --only-binary=:all: \
-            --report /tmp/edge-bench-resolved.json -r /tmp/edge-bench-requirements.txt >&2
+            --use-feature=fast-deps --report /tmp/edge-bench-resolved.json \
+            -r /tmp/edge-bench-requirements.txt 2>&1 | grep -v "lazily downloaded wheels" >&2 || true
+        [[ -s "$ROOT/tmp/edge-bench-resolved.json" ]] || die "pip could not resolve the board's packages (see above)"
         python3 - "$ROOT/tmp/edge-bench-resolved.json" > "$pins.$$.part" <<'EOF'
 import json, sys
 for item in json.load(open(sys.argv[1]))["install"]:
