@@ -42,7 +42,12 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$NAME" =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || die "--name '$NAME': use letters, digits, '-' and '_'"
 
-CACHE="$(realpath -m "${EDGE_BENCH_CACHE:-$HOME/.cache/edge-bench}")"  # absolute: compared with /proc/*/root
+# Under sudo, the board belongs to the user who asked: their cache, and a key and target file they can read.
+OWNER="${SUDO_USER:-}"
+[[ "$OWNER" == root ]] && OWNER=""
+USER_HOME="$HOME"
+[[ -n "$OWNER" ]] && USER_HOME="$(getent passwd "$OWNER" | cut -d: -f6)"
+CACHE="$(realpath -m "${EDGE_BENCH_CACHE:-$USER_HOME/.cache/edge-bench}")"  # absolute: compared with /proc/*/root
 SHARED="$CACHE/board"                 # caches every board instance shares
 HERE="$SHARED/$NAME"                  # this instance: root fs, keys, state, target file
 ROOT="$HERE/root"
@@ -254,19 +259,23 @@ EOF
 
 install_packages() {
     local pyver pins wheels="$SHARED/wheels"
-    pyver="$(in_board /usr/bin/python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+    local glibc platforms=()
+    read -r pyver glibc < <(in_board /usr/bin/python3 -c \
+        'import platform, sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}", platform.libc_ver()[1])')
     pins="$(resolve_pins "$pyver")"
     local installed="$ROOT/opt/edge-bench/installed.txt"
     if [[ -f "$installed" ]] && cmp -s "$installed" "$pins"; then
         return
     fi
-    # Downloaded natively on the host: the board's platform tags (manylinux_2_27/2_28 aarch64) given explicitly.
+    # Downloaded natively on the host for the board's platform tags, given explicitly: every manylinux
+    # glibc level up to the board's (2.36 on bookworm; pip matches each tag as given, e.g. NCCL's 2_18).
+    local minor
+    for ((minor = ${glibc#*.}; minor >= 17; minor--)); do platforms+=(--platform "manylinux_2_${minor}_aarch64"); done
+    platforms+=(--platform manylinux2014_aarch64)
     mkdir -p "$wheels"
     say "downloading $(wc -l < "$pins") aarch64 wheels on the host (cached in $wheels)"
     "$(host_python)" -m pip download --quiet --no-deps --only-binary=:all: --dest "$wheels" \
-        --platform manylinux_2_28_aarch64 --platform manylinux_2_27_aarch64 \
-        --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 \
-        --python-version "$pyver" --implementation cp -r "$pins" >&2
+        "${platforms[@]}" --python-version "$pyver" --implementation cp -r "$pins" >&2
     say "installing them in the board"
     mkdir -p "$ROOT/opt/edge-bench/wheels"
     mount --bind -o ro "$wheels" "$ROOT/opt/edge-bench/wheels"
@@ -375,6 +384,7 @@ EOF
 up() {
     need_root
     need_tools
+    if [[ -n "$OWNER" && ! -d "$CACHE" ]]; then install -d -o "$OWNER" "$CACHE"; fi
     mkdir -p "$HERE"
     exec 8>"$HERE/.lock"  # one command at a time on this board
     flock 8
@@ -391,6 +401,7 @@ up() {
     setup_ssh
     start_sshd
     write_target
+    [[ -z "$OWNER" ]] || chown -R "$OWNER" "$HERE/ssh" "$TARGET_FILE"
     local machine
     machine="$(ssh -F "$HERE/ssh/ssh_config" -o BatchMode=yes "$NAME" uname -m)"
     say "up in $((SECONDS - started)) s: $NAME ($machine, qemu $CPU) on 127.0.0.1:$(cat "$HERE/port")"

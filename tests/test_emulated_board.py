@@ -1,7 +1,8 @@
 """The emulated arm64 board end to end: `scripts/board.sh up` (built from scratch when nothing is cached),
 `edge-bench doctor` and the smoke sweep over SSH, the board's INT8 outputs against the host's, `down`.
 
-Skipped, with the reason, only where the board cannot exist (not root, no binfmt_misc in the kernel);
+Skipped, with the reason, only where the board cannot exist (neither root nor passwordless sudo, no
+binfmt_misc in the kernel);
 with EDGE_BENCH_REQUIRE_BOARD=1 (CI) that skip is a failure. Missing Debian packages are a failure
 with the command that installs them: `.ci/install-board.sh`.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,10 +27,19 @@ NAME = "pytest-board"  # its own root fs: a board a developer has up is left alo
 REQUIRE_ENV = "EDGE_BENCH_REQUIRE_BOARD"
 
 
+def as_root() -> list[str] | None:
+    """How to run the board script as root: directly, through passwordless sudo, or not at all."""
+    if os.geteuid() == 0:
+        return []
+    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
+        return ["sudo", "-n", "--preserve-env=EDGE_BENCH_CACHE,PATH"]
+    return None
+
+
 def unavailable_reason() -> str | None:
     """Why no board can run here, or None."""
-    if os.geteuid() != 0:
-        return "the emulated board needs root (chroot, mounts, binfmt_misc)"
+    if as_root() is None:
+        return "the emulated board needs root (chroot, mounts, binfmt_misc): run as root or with passwordless sudo"
     filesystems = Path("/proc/filesystems").read_text() if Path("/proc/filesystems").exists() else ""
     if "binfmt_misc" not in filesystems and not Path("/proc/sys/fs/binfmt_misc/register").exists():
         return "this kernel has no binfmt_misc: aarch64 programs cannot run through qemu-user"
@@ -36,7 +47,8 @@ def unavailable_reason() -> str | None:
 
 
 def board(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(BOARD), *args, "--name", NAME], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*(as_root() or []), "bash", str(BOARD), *args, "--name", NAME], capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def edge_bench(*args: str, cwd: Path, timeout: float = 3600) -> subprocess.CompletedProcess:
