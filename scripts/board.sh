@@ -226,7 +226,13 @@ unmount_all() {
 
 wanted_requirements() {
     printf '%s\n' "${BOARD_PACKAGES[@]}"
-    [[ "$WITH_TORCH" -eq 1 ]] && printf '%s\n' "${TORCH_PACKAGES[@]}"
+    # ExecuTorch's Python runtime imports its exir package, which needs its dependencies (ruamel.yaml, ...).
+    [[ "$WITH_TORCH" -eq 1 ]] && printf '%s\n' "${TORCH_PACKAGES[@]}" "${NO_DEPS_PACKAGES[@]}"
+    return 0
+}
+
+no_deps_requirements() {
+    [[ "$WITH_TORCH" -eq 1 ]] || printf '%s\n' "${NO_DEPS_PACKAGES[@]}"
     return 0
 }
 
@@ -234,7 +240,7 @@ resolve_pins() {
     # Resolved once inside the board, where pip evaluates the markers for aarch64 (on the host it would
     # evaluate them for x86); the packages installed without their dependencies are added pinned as given.
     local pyver="$1" key pins
-    key="$(hash_of "$pyver" "$(wanted_requirements)" "${NO_DEPS_PACKAGES[@]}")"
+    key="$(hash_of "$pyver" "$(wanted_requirements)" "$(no_deps_requirements)")"
     pins="$SHARED/pins-$key.txt"
     if [[ ! -f "$pins" ]]; then
         rm -f "$ROOT/tmp/edge-bench-resolved.json"
@@ -251,7 +257,7 @@ import json, sys
 for item in json.load(open(sys.argv[1]))["install"]:
     print(f"{item['metadata']['name']}=={item['metadata']['version']}")
 EOF
-        printf '%s\n' "${NO_DEPS_PACKAGES[@]}" >> "$pins.$$.part"
+        no_deps_requirements >> "$pins.$$.part"
         mv "$pins.$$.part" "$pins"
     fi
     echo "$pins"
@@ -265,6 +271,7 @@ install_packages() {
     pins="$(resolve_pins "$pyver")"
     local installed="$ROOT/opt/edge-bench/installed.txt"
     if [[ -f "$installed" ]] && cmp -s "$installed" "$pins"; then
+        compile_packages "$pyver"
         return
     fi
     # Downloaded natively on the host for the board's platform tags, given explicitly: every manylinux
@@ -286,6 +293,25 @@ install_packages() {
     umount "$ROOT/opt/edge-bench/wheels"
     [[ $status -eq 0 ]] || die "pip install in the board failed (exit $status)"
     cp "$pins" "$installed"
+    rm -f "$ROOT/opt/edge-bench/compiled.txt"
+    compile_packages "$pyver"
+}
+
+compile_packages() {
+    # Byte-compiled natively: .pyc files depend on the Python version, not the CPU, and compiling torch
+    # under emulation takes long. Without them every import compiles again (the board's user cannot
+    # write into the venv), which makes importing torch outlast doctor's time limit.
+    local pyver="$1" py stamp="$ROOT/opt/edge-bench/compiled.txt" site="$ROOT$VENV/lib/python$1/site-packages"
+    [[ -f "$stamp" ]] && cmp -s "$stamp" "$ROOT/opt/edge-bench/installed.txt" && return
+    py="$(host_python)"
+    if [[ "$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')" == "$pyver" ]]; then
+        say "byte-compiling the board's packages on the host (Python $pyver)"
+        "$py" -m compileall -q -j 0 -s "$ROOT" -p / "$site" >/dev/null || true
+    else
+        say "byte-compiling the board's packages in the board (the host's Python is not $pyver)"
+        in_board "$VENV/bin/python" -m compileall -q "${site#"$ROOT"}" >/dev/null || true
+    fi
+    cp "$ROOT/opt/edge-bench/installed.txt" "$stamp"
 }
 
 free_port() {
