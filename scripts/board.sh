@@ -226,14 +226,14 @@ unmount_all() {
 
 wanted_requirements() {
     printf '%s\n' "${BOARD_PACKAGES[@]}"
-    # ExecuTorch's Python runtime imports its exir package, which needs its dependencies (ruamel.yaml, ...).
-    [[ "$WITH_TORCH" -eq 1 ]] && printf '%s\n' "${TORCH_PACKAGES[@]}" "${NO_DEPS_PACKAGES[@]}"
+    [[ "$WITH_TORCH" -eq 1 ]] && printf '%s\n' "${TORCH_PACKAGES[@]}"
     return 0
 }
 
 no_deps_requirements() {
-    [[ "$WITH_TORCH" -eq 1 ]] || printf '%s\n' "${NO_DEPS_PACKAGES[@]}"
-    return 0
+    # With their dependencies ExecuTorch's wheels do not resolve here: hydra-core pins
+    # antlr4-python3-runtime 4.9, which PyPI has as a source archive only.
+    printf '%s\n' "${NO_DEPS_PACKAGES[@]}"
 }
 
 resolve_pins() {
