@@ -109,9 +109,13 @@ class ExecuTorch:
         try:
             from executorch.runtime import Runtime, Verification
         except ImportError as e:
-            if _missing_module(e) == "torch":  # ExecuTorch re-raises it as "extension module _C not found"
+            missing = _missing_module(e)  # ExecuTorch re-raises it as "extension module _C not found"
+            if missing == "torch":
                 raise RuntimeMissing("ExecuTorch's Python runtime imports torch, which is not installed on the device: "
                                      "pip install torch==2.14.1") from None
+            if missing and missing != "executorch":
+                raise RuntimeMissing(f"ExecuTorch's Python runtime imports {missing}, which is not installed on the "
+                                     "device: pip install executorch==1.5.1 with its dependencies") from None
             raise RuntimeMissing("ExecuTorch is not installed on the device: pip install executorch==1.5.1 torch==2.14.1") from None
         self._runtime = Runtime.get()
         self._verification = Verification.Minimal
