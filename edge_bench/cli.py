@@ -160,8 +160,13 @@ def cmd_run(args) -> int:
         # Fidelity to FP32 is measured for every artifact; accuracy too when a labelled dataset is given.
         evaluator = Evaluator(recipe, cache_root(), dataset=Path(args.dataset) if args.dataset else None,
                               max_images=args.max_images)
-        runner = Runner(recipe, variants, runtimes, targets, store, resume=args.resume, progress=_progress(),
-                        evaluator=evaluator)
+        builder = None
+        if args.prebuilt:  # artifacts built elsewhere, e.g. on a board without the converter stack
+            from .build.prebuilt import PrebuiltBuilder
+
+            builder = PrebuiltBuilder(recipe)
+        runner = Runner(recipe, variants, runtimes, targets, store, resume=args.resume, builder=builder,
+                        progress=_progress(), evaluator=evaluator)
         write_provenance(out, runner, argv=sys.argv)
         try:
             summary = runner.run()
@@ -302,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "of every artifact and of its FP32 model")
     p.add_argument("--max-images", type=int, default=500, help="images of --dataset to evaluate (default 500)")
     p.add_argument("--budget", type=float, default=0.75, help="accuracy budget in points for the selection (default 0.75)")
+    p.add_argument("--prebuilt", action="store_true",
+                   help="measure the artifacts another machine built into the cache; convert nothing (no torch needed)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", help="report.md, results.csv and plots from one or more result directories")

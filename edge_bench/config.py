@@ -152,6 +152,7 @@ class Target:
     threads: int
     python: str = ""  # interpreter on the device; empty: python3 (local targets: the one running edge-bench)
     workdir: str = ""  # on the device; empty: a fresh temporary directory per session
+    emulated: bool = False  # an emulated CPU (qemu): its timings are labelled and kept out of fits and choices
     measure: MeasureConfig = field(default_factory=MeasureConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
     runtimes: RuntimesConfig = field(default_factory=RuntimesConfig)

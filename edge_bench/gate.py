@@ -165,7 +165,7 @@ def trustworthy(record: Record) -> str | None:
         return "not an ok latency measurement"
     if record.throttle_changed:
         return "measured while the throttle state changed"
-    if record.env.get("emulated"):
+    if record.emulated:
         return "measured under emulation"
     precision = record.latency.precision
     if precision is not None and not precision.reached:

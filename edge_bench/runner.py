@@ -106,6 +106,7 @@ def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> Record
         analytic=analytic, analytic_error=job.analytic_error, accuracy=job.accuracy,
         build={"seconds": round(job.build.seconds, 2), "cached": job.build.cached},
         weights=artifact.manifest.get("weights") if artifact else None,
+        emulated=target.emulated,  # true: timings of an emulator, not of the board's CPU
     )
 
 

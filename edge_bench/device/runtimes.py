@@ -47,6 +47,15 @@ def random_input(shape, dtype: DTypeLike, quant: tuple[float, int] | None, rng: 
     return x.astype(dtype)
 
 
+def _missing_module(error: BaseException | None) -> str | None:
+    """The module whose absence caused an ImportError, looking through the errors it was raised from."""
+    while error is not None:
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            return error.name.split(".")[0]
+        error = error.__cause__ or error.__context__
+    return None
+
+
 class LiteRT:
     """LiteRT through its Interpreter API."""
 
@@ -214,7 +223,14 @@ class ExecuTorch:
         self.threads = threads
         try:
             from executorch.runtime import Runtime, Verification
-        except ImportError:
+        except ImportError as e:
+            missing = _missing_module(e)  # ExecuTorch re-raises it as "extension module _C not found"
+            if missing == "torch":
+                raise RuntimeMissing("ExecuTorch's Python runtime imports torch, which is not installed on the device: "
+                                     "pip install torch==2.14.1") from None
+            if missing and missing != "executorch":
+                raise RuntimeMissing(f"ExecuTorch's Python runtime imports {missing}, which is not installed on the "
+                                     "device: pip install executorch==1.5.1 with its dependencies") from None
             raise RuntimeMissing("ExecuTorch is not installed on the device: pip install executorch==1.5.1 torch==2.14.1") from None
         self._runtime = Runtime.get()
         self._verification = Verification.Minimal

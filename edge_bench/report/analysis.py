@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..results import Record
 from . import noise
-from .fit import fit_table, memory_ratios, ok_rows
+from .fit import emulated_rows, fit_table, memory_ratios, ok_rows
 from .pareto import COST_COLUMNS, pareto_fronts, quality_column
 from .selection import best_for_device, cheapest_within_budget, cross_device_table, cross_runtime_table, random_resolution_policy
 from .setup import is_random, setup_table
@@ -57,11 +57,13 @@ class Analysis:
     records: list[Record]
     budget_points: float = DEFAULT_BUDGET_POINTS
     fidelity_bar_db: float = DEFAULT_FIDELITY_BAR_DB
-    ok: pd.DataFrame = field(init=False)
+    ok: pd.DataFrame = field(init=False)  # measured on a real CPU: what fits, fronts and choices use
+    emulated: pd.DataFrame = field(init=False)  # measured on an emulated target: shown, never ranked
 
     def __post_init__(self) -> None:
         self.frame = with_derived_columns(self.frame, self.records)
         self.ok = ok_rows(self.frame) if "status" in self.frame.columns else self.frame.iloc[:0]
+        self.emulated = emulated_rows(self.frame)
 
     # ------------------------------------------------------------ what the records hold
 

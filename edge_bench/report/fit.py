@@ -104,10 +104,20 @@ def share_within(y: np.ndarray, predicted: np.ndarray, tolerance: float = WITHIN
 
 
 def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows that hold a measurement (status "ok"); every row when there is no status column."""
+    """The rows that hold a measurement of a real CPU (status "ok"); every row when there is no status
+    column. Rows of an emulated target are left out: their timings are the emulator's, not the board's."""
+    if "emulated" in df.columns:
+        df = df[df["emulated"] != True]  # noqa: E712 - missing means a real device
     if "status" in df.columns:
         return df[df["status"] == "ok"]
     return df
+
+
+def emulated_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The ok rows of emulated targets: shown in a report, never fitted or ranked."""
+    if "emulated" not in df.columns or "status" not in df.columns:
+        return df.iloc[:0]
+    return df[(df["emulated"] == True) & (df["status"] == "ok")]  # noqa: E712
 
 
 def _groups(df: pd.DataFrame, group_by: Sequence[str]):

@@ -87,7 +87,9 @@ def answer(a: Analysis, images: Images) -> Section:
     section = Section("Which variant to ship")
     table = a.recommendations
     if table.empty:
-        section.blocks.append(Text("No ok measurement in these results: nothing to recommend (see Failures)."))
+        why = ("only emulated targets were measured" if len(a.emulated) else "No ok measurement in these results")
+        section.blocks.append(Text(f"{why[0].upper()}{why[1:]}: nothing to recommend (see Failures)."))
+        section.blocks.append(Text(_counts(a)))
         return section
     section.blocks.append(Bullets(tuple(_answer_line(r) for _, r in table.iterrows())))
     section.blocks += _choice_noise(table)
@@ -163,9 +165,15 @@ def _measured_on(a: Analysis) -> str:
 
 def _counts(a: Analysis) -> str:
     frame = a.frame
-    failed = len(frame) - len(a.ok)
-    text = f"{len(a.ok)} of {len(frame)} measurements ok on {', '.join(a.targets) or 'no target'}"
+    failed = int((frame["status"] != "ok").sum()) if "status" in frame.columns else 0
+    where = ", ".join(a.targets) or ("no target with a real CPU" if len(a.emulated) else "no target")
+    text = f"{len(a.ok)} of {len(frame)} measurements ok on {where}"
     text += f"; {failed} failed (see Failures)." if failed else "."
+    if len(a.emulated):
+        names = ", ".join(sorted(a.emulated["target"].astype(str).unique()))
+        text += (f" {len(a.emulated)} ok measurements on emulated targets ({names}) are listed under Measurements "
+                 "but left out of every fit, Pareto front, comparison and recommendation: their latency, memory "
+                 "and energy are an emulator's, not the board's CPU's.")
     if "throttle_changed" in frame.columns:
         throttled = int((frame["throttle_changed"] == True).sum())  # noqa: E712 - None is not throttled
         if throttled:
@@ -300,7 +308,8 @@ FIT_SPEC = (
 def fit_section(a: Analysis, images: Images) -> Section:
     section = Section("Latency against compute")
     if a.fits.empty:
-        section.blocks.append(Text("No fit: no ok measurement."))
+        emulated = " on a real CPU (emulated timings are never fitted)" if len(a.emulated) else ""
+        section.blocks.append(Text(f"No fit: no ok measurement{emulated}."))
         return section
     fits = a.fits[a.fits["metric"] == "latency_median_ms"]
     section.blocks.append(Text(
@@ -377,7 +386,9 @@ def pareto_section(a: Analysis, images: Images) -> Section:
     section = Section("Pareto fronts")
     quality = a.quality
     if quality is None:
-        section.blocks.append(Text("No quality measured (no evaluation in these records): no front to draw."))
+        why = ("no ok measurement on a real CPU (emulated ones are never ranked)" if a.ok.empty and len(a.emulated)
+               else "no quality measured (no evaluation in these records)")
+        section.blocks.append(Text(f"{why[0].upper()}{why[1:]}: no front to draw."))
         return section
     label = QUALITY_LABELS.get(quality, quality)
     costs = a.costs
@@ -519,7 +530,8 @@ def cross_runtime_section(a: Analysis, images: Images) -> Section:
 def cross_device_section(a: Analysis, images: Images) -> Section:
     section = Section("Across devices")
     if len(a.targets) < 2:
-        section.blocks.append(Text(f"One target only ({', '.join(a.targets) or 'none'}): nothing to compare."))
+        emulated = ("; emulated targets are never compared" if len(a.emulated) else "")
+        section.blocks.append(Text(f"One target only ({', '.join(a.targets) or 'none'}){emulated}: nothing to compare."))
         return section
     table = a.cross_device
     spec = [("variant", "variant", None), ("runtime", "runtime", None)]

@@ -97,6 +97,9 @@ def summary_table(frame: pd.DataFrame, with_recipe: bool = False) -> pd.DataFram
             lambda v: None if is_missing(v) else f"{v:.1%}"))
     if "latency_precision" in rows.columns:
         rows = rows.assign(precision=rows["latency_precision"].map(lambda v: "IMPRECISE" if v == "imprecise" else ""))
+    if "emulated" in rows.columns and "target" in rows.columns:
+        rows = rows.assign(target=[f"{t} (emulated)" if e == True else t  # noqa: E712
+                                   for t, e in zip(rows["target"], rows["emulated"])])
     return select(rows, ((("recipe", "recipe", None),) if with_recipe else ()) + tuple(MEASUREMENT_COLUMNS))
 
 

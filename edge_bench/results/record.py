@@ -145,6 +145,7 @@ class Record:
     weights: dict[str, Any] | None = None
     mcu: dict[str, Any] | None = None
     throttle_changed: bool | None = None
+    emulated: bool = False  # measured on an emulated board: timings of the emulator, never fitted or ranked
     notes: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
@@ -330,5 +331,5 @@ COLUMNS: dict[str, Callable[[Record], Any]] = {
     "artifact_sha256": _get("artifact.sha256"), "artifact_bytes": _get("artifact.bytes"),
     "cpu_model": _get("env.cpu_model"), "threads": _get("env.threads"),
     "runtime_version": _get("env.runtime.version"), "runtime_api": _get("env.runtime.api"),
-    "throttle_changed": _get("throttle_changed"),
+    "throttle_changed": _get("throttle_changed"), "emulated": _get("emulated"),
 }
