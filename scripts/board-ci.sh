@@ -6,9 +6,9 @@
 #
 #   build          edge-bench run --target host --recipe R    into a build cache (the GitHub-hosted job)
 #   measure        per board: the build cache's artifacts/, analytic/, evaluation/ copied into the board's
-#                  own cache (download-artifact), doctor, run --prebuilt, the board's baseline added
-#   report         edge-bench report over every board's results, then compare per board
-#   keep-baseline  (with --keep-baseline, as on main) each board's results become its baseline
+#                  own cache (download-artifact), doctor, run --prebuilt, the board's baseline history added
+#   report         edge-bench report over every board's results, then compare per board against its history
+#   keep-baseline  (with --keep-baseline, as on main) each board's trustworthy records join its baseline history
 #
 # Output in DIR (default reports/board-ci): build-host/, results/results-<board>/, boards/ (the
 # cross-device report). Caches and baselines live in $EDGE_BENCH_CACHE/board-ci. Needs root (the board).
@@ -48,8 +48,8 @@ for board in "${!TARGETS[@]}"; do
     results="$OUT/results/results-$board"
     EDGE_BENCH_CACHE="$CI/$board/cache" "${EB[@]}" run --prebuilt --target "${TARGETS[$board]}" --recipe "$RECIPE" \
         --out "$results" | grep -E "ok, |failed: |report:" || true
-    baseline="$CI/baselines/$RECIPE/$board/results.jsonl"
-    if [[ -f "$baseline" ]]; then mkdir -p "$results/baseline" && cp "$baseline" "$results/baseline/"; fi
+    history="$CI/baselines/$RECIPE/$board"
+    if [[ -d "$history" ]]; then cp -r "$history" "$results/baseline-history"; fi
 done
 
 step "report (GitHub-hosted job): the cross-device report"
@@ -57,19 +57,18 @@ step "report (GitHub-hosted job): the cross-device report"
 step "regression gate per board"
 for dir in "$OUT"/results/results-*/; do
     board="$(basename "$dir")"; board="${board#results-}"
-    if [[ -f "$dir/baseline/results.jsonl" ]]; then
+    if [[ -d "$dir/baseline-history" ]]; then
         echo "-- $board"
-        "${EB[@]}" compare "$dir/baseline" "$dir" || status=1
+        "${EB[@]}" compare "$dir/baseline-history" "$dir" --last 3 || status=1
     else
         echo "-- $board: no baseline for $RECIPE yet; this run becomes it"
     fi
 done
 
 if [[ "$KEEP" -eq 1 && "$status" -eq 0 ]]; then
-    step "keep-baseline (main only): each board's results become its baseline"
+    step "keep-baseline (main only): each board's trustworthy records join its baseline history"
     for board in "${!TARGETS[@]}"; do
-        mkdir -p "$CI/baselines/$RECIPE/$board"
-        cp "$OUT/results/results-$board/results.jsonl" "$CI/baselines/$RECIPE/$board/results.jsonl"
+        "${EB[@]}" baseline accept "$OUT/results/results-$board" --history "$CI/baselines/$RECIPE/$board" --keep 20 || true
     done
 fi
 exit "$status"
