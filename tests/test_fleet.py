@@ -55,7 +55,7 @@ def test_unreachable_board_fails_its_jobs_and_the_others_go_on(setup, sshd_targe
 
 
 def test_a_defect_while_measuring_fails_that_job_and_the_sweep_goes_on(setup, tmp_path, monkeypatch):
-    from edge_bench.runner import Measurement
+    from edge_bench.rounds import Measurement
 
     recipe, host, builder = setup
     real = Measurement.add
