@@ -7,11 +7,12 @@
 
 retest    two back-to-back sweeps of the same cached artifacts: the share of measurements whose medians
           agree within +-5 %, how many were flagged as not precise, and the latency-vs-FLOPs R^2 of each.
-time      the device time to reach a precision: today's protocol before rounds (one process per artifact,
-          warm-up >= 3 runs and 0.5 s, timed >= 20 runs and 1 s) repeated `--repeats` times gives its
-          precision (the 95th percentile of |log(median / typical median)| over the repeats); the round
-          protocol, asked for that same precision, measured `--repeats` times: device seconds per
-          measurement side by side, and the precision each really reached.
+time      the device time to know each median to ±`--precision` (95 %): the fixed protocol of before rounds
+          (one process per artifact, warm-up >= 3 runs and 0.5 s, timed >= 20 runs and 2 s) run `--repeats`
+          times gives the spread of one process's median, hence how many processes it would take to reach
+          that precision and their device time; the round protocol asked for that precision, run
+          `--adaptive-repeats` times, gives its device time and the spread of its estimates (it should be
+          within the precision asked for).
 coverage  `--repeats` measurements of each artifact with the round protocol: the share of their 95 %
           intervals that hold the typical median (the median of all the estimates).
 gate      `--pairs` pairs of back-to-back runs of the same artifacts: the share of measurements the gate
@@ -41,7 +42,8 @@ from edge_bench.gate import compare  # noqa: E402
 from edge_bench.recipes import expand  # noqa: E402
 from edge_bench.results import ResultStore  # noqa: E402
 
-OLD_PROTOCOL = dict(warmup_runs=3, warmup_secs=0.5, min_runs=20, min_secs=1.0, max_secs=60.0, round_precision=0.0,
+# The host target's protocol before rounds: one process, warm-up >= 3 runs and 0.5 s, timed >= 20 runs and 2 s.
+OLD_PROTOCOL = dict(warmup_runs=3, warmup_secs=0.5, min_runs=20, min_secs=2.0, max_secs=60.0, round_precision=0.0,
                     rounds_min=1, rounds_max=1, retakes=0, disturbed_cpu=1e9)
 
 
@@ -104,46 +106,47 @@ def cmd_retest(args) -> None:
 
 
 def cmd_time(args) -> None:
+    """Device time to know each median to ±`precision`: rounds against repeating the fixed protocol."""
     old = target(args.threads, **OLD_PROTOCOL)
+    rounds = target(args.threads, precision=args.precision)
     with tempfile.TemporaryDirectory(prefix="time-") as tmp:
         print(f"load before: {loadavg()}")
-        fixed = [sweep(args.recipe, old, Path(tmp) / f"fixed{k}") for k in range(args.repeats)]
-        by_key: dict = {}
-        for run in fixed:
+        fixed, adaptive = [], []
+        for k in range(args.repeats):  # interleaved, so drift lands on both
+            fixed.append(sweep(args.recipe, old, Path(tmp) / f"fixed{k}"))
+            if k < args.adaptive_repeats:
+                adaptive.append(sweep(args.recipe, rounds, Path(tmp) / f"rounds{k}"))
+        print(f"load after: {loadavg()}")
+
+    def by_key(runs):
+        out: dict = {}
+        for run in runs:
             for r in run:
                 if r.ok:
-                    by_key.setdefault(r.key[1:3], []).append(r)
-        precision = {}
-        for key, records in by_key.items():
-            medians = [r.latency.median for r in records]
-            typical = statistics.median(medians)
-            spread = sorted(abs(math.log(m / typical)) for m in medians)
-            precision[key] = math.exp(spread[min(len(spread) - 1, math.ceil(0.95 * len(spread)) - 1)]) - 1
-        asked = statistics.median(precision.values())
-        print(f"the fixed protocol's precision (95th percentile of |median / typical - 1| over {args.repeats} runs): "
-              f"median over artifacts ±{asked:.1%}")
-        rounds = target(args.threads, precision=asked)
-        adaptive = [sweep(args.recipe, rounds, Path(tmp) / f"rounds{k}") for k in range(args.repeats)]
-        print(f"load after: {loadavg()}")
-    adaptive_by_key: dict = {}
-    for run in adaptive:
-        for r in run:
-            if r.ok:
-                adaptive_by_key.setdefault(r.key[1:3], []).append(r)
-    print("| variant | runtime | fixed: device s | fixed: precision | rounds: device s | rounds: precision reached |")
-    print("|---|---|---|---|---|---|")
+                    out.setdefault(r.key[1:3], []).append(r)
+        return out
+
+    fixed_by, adaptive_by = by_key(fixed), by_key(adaptive)
+    print(f"\nasked: the median to ±{args.precision:.1%} (95 %)")
+    print("| variant | runtime | fixed: between-process sd | fixed: processes needed | fixed: device s | "
+          "rounds: device s (median) | rounds: spread of its estimates | rounds / fixed |")
+    print("|---|---|---|---|---|---|---|---|")
     totals = [0.0, 0.0]
-    for key in sorted(by_key):
-        f = statistics.median(r.latency.precision.device_seconds for r in by_key[key])
-        g = statistics.median(r.latency.precision.device_seconds for r in adaptive_by_key.get(key, []) or [math.nan])
-        medians = [r.latency.median for r in adaptive_by_key.get(key, [])]
-        typical = statistics.median(medians)
-        spread = sorted(abs(math.log(m / typical)) for m in medians)
-        reached = math.exp(spread[min(len(spread) - 1, math.ceil(0.95 * len(spread)) - 1)]) - 1
-        totals[0] += f
-        totals[1] += g
-        print(f"| {key[0]} | {key[1]} | {f:.1f} | ±{precision[key]:.1%} | {g:.1f} | ±{reached:.1%} |")
-    print(f"\ndevice time, rounds / fixed: {totals[1] / totals[0]:.2f}")
+    for key in sorted(fixed_by):
+        logs = [math.log(r.latency.median) for r in fixed_by[key]]
+        sd = statistics.stdev(logs)
+        per_process = statistics.fmean(r.latency.precision.device_seconds for r in fixed_by[key])
+        needed = max(1, math.ceil((1.96 * sd / args.precision) ** 2))
+        fixed_s = needed * per_process
+        mine = adaptive_by.get(key, [])
+        rounds_s = statistics.median(r.latency.precision.device_seconds for r in mine) if mine else math.nan
+        spread = 1.96 * statistics.stdev(math.log(r.latency.median) for r in mine) if len(mine) > 1 else math.nan
+        totals[0] += fixed_s
+        totals[1] += rounds_s
+        print(f"| {key[0]} | {key[1]} | {sd:.1%} | {needed} × {per_process:.1f} s | {fixed_s:.1f} | {rounds_s:.1f} | "
+              f"±{spread:.1%} | {rounds_s / fixed_s:.2f} |")
+    print(f"\ndevice time for the sweep at ±{args.precision:.1%}: rounds {totals[1]:.0f} s, fixed protocol repeated "
+          f"{totals[0]:.0f} s: {totals[1] / totals[0]:.2f}")
 
 
 def cmd_coverage(args) -> None:
@@ -198,6 +201,8 @@ def main() -> None:
         p.add_argument("--repeats", type=int, default=20 if name == "coverage" else 8)
         p.add_argument("--pairs", type=int, default=10)
         p.add_argument("--slowdown", type=float, default=0.10)
+        p.add_argument("--precision", type=float, default=0.02)
+        p.add_argument("--adaptive-repeats", type=int, default=4)
     args = parser.parse_args()
     {"retest": cmd_retest, "time": cmd_time, "coverage": cmd_coverage, "gate": cmd_gate}[args.command](args)
 
