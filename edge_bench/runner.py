@@ -67,6 +67,12 @@ def measurement_spec(target: Target, artifact_path: str, runtime: str) -> dict[s
     return spec
 
 
+# Read from the artifact's bytes at build time (build.artifact_memory_info), carried into `analytic`.
+ARTIFACT_FIELDS = ("planned_io_only", "planned_io_bytes", "arena_bytes", "deployed_activation_bytes",
+                   "deployed_activation_op", "precision")
+PRECISION_FIELDS = ("int8_macs_pct", "int8_ops_pct", "convert_ops", "fully_int8")  # flat, for tables
+
+
 def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> dict[str, Any]:
     analytic = dict(job.analytic) if job.analytic else None
     artifact = job.build.artifact
@@ -75,7 +81,10 @@ def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> dict[s
         planned = artifact.manifest.get("planned_bytes")
         analytic = {**(analytic or {}), "artifact_bytes": artifact.bytes, "planned_bytes": planned,
                     "planned_source": artifact.manifest.get("planned_source"),
-                    "delegation": artifact.manifest.get("delegation")}
+                    "delegation": artifact.manifest.get("delegation"),
+                    **{key: artifact.manifest.get(key) for key in ARTIFACT_FIELDS}}
+        precision = artifact.manifest.get("precision") or {}
+        analytic.update({key: precision.get(key) for key in PRECISION_FIELDS})
     record = empty_record(
         run_id=run_id, recipe=recipe.name, variant=job.variant.record(), runtime=job.runtime, target=target.name,
         artifact=artifact.record() if artifact else None, analytic=analytic,

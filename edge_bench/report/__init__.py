@@ -24,7 +24,7 @@ REPORT_HTML = "report.html"
 GENERATED = (
     "latency_vs_gflops.png", "parity.png", "memory.png", "pareto.png", "energy_vs_gflops.png",
     "recommendations.csv", "fit.csv", "memory_ratios.csv", "pareto.csv", "selection.csv", "random_resolution.csv",
-    "cross_runtime.csv", "cross_device.csv", "delegation.csv", "mcu_fit.csv", "results.parquet",
+    "cross_runtime.csv", "cross_device.csv", "delegation.csv", "precision.csv", "mcu_fit.csv", "results.parquet",
 )  # fmt: skip
 
 

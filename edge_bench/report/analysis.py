@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .fit import fit_table, memory_ratios, ok_rows
+from .fit import fit_table, memory_ratios, ok_rows, working_rss_bytes
 from .pareto import COST_COLUMNS, pareto_fronts, quality_column
 from .selection import best_for_device, cheapest_within_budget, cross_device_table, cross_runtime_table, random_resolution_policy
 from .tables import is_missing
@@ -148,7 +148,10 @@ class Analysis:
 
     @cached_property
     def memory_ratios(self) -> pd.DataFrame:
-        return memory_ratios(self.frame)
+        # The frame has one row per record, in order: the per-phase RSS is read from the records.
+        working = [working_rss_bytes(r.get("memory")) for r in self.records]
+        frame = self.frame.assign(working_rss_bytes=working) if len(working) == len(self.frame) else self.frame
+        return memory_ratios(frame)
 
     @cached_property
     def pareto(self) -> pd.DataFrame:
@@ -210,6 +213,31 @@ class Analysis:
         return pd.DataFrame(rows)
 
     @cached_property
+    def precision(self) -> pd.DataFrame:
+        """One row per artifact: its INT8 coverage (artifacts.precision), `below_100pct_macs` flagging any
+        artifact with MACs outside INT8, and the operators that stay float with the reason."""
+        rows, seen = [], set()
+        for record in self.records:
+            precision = (record.get("analytic") or {}).get("precision")
+            variant = (record.get("variant") or {}).get("name")
+            key = (record.get("recipe"), variant, record.get("runtime"))
+            if not isinstance(precision, dict) or key in seen:
+                continue
+            seen.add(key)
+            floats = precision.get("float_op_histogram") or {}
+            reasons = precision.get("float_reasons") or {}
+            pct = precision.get("int8_macs_pct")
+            rows.append({
+                "recipe": record.get("recipe"), "runtime": record.get("runtime"), "variant": variant,
+                "int8_macs_pct": pct, "int8_ops_pct": precision.get("int8_ops_pct"),
+                "int8_ops": precision.get("int8_ops"), "float_ops": precision.get("float_ops"),
+                "convert_ops": precision.get("convert_ops"), "fully_int8": precision.get("fully_int8"),
+                "below_100pct_macs": pct is not None and pct < 100.0,
+                "float_ops_why": "; ".join(f"{op} ×{n}: {reasons.get(op, '')}" for op, n in floats.items()) or "none",
+            })
+        return pd.DataFrame(rows)
+
+    @cached_property
     def mcu(self) -> pd.DataFrame:
         """The fit checks of microcontroller targets."""
         if "mcu_fits" not in self.ok.columns:
@@ -221,7 +249,8 @@ class Analysis:
         random_resolution, _ = self.random_resolution
         tables = {  # a table with no row is left out, unless it says "nothing qualified" (fronts, selection)
             "recommendations.csv": self.recommendations, "fit.csv": self.fits,
-            "memory_ratios.csv": self.memory_ratios if self.has("model_rss_bytes") else pd.DataFrame(),
+            "memory_ratios.csv": self.memory_ratios if self.has("model_rss_bytes") or self.has("deployed_activation_bytes")
+            else pd.DataFrame(), "precision.csv": self.precision,
             "random_resolution.csv": random_resolution, "cross_runtime.csv": self.cross_runtime,
             "cross_device.csv": self.cross_device, "delegation.csv": self.delegation, "mcu_fit.csv": self.mcu,
         }
