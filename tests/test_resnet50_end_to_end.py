@@ -47,7 +47,22 @@ def test_resnet50_at_160_converts_and_runs_on_both_runtimes(tmp_path):
         assert r["latency_ms"]["median"] > 0 and r["latency_ms"]["n"] >= 5
         assert r["memory"]["model_rss_bytes"] > 0
         assert r["env"]["threads"] == 2
+        # Fully INT8: no residual addition (nor anything else) left in float between conversions.
+        precision = r["analytic"]["precision"]
+        assert precision["float_op_histogram"] == {} and precision["int8_macs_pct"] == 100.0, precision
+        assert r["analytic"]["fully_int8"] is True
+        adds = {"litert": "ADD", "executorch": "XNNAdd"}[r["runtime"]]
+        assert precision["int8_ops"] >= 16 and adds not in precision["float_op_histogram"]
+        # The paper's metric on the deployed graph is read from it, at each tensor's real type.
+        assert r["analytic"]["deployed_activation_bytes"] >= r["analytic"]["activation_bytes"]
     pte = next(r for r in records if r["runtime"] == "executorch")
     assert pte["memory"]["planned_bytes"] > 0
+    # Fully delegated: ExecuTorch's plan holds only the float input and output (224-px scaled to 160).
+    assert pte["analytic"]["planned_io_only"] is True
+    assert pte["analytic"]["planned_io_bytes"] >= 4 * (3 * 160 * 160 + 1000)
+    tflite = next(r for r in records if r["runtime"] == "litert")
+    assert tflite["analytic"]["convert_ops"] == 0  # INT8 input and output: no conversion at all
+    # LiteRT's arena as allocated: every activation with the builtin kernels, far less with the delegate.
+    assert tflite["analytic"]["arena_bytes"] > tflite["analytic"]["planned_bytes"] > 0
     report = (out / "report.md").read_text()
     assert "resnet50[resolution=160]" in report

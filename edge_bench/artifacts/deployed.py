@@ -129,6 +129,17 @@ def _xnn_macs(name: str, node: dict[str, Any], dims: dict[int, list[int]]) -> in
     return 0
 
 
+# XNNPACK fuses a Clamp into the node producing its input when that node can clamp its own output and
+# nothing else reads the value (XNNPACK's subgraph fusion, at runtime): the clamp never runs.
+CLAMP_FUSES_INTO = {"XNNConv2d", "XNNDepthwiseConv2d", "XNNConvTranspose2d", "XNNFullyConnected", "XNNAdd",
+                    "XNNMultiply", "XNNSubtract", "XNNDiv", "XNNAvgPooling2d", "XNNMaxPooling2d"}
+
+
+def _node_ids(node: dict[str, Any]) -> tuple[list[int], list[int]]:
+    ids = {k: v for k, v in node.items() if k.endswith("_id") and isinstance(v, int) and v != XNN_UNUSED_ID}
+    return ([v for k, v in ids.items() if not k.startswith("output")], [v for k, v in ids.items() if k.startswith("output")])
+
+
 def xnnpack_ops(graph: dict[str, Any], prefix: str, tensors: dict[str, Tensor]) -> list[Op]:
     """The nodes of a decoded XNNPACK graph as ops; their values are added to `tensors` as "<prefix>:<id>"."""
     dims: dict[int, list[int]] = {}
@@ -137,14 +148,26 @@ def xnnpack_ops(graph: dict[str, Any], prefix: str, tensors: dict[str, Tensor]) 
         key = int(body.get("id_out", index))
         dims[key] = list(body.get("dims") or [])
         tensors[f"{prefix}:{key}"] = tensor
-    ops = []
-    for xnode in graph.get("xnodes", []):
-        name = xnode.get("xnode_union_type", "NONE")
-        node = xnode.get("xnode_union") or {}
-        ids = {k: v for k, v in node.items() if k.endswith("_id") and isinstance(v, int) and v != XNN_UNUSED_ID}
-        inputs = tuple(f"{prefix}:{v}" for k, v in ids.items() if not k.startswith("output"))
-        outputs = tuple(f"{prefix}:{v}" for k, v in ids.items() if k.startswith("output"))
-        ops.append(Op(name, inputs, outputs, _xnn_macs(name, node, dims), "XNNPACK delegate"))
+    nodes = [(x.get("xnode_union_type", "NONE"), x.get("xnode_union") or {}) for x in graph.get("xnodes", [])]
+    readers: dict[int, int] = {}
+    for _, node in nodes:
+        for value in _node_ids(node)[0]:
+            readers[value] = readers.get(value, 0) + 1
+    external = set(graph.get("output_ids") or [])
+    ops: list[Op] = []
+    producer: dict[int, int] = {}  # value id -> index in ops
+    for name, node in nodes:
+        inputs, outputs = _node_ids(node)
+        if name == "XNNClamp" and len(inputs) == 1 and inputs[0] in producer and readers.get(inputs[0]) == 1 \
+                and inputs[0] not in external and ops[producer[inputs[0]]].name in CLAMP_FUSES_INTO:
+            fused = ops[producer[inputs[0]]]
+            ops[producer[inputs[0]]] = Op(fused.name, fused.inputs, tuple(f"{prefix}:{v}" for v in outputs), fused.macs,
+                                          fused.where)
+            producer.update({v: producer[inputs[0]] for v in outputs})
+            continue
+        producer.update({v: len(ops) for v in outputs})
+        ops.append(Op(name, tuple(f"{prefix}:{v}" for v in inputs), tuple(f"{prefix}:{v}" for v in outputs),
+                      _xnn_macs(name, node, dims), "XNNPACK delegate"))
     return ops
 
 

@@ -27,6 +27,8 @@ FLOAT_REASONS: dict[str, dict[str, str]] = {
         "XNNStaticResizeBilinear2D": _ET_FLOAT_ONLY, "XNNStaticConstantPad": _ET_FLOAT_ONLY,
         "XNNReciprocalSquareRoot": _ET_FLOAT_ONLY, "XNNSquareRoot": _ET_FLOAT_ONLY, "XNNDiv": _ET_FLOAT_ONLY,
         "XNNTanh": _ET_FLOAT_ONLY, "XNNExp": _ET_FLOAT_ONLY, "XNNHardswish": _ET_FLOAT_ONLY,
+        "aten::native_layer_norm.out": "ExecuTorch's XNNPACK partitioner has no layer norm: "
+                                       "ExecuTorch's portable kernel runs it outside the delegate, in float",
     },
     "litert": {},
 }  # fmt: skip
@@ -45,9 +47,8 @@ def op_precision(graph: DeployedGraph, op: Op) -> str:
 
 
 def float_reason(runtime: str, op: Op) -> str:
-    if op.where == "portable kernels":
-        return OUTSIDE_DELEGATE
-    return FLOAT_REASONS.get(runtime, {}).get(op.name, UNEXPLAINED)
+    known = FLOAT_REASONS.get(runtime, {}).get(op.name)
+    return known or (OUTSIDE_DELEGATE if op.where == "portable kernels" else UNEXPLAINED)
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -57,8 +58,9 @@ def _pct(part: int, whole: int) -> float | None:
 def precision_summary(graph: DeployedGraph, runtime: str) -> dict[str, Any]:
     """The INT8 coverage of a deployed graph.
 
-    Keys: `ops` (operators other than conversions), `int8_ops`, `float_ops`, `other_ops`, their share
-    `int8_ops_pct`; `macs`, `int8_macs`, `int8_macs_pct`; `convert_ops` (quantize/dequantize) and their
+    Keys: `ops` (operators other than conversions), `int8_ops`, `float_ops`, `other_ops` (integer index
+    or shape arithmetic only), `int8_ops_pct` (INT8 among the INT8 and float ones); `macs`, `int8_macs`,
+    `int8_macs_pct`; `convert_ops` (quantize/dequantize) and their
     histogram; `float_op_histogram` and `float_reasons` (op name -> why it stays float); `fully_int8`:
     every MAC and every operator but the conversions at the graph's edges in INT8.
     """

@@ -62,6 +62,18 @@ LITERT_INT8: Mapping[Any, str] = {
 # average pooling, sigmoid, softmax, GELU, bmm and resizing it lowers in float only.
 EXECUTORCH_INT8: Mapping[Any, str] = {**BINARY, **DATA_MOVEMENT, **CLAMPS, **POOLS}
 
+
+def xnnpack_takes_in_int8(node: Node) -> bool:
+    """XNNPACK lowers a mean only as a global average pool: a 4-D input, over its last two dimensions,
+    dimensions kept. Any other mean, quantized, would run outside the delegate between conversions."""
+    if node.target != aten.mean.dim:
+        return True
+    value = node.args[0].meta.get("val") if isinstance(node.args[0], Node) else None
+    if not isinstance(value, torch.Tensor) or value.dim() != 4:
+        return False
+    dims = sorted(d % 4 for d in node.args[1]) if len(node.args) > 1 else []
+    return dims == [2, 3] and len(node.args) > 2 and bool(node.args[2])
+
 FUSABLE_AFTER = (aten.relu.default, aten.relu_.default)  # a ReLU right after an add or mul fuses into it
 
 
@@ -94,15 +106,16 @@ def _annotate(node: Node, inputs: dict[Node, Any], output: Any) -> None:
 
 
 def annotate_int8(model: GraphModule, config: Any, table: Mapping[Any, str],
-                  fixed_qspec: Callable[[], Any] | None = None) -> GraphModule:
-    """Annotate every still-unannotated operator of `table` for INT8, in graph order.
+                  fixed_qspec: Callable[[], Any] | None = None,
+                  accepts: Callable[[Node], bool] = lambda node: True) -> GraphModule:
+    """Annotate every still-unannotated operator of `table` (that `accepts` takes) for INT8, in graph order.
 
     `config` is the runtime quantizer's QuantizationConfig (its `input_activation` and
     `output_activation` specs are used); `fixed_qspec` gives the spec of "fixed" operators.
     """
     for node in model.graph.nodes:
         kind = table.get(node.target) if node.op == "call_function" else None
-        if kind is None or annotated(node) or not _float_tensor(node):
+        if kind is None or annotated(node) or not _float_tensor(node) or not accepts(node):
             continue
         inputs = _inputs(node, model)
         if not inputs:

@@ -9,7 +9,7 @@ from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPar
 from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer, get_symmetric_quantization_config
 from executorch.exir import to_edge_transform_and_lower
 
-from .annotate import EXECUTORCH_INT8, annotate_int8
+from .annotate import EXECUTORCH_INT8, annotate_int8, xnnpack_takes_in_int8
 from .quantize import quantize
 
 
@@ -20,7 +20,7 @@ class XnnpackInt8Quantizer(XNNPACKQuantizer):
         from executorch.backends.xnnpack.quantizer.xnnpack_quantizer_utils import propagate_annotation
 
         model = super().annotate(model)
-        annotate_int8(model, self.global_config, EXECUTORCH_INT8)
+        annotate_int8(model, self.global_config, EXECUTORCH_INT8, accepts=xnnpack_takes_in_int8)
         propagate_annotation(model)
         return model
 
