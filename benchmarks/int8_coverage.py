@@ -1,18 +1,24 @@
-"""ResNet-50 before and after edge-bench's INT8 annotation, on both runtimes: what the graph is, and latency.
+"""ResNet-50 (or ViT-S) before and after edge-bench's INT8 annotation, on both runtimes: what the graph
+is, how faithful it is to the FP32 model, and latency.
 
-    python benchmarks/int8_coverage.py [--resolution 224] [--rounds 9] [--runs 20] [--threads 1] [--out DIR] [--quick]
+    python benchmarks/int8_coverage.py [--arch resnet50|vit] [--size N] [--rounds 10] [--runs 20] [--threads 1]
+                                       [--out DIR] [--quick]
 
 "Before" is each runtime's own PT2E quantizer (`complete_int8=False`: litert-torch leaves the 16
 residual additions in float), "after" is edge-bench's (`export/annotate.py`). The same FP32 model
 (random weights, batch norms re-estimated as edge-bench does), calibration images and settings build
 all four artifacts. Each artifact's INT8 coverage, quantize/dequantize count, the paper's activation
-metric on its graph and the arena LiteRT allocates are read from its bytes.
+metric on its graph and the arena LiteRT allocates are read from its bytes; its fidelity (SQNR and
+top-1 agreement against the FP32 model on 16 seeded images) is computed on this host.
 
 Latency: each round times every artifact in a fresh process (the device agent's runtime adapters:
 load, prepare, warm-up, then `--runs` timed calls: their median and their fastest), in an order that
 alternates between rounds (before/after, then after/before), so that load changes on a shared machine
 hit both sides alike. The figure is the median over rounds of the after/before ratio of the same
 round, with its spread; on a loaded machine the fastest call of a process is the steadier statistic.
+Use an even number of rounds, so that each side goes first equally often. On ExecuTorch the two
+artifacts may be the same bytes (XNNPACK's own quantizer already covers ResNet-50): that pair is then
+an A/A comparison, the noise floor of the figures.
 """
 
 from __future__ import annotations
@@ -45,12 +51,21 @@ print(json.dumps({"median_ms": float(np.median(samples)), "min_ms": float(np.min
 """
 
 
-def build(out: Path, resolution: int, quick: bool) -> dict[str, Path]:
-    """The four artifacts (kept in `out`, reused when present)."""
-    paths = {f"{runtime}/{side}": out / f"{side}{'.pte' if runtime == 'executorch' else '.tflite'}"
-             for runtime in ("litert", "executorch") for side in ("before", "after")}
-    if all(p.exists() for p in paths.values()):
-        return paths
+def variant_fields(arch: str, size: int, quick: bool) -> dict:
+    from edge_bench.models import ARCHS
+
+    if quick:
+        sys.path.insert(0, str(REPO))
+        from tests.tinymodels import register
+
+        register()
+        return ARCHS["tinycnn"].normalize({"resolution": 16, "num_classes": 10}, "benchmark")
+    point = {"tokens": size} if arch == "vit" else {"resolution": size}
+    return ARCHS[arch].normalize(point, "benchmark")
+
+
+def build(out: Path, fields: dict):
+    """The FP32 model and the four artifacts (kept in `out`, reused when present)."""
     import torch
 
     from edge_bench.build.builder import one_torch_thread
@@ -61,19 +76,13 @@ def build(out: Path, resolution: int, quick: bool) -> dict[str, Path]:
     from edge_bench.export.quantize import calibration_inputs
     from edge_bench.models import ARCHS, input_shape
 
-    if quick:
-        sys.path.insert(0, str(REPO))
-        from tests.tinymodels import register
-
-        register()
-        fields = ARCHS["tinycnn"].normalize({"resolution": resolution, "num_classes": 10}, "benchmark")
-    else:
-        fields = ARCHS["resnet50"].normalize({"resolution": resolution}, "benchmark")
+    paths = {f"{runtime}/{side}": out / f"{side}{'.pte' if runtime == 'executorch' else '.tflite'}"
+             for runtime in ("litert", "executorch") for side in ("before", "after")}
     quantize = QuantizeConfig()
+    shape = input_shape(fields)
     with one_torch_thread():
         model = ARCHS[fields["arch"]].build(fields)
-        shape = input_shape(fields)
-        if not quick:
+        if fields["arch"] != "tinycnn":
             prepare_random_network(model, shape)
         calibration = calibration_inputs(quantize, shape, EvalConfig())
         example = torch.randn(*shape, generator=torch.Generator().manual_seed(quantize.seed))
@@ -84,7 +93,32 @@ def build(out: Path, resolution: int, quick: bool) -> dict[str, Path]:
             export = export_pte if runtime == "executorch" else export_tflite
             print(f"converting {key} ...", flush=True)
             path.write_bytes(export(model, example, calibration, quantize.per_channel, complete_int8=side == "after"))
-    return paths
+    return model, shape, paths
+
+
+def fidelity(model, shape, path: Path, runtime: str, images: int = 16) -> dict:
+    """SQNR and top-1 agreement of the artifact against its FP32 model, on seeded standard-normal images
+    (the calibration distribution): a conversion check, not an accuracy."""
+    import numpy as np
+    import torch
+
+    from edge_bench.accuracy.metrics import sqnr_db, top1_agreement
+    from edge_bench.device.runtimes import ADAPTERS
+
+    generator = torch.Generator().manual_seed(1234)
+    inputs = [torch.randn(*shape, generator=generator) for _ in range(images)]
+    with torch.no_grad():
+        reference = np.concatenate([model(x).numpy() for x in inputs])
+    adapter = ADAPTERS[runtime](1)
+    adapter.load(str(path))
+    adapter.prepare(np.random.default_rng(0))
+    outputs = []
+    for x in inputs:
+        adapter.set_inputs([x.numpy()])
+        adapter.run()
+        outputs.append(adapter.outputs()[0].reshape(reference.shape[1:])[None])
+    test = np.concatenate(outputs)
+    return {"SQNR dB": round(float(sqnr_db(reference, test)), 2), "top-1 agreement %": round(top1_agreement(reference, test), 1)}
 
 
 def describe(path: Path, runtime: str) -> dict:
@@ -98,9 +132,13 @@ def describe(path: Path, runtime: str) -> dict:
            "deployed activation bytes": deployed_activation(graph)["bytes"]}
     if runtime == "litert":
         from edge_bench.artifacts.allocated import tflite_arena_allocated
+        from edge_bench.artifacts.delegation import tflite_delegation
 
         row["arena bytes (builtin kernels)"] = tflite_arena_allocated(path)["arena_bytes"]
         row["arena bytes (XNNPACK delegate)"] = tflite_arena_allocated(path, delegate=True)["arena_bytes"]
+        delegation = tflite_delegation(path)
+        row["delegate partitions"] = delegation["delegate_partitions"]
+        row["left to the interpreter"] = delegation["non_delegated_ops"]
     return row
 
 
@@ -113,20 +151,26 @@ def time_once(path: Path, runtime: str, threads: int, warmup: int, runs: int) ->
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--resolution", type=int, default=224)
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--arch", choices=("resnet50", "vit"), default="resnet50")
+    parser.add_argument("--size", type=int, help="resolution (resnet50, default 224) or tokens per side (vit, default 8)")
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/edge-bench-int8-coverage"))
+    parser.add_argument("--out", type=Path, help="where the artifacts are kept (default: /tmp/edge-bench-int8-<arch>-<size>)")
     parser.add_argument("--quick", action="store_true", help="the tests' tiny CNN at 16 px: a smoke check, not figures")
     args = parser.parse_args(argv)
-    resolution = 16 if args.quick else args.resolution
+    size = args.size or (8 if args.arch == "vit" else 224)
+    args.out = args.out or Path(f"/tmp/edge-bench-int8-{'quick' if args.quick else args.arch}-{size}")
     args.out.mkdir(parents=True, exist_ok=True)
     print(machine())
-    paths = build(args.out, resolution, args.quick)
+    model, shape, paths = build(args.out, variant_fields(args.arch, size, args.quick))
     for key, path in paths.items():
-        print(f"{key}: {json.dumps(describe(path, key.split('/')[0]))}")
+        runtime = key.split("/")[0]
+        print(f"{key}: {json.dumps({**describe(path, runtime), **fidelity(model, shape, path, runtime)})}", flush=True)
+    for runtime in ("litert", "executorch"):
+        same = paths[f"{runtime}/before"].read_bytes() == paths[f"{runtime}/after"].read_bytes()
+        print(f"{runtime}: before and after are {'the same bytes (an A/A pair)' if same else 'different artifacts'}")
     print(f"timing: {args.rounds} rounds, {args.threads} thread(s), {args.warmup} warm-up + {args.runs} timed calls "
           f"per process; load before {load()}")
     times: dict[str, list[dict[str, float]]] = {key: [] for key in paths}
