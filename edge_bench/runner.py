@@ -91,6 +91,12 @@ def measurement_spec(target: Target, artifact_path: str, runtime: str, with_ener
     return spec
 
 
+# Read from the artifact's bytes at build time (build.artifact_memory_info), carried into `analytic`.
+ARTIFACT_FIELDS = ("planned_io_only", "planned_io_bytes", "arena_bytes", "deployed_activation_bytes",
+                   "deployed_activation_op", "int8")
+INT8_FIELDS = ("int8_macs_pct", "int8_ops_pct", "convert_ops", "fully_int8")  # flat, for tables
+
+
 def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> Record:
     """A record with everything known before measuring: the job's identity, artifact, analytic model and accuracy."""
     analytic = dict(job.analytic) if job.analytic else None
@@ -99,7 +105,10 @@ def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> Record
         analytic = {**(analytic or {}), "artifact_bytes": artifact.bytes,
                     "planned_bytes": artifact.manifest.get("planned_bytes"),
                     "planned_source": artifact.manifest.get("planned_source"),
-                    "delegation": artifact.manifest.get("delegation")}
+                    "delegation": artifact.manifest.get("delegation"),
+                    **{key: artifact.manifest.get(key) for key in ARTIFACT_FIELDS}}
+        int8 = artifact.manifest.get("int8") or {}
+        analytic.update({key: int8.get(key) for key in INT8_FIELDS})
     return Record(
         run_id=run_id, recipe=recipe.name, variant=job.variant.record(), runtime=job.runtime, target=target.name,
         artifact=ArtifactRef(artifact.sha256, artifact.bytes, artifact.key, str(artifact.path)) if artifact else None,

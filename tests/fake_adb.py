@@ -72,8 +72,9 @@ def _shell(command: str, root: Path, old: bool) -> int:
     env = dict(os.environ)
     env["PATH"] = f"{root}/system/bin:{env.get('PATH', '/usr/bin:/bin')}"
     env["TMPDIR"] = f"{root}/data/local/tmp"
+    # adb forwards its own stdin to the device's shell (the agent's --exit-with-host watches it).
     proc = subprocess.Popen(["/bin/sh", "-c", to_local(command, root)], cwd=str(root), env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stdin=None, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT if old else subprocess.PIPE, start_new_session=True)
     gate = {"open": True}
     threads = [threading.Thread(target=_forward, args=(proc.stdout, sys.stdout.buffer, root, gate))]

@@ -119,17 +119,20 @@ def test_ols_scaling_handles_raw_flop_magnitudes():
     assert fit.coefficients[0] == pytest.approx(3e-9) and fit.intercept == pytest.approx(0.25)
 
 
-def test_memory_ratios():
+def test_memory_ratios_divide_only_like_by_like():
     df = to_dataframe(
         [
             record("pi5", "litert", 1, 1, model_rss_bytes=300, memory_bytes=100, planned_bytes=0),
             record("pi5", "executorch", 1, 1, model_rss_bytes=None, memory_bytes=100, planned_bytes=50),
         ]
     )
+    df["deployed_activation_bytes"] = [1.5 * MB, None]
     out = memory_ratios(df)
     first, second = out.iloc[0], out.iloc[1]
     assert first["rss_over_memory"] == pytest.approx(3.0)
-    assert first["rss_over_planned"] is None  # zero planned memory: no ratio
-    assert first["rss_over_liveness"] is None  # no liveness column at all
-    assert second["rss_over_memory"] is None and second["rss_over_planned"] is None
+    assert first["deployed_over_activation"] == pytest.approx(1.5) and first["deployed_activation_diff_pct"] == pytest.approx(50.0)
+    assert first["arena_over_liveness"] is None  # no arena or liveness column at all
+    assert second["rss_over_memory"] is None and second["deployed_over_activation"] is None
+    # The runtime's own allocation is shown, never a denominator.
+    assert first["planned_bytes"] == 0 and not any(column.endswith("_over_planned") for column in out.columns)
     assert {"recipe", "target", "runtime", "variant", "resolution"} <= set(out.columns)

@@ -254,6 +254,17 @@ def test_arena_estimate_equals_the_interpreters_own_layout(concat_tflite):
     assert allocated["arena_bytes"] == tflite_arena_estimate(concat_tflite)["arena_bytes"]
 
 
+def test_delegated_arena_holds_only_the_graph_input_and_output(concat_tflite):
+    """With the XNNPACK delegate taking the whole graph (as it is timed), the interpreter's arena keeps
+    only the graph's input and output; the delegate's working memory is its own."""
+    graph = read_tflite(concat_tflite)
+    delegated = tflite_arena_allocated(concat_tflite, delegate=True)
+    assert delegated["delegate"] is True and delegated["tensors"] == 2, delegated
+    edges = [graph.tensors[t].bytes for t in (*graph.inputs, *graph.outputs)]
+    assert delegated["arena_bytes"] == sum(-(-size // 64) * 64 for size in edges)
+    assert delegated["arena_bytes"] < tflite_arena_allocated(concat_tflite)["arena_bytes"]
+
+
 def test_lifetimes_follow_each_runtime(concat_tflite):
     graph = read_tflite(concat_tflite)
     (entry,) = graph.inputs

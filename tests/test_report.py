@@ -24,6 +24,8 @@ LINES = {("host", "executorch"): (1.6, 0.8), ("host", "litert"): (1.2, 0.5),
          ("pi5", "executorch"): (5.0, 2.0), ("pi5", "litert"): (6.0, 3.0)}  # fmt: skip
 WEIGHT_BYTES = 25.6e6
 MODEL_RSS_OVER_MEMORY = 1.4
+DEPLOYED_OVER_ACTIVATION = 1.25  # the deployed graph's largest operator, against the analytic one
+PREPARE_RSS = 7_000_000
 MB = 1e6
 
 
@@ -52,12 +54,19 @@ def record(target, runtime, resolution, width=1.0, accuracy=None, status="ok", e
         latency_ms={"median": latency, "mean": latency * 1.01, "p90": latency * 1.05, "p99": latency * 1.1,
                     "std": latency * 0.02, "min": latency * 0.97, "max": latency * 1.2, "n": 50} if measured else None,
         memory={"peak_rss_bytes": model_rss + 60e6, "baseline_rss_bytes": 60e6, "model_rss_bytes": model_rss,
-                "planned_bytes": 2.2 * activation} if measured else None,
+                "planned_bytes": 2.2 * activation,
+                "phases": {"load": {"rss_bytes": 80_000_000}, "first_inference": {"rss_bytes": 80_000_000 + PREPARE_RSS}}}
+        if measured else None,
         energy={"mj_per_inference": 3.0 * g + 1.0, "avg_power_w": 4.0, "idle_power_w": 2.5, "meter": "rpi5-pmic"}
         if measured and energy and target == "pi5" else None,
         analytic={"flops": g * 1e9, "params": 25.5e6 * width**2, "weight_bytes": WEIGHT_BYTES * width**2,
                   "activation_bytes": activation, "memory_bytes": memory_bytes, "liveness_bytes": 2.0 * activation,
-                  "planned_bytes": 2.2 * activation},
+                  "planned_bytes": 2.2 * activation, "deployed_activation_bytes": DEPLOYED_OVER_ACTIVATION * activation,
+                  "arena_bytes": 2.5 * activation, "planned_io_only": runtime == "executorch",
+                  "int8": {"int8_macs_pct": 100.0 if resolution > 140 else 97.5, "int8_ops_pct": 100.0,
+                                "int8_ops": 60, "float_ops": 0 if resolution > 140 else 1, "convert_ops": 0,
+                                "fully_int8": resolution > 140, "float_op_histogram": {} if resolution > 140 else {"BATCH_MATMUL": 1},
+                                "float_reasons": {} if resolution > 140 else {"BATCH_MATMUL": "float only"}}},
         env={"threads": 4, "cpu_model": "test cpu"},
     )  # fmt: skip
     rec["accuracy"] = accuracy
@@ -141,7 +150,14 @@ def test_sections_hold_the_expected_numbers(labelled_report):
     out, markdown = labelled_report
     ratios = pd.read_csv(out / "memory_ratios.csv")
     assert ratios["rss_over_memory"].tolist() == pytest.approx([MODEL_RSS_OVER_MEMORY] * 28)
-    assert ratios["rss_over_liveness"].notna().all() and ratios["rss_over_planned"].notna().all()
+    # Only like over like: no figure is divided by the runtime's I/O-only plan or RSS by activations alone.
+    assert not {"rss_over_liveness", "rss_over_planned"} & set(ratios.columns)
+    assert ratios["deployed_activation_diff_pct"].tolist() == pytest.approx([100 * (DEPLOYED_OVER_ACTIVATION - 1)] * 28)
+    assert ratios["arena_over_liveness"].tolist() == pytest.approx([1.25] * 28)
+    assert ratios["working_rss_bytes"].tolist() == [PREPARE_RSS] * 28
+    int8 = pd.read_csv(out / "int8_coverage.csv")
+    assert set(int8[int8["below_100pct_macs"]]["variant"]) == {"resnet50[resolution=140]"}
+    assert "## INT8 coverage" in markdown and "BATCH_MATMUL ×1: float only" in markdown
     selection = pd.read_csv(out / "selection.csv")
     assert len(selection) == 4 and set(selection["resolution"]) == {182}
     policy = pd.read_csv(out / "random_resolution.csv").set_index(["target", "runtime"])

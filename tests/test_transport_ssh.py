@@ -37,8 +37,8 @@ def _processes_with(text: str) -> list[int]:
 
 
 def _agent_pids(python: str, agent: str) -> list[int]:
-    """The agent processes themselves: `python agent measure ...`."""
-    return [pid for pid, argv in _live_processes() if argv[:3] == [python, agent, "measure"]]
+    """The agent processes themselves: `python agent [--exit-with-host] measure ...`."""
+    return [pid for pid, argv in _live_processes() if argv[:2] == [python, agent] and "measure" in argv[2:4]]
 
 
 def _live_processes() -> list[tuple[int, list[str]]]:

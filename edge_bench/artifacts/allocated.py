@@ -1,5 +1,10 @@
 """The arena a real LiteRT interpreter lays out for a model, read from its tensors' pointers.
 
+Without a delegate the arena holds every activation (and the kernels' temporaries). With LiteRT's
+default delegate (XNNPACK), which is how a model is timed, the ops inside a partition are replaced by
+the delegate, whose own memory is not in the arena: the arena keeps only the graph's inputs and
+outputs, the tensors crossing a partition's edge and those of ops left outside the delegate.
+
 Asked in a child process: a crash inside the interpreter costs one number, not the sweep.
 """
 
@@ -18,25 +23,27 @@ from .tflite import read_tflite
 _ARENA_PROBE = r"""
 import json, sys
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
-path, file_tensors, indices = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
-it = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+path, file_tensors, indices, delegate = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4] == "1"
+resolver = OpResolverType.AUTO if delegate else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+it = Interpreter(model_path=path, experimental_op_resolver_type=resolver, num_threads=1)
 it.allocate_tensors()
 spans = []
 for index in indices + list(range(file_tensors, it._interpreter.NumTensors(0))):
     try:
         it._interpreter.TensorSize(index, 0)  # raises for a temporary that was never shaped
+        view = it.tensor(index)()  # raises for a tensor a delegate took over (never allocated)
     except ValueError:
         continue
-    view = it.tensor(index)()
-    if view.nbytes:
+    if view.nbytes and view.__array_interface__["data"][0]:
         start = view.__array_interface__["data"][0]
         spans.append([index, start, start + view.nbytes])
 print(json.dumps(spans))
 """
 
 
-def tflite_arena_allocated(path: str | Path, timeout_secs: float = 120.0) -> dict[str, Any]:
-    """The arena this host's LiteRT interpreter really lays out for the model, without a delegate.
+def tflite_arena_allocated(path: str | Path, timeout_secs: float = 120.0, delegate: bool = False) -> dict[str, Any]:
+    """The arena this host's LiteRT interpreter really lays out for the model: with its builtin kernels
+    only, or (`delegate=True`) with LiteRT's default delegate applied, as the model is timed.
 
     Every arena tensor (graph inputs, op outputs and the temporaries kernels add at prepare time) is a
     pointer into one buffer, so the span from the lowest start to the highest end is the arena in use.
@@ -46,10 +53,11 @@ def tflite_arena_allocated(path: str | Path, timeout_secs: float = 120.0) -> dic
 
     graph = read_tflite(path)
     in_arena = sorted(b.tensor for b in tflite_lifetimes(graph) if not graph.tensors[b.tensor].variable)
-    result: dict[str, Any] = {"format": "tflite", "kind": "allocated", "arena_bytes": None}
+    result: dict[str, Any] = {"format": "tflite", "kind": "allocated", "arena_bytes": None, "delegate": delegate}
     try:
         probe = subprocess.run(
-            [sys.executable, "-c", _ARENA_PROBE, str(path), str(len(graph.tensors)), json.dumps(in_arena)],
+            [sys.executable, "-c", _ARENA_PROBE, str(path), str(len(graph.tensors)), json.dumps(in_arena),
+             "1" if delegate else "0"],
             capture_output=True, text=True, timeout=timeout_secs,
         )
     except subprocess.TimeoutExpired:
@@ -70,5 +78,8 @@ def tflite_arena_allocated(path: str | Path, timeout_secs: float = 120.0) -> dic
         "arena_bytes": span,
         "temporaries": len(temporaries),
         "temporary_bytes": sum(end - start for start, end in temporaries),
-        "runtime": f"ai_edge_litert {litert_version}, builtin kernels, no delegate, on this host",
+        "tensors": len(spans),
+        "runtime": f"ai_edge_litert {litert_version}, "
+                   + ("default delegate (XNNPACK), one thread" if delegate else "builtin kernels, no delegate")
+                   + ", on this host",
     }

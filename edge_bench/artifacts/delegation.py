@@ -40,11 +40,12 @@ def _xnnpack_schema() -> Path | None:
     return None
 
 
-def xnnpack_nodes(payload: bytes) -> dict[str, int] | None:
-    """Histogram of the node types in an XNNPACK delegate payload; None when it cannot be read.
+def xnnpack_graph(payload: bytes) -> dict[str, Any] | None:
+    """The XNNPACK delegate payload's graph (`XNNGraph`: xnodes, xvalues, ...) as JSON; None when unreadable.
 
     The payload is a header (XNNHeader) then XNNPACK's flatbuffer graph; ExecuTorch's own flatc and
-    the shipped schema turn the graph into JSON, so nodes are read by name, not by field position.
+    the shipped schema turn the graph into JSON, so nodes and values are read by name, not by field
+    position.
     """
     schema = _xnnpack_schema()
     if schema is None:
@@ -62,11 +63,18 @@ def xnnpack_nodes(payload: bytes) -> dict[str, int] | None:
         try:
             _flatc_decompile(folder, str(schema), str(Path(folder) / "graph.bin"))
             text = (Path(folder) / "graph.json").read_text()
-        except Exception:  # noqa: BLE001 - flatc missing or the graph unreadable: no histogram
+        except Exception:  # noqa: BLE001 - flatc missing or the graph unreadable
             return None
     # flatc writes non-finite floats (a clamp's bounds) as bare inf/nan, which JSON does not have.
-    graph_json = json.loads(re.sub(r"(?<=[\s:\[,])-?(?:inf|nan)\b", "null", text))
-    return dict(Counter(node.get("xnode_union_type", "NONE") for node in graph_json.get("xnodes", [])))
+    return json.loads(re.sub(r"(?<=[\s:\[,])-?(?:inf|nan)\b", "null", text))
+
+
+def xnnpack_nodes(payload: bytes) -> dict[str, int] | None:
+    """Histogram of the node types in an XNNPACK delegate payload; None when it cannot be read."""
+    graph = xnnpack_graph(payload)
+    if graph is None:
+        return None
+    return dict(Counter(node.get("xnode_union_type", "NONE") for node in graph.get("xnodes", [])))
 
 
 def pte_delegation(source: str | Path | PteFile, method: str = "forward") -> dict[str, Any]:

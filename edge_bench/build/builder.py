@@ -110,8 +110,8 @@ class Builder:
         if "model" not in memo:
             from .feasibility import check_fits
 
-            check_fits(variant)  # InputError before a variant too large for this machine allocates anything
             with one_torch_thread():  # its batch-norm statistics are float sums: see one_torch_thread
+                check_fits(variant)  # InputError before a variant too large for this machine allocates anything
                 model = arch_of(variant.arch, self.recipe.path).build(variant.fields)
                 if self._weights(variant)["kind"] == "random":
                     prepare_random_network(model, input_shape(variant.fields))
@@ -214,47 +214,92 @@ class Builder:
 
 
 def artifact_memory_info(data: bytes, runtime: str) -> dict[str, Any]:
-    """What the runtime itself will plan for activations, and how much of the graph its delegate takes.
+    """What the artifact is and what its runtime allocates for it, read once from its bytes.
 
-    Read from the artifact's own bytes, once: ExecuTorch's memory plan; for LiteRT an estimate of the
-    arena (TFLite's greedy-by-size planner over the tensors' lifetimes). A reader that fails leaves a note.
+    - `planned_bytes`: the activation memory the runtime allocates itself, as the model is timed:
+      ExecuTorch's memory plan; LiteRT's interpreter arena with the XNNPACK delegate applied (laid out
+      by a real interpreter). `planned_io_only` is true when the graph is fully delegated, so that this
+      holds only the graph's input and output (then also `planned_io_bytes`): the delegate's working
+      memory is not in it.
+    - LiteRT also: `arena_bytes`, the arena its builtin kernels need (every activation, laid out by a
+      real interpreter); `arena_estimate_bytes` and `tflm_arena_bytes`, replayed from the file.
+    - `int8`: the INT8 coverage (artifacts.int8); `deployed_activation_bytes` and
+      `deployed_activation_op`: the paper's activation metric on the graph as deployed.
+    - `delegation`: what the XNNPACK delegate takes.
+    A reader that fails leaves `<part>_error` with its reason; the artifact is still good.
     """
     import tempfile
-
-    from ..artifacts.arena import tflite_arena_estimate
-    from ..artifacts.delegation import pte_delegation, tflite_delegation
-    from ..artifacts.pte import planned_memory, read_pte
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/model{'.pte' if runtime == 'executorch' else '.tflite'}"
         with open(path, "wb") as f:
             f.write(data)
-        try:
-            program = read_pte(data, name=path) if runtime == "executorch" else None
-        except Exception as e:  # noqa: BLE001 - the artifact is still good; its readers say why not
-            program, out["planned_error"] = None, one_line(e)
-        try:
-            if program is not None:
-                plan = planned_memory(program)
-                out.update(planned_bytes=plan["planned_bytes"], planned_buffer_sizes=plan["non_const_buffer_sizes"],
-                           planned_source="executorch memory plan")
-            elif runtime != "executorch":
-                arena = tflite_arena_estimate(path)
-                out.update(planned_bytes=arena["arena_bytes"], planned_source="litert arena estimate (greedy by size)",
-                           tflm_arena_bytes=arena.get("tflm_arena_bytes"))
-        except Exception as e:  # noqa: BLE001 - the artifact is still good
-            out["planned_error"] = one_line(e)
-        try:
-            delegation = (pte_delegation(program) if program is not None
-                          else tflite_delegation(path) if runtime != "executorch" else None)
-            if delegation is not None:
-                out["delegation"] = {k: delegation.get(k) for k in ("fully_delegated", "delegated_nodes", "delegated_ops",
-                                                                      "non_delegated_ops", "delegate_calls", "kernel_calls")
-                                     if k in delegation}
-        except Exception as e:  # noqa: BLE001
-            out["delegation_error"] = one_line(e)
+        program = None
+        if runtime == "executorch":
+            from ..artifacts.pte import read_pte
+
+            try:
+                program = read_pte(data, name=path)
+            except Exception as e:  # noqa: BLE001 - its readers say why not
+                out["planned_error"] = one_line(e)
+        source = program if runtime == "executorch" else path
+        if runtime != "executorch" or program is not None:
+            _read_part(out, "planned", lambda: _planned(source, runtime))
+            _read_part(out, "delegation", lambda: _delegation(source, runtime))
+            _read_part(out, "int8", lambda: _int8(source, runtime))
+    fully = (out.get("delegation") or {}).get("fully_delegated")
+    if out.get("planned_bytes") is not None:
+        out["planned_io_only"] = bool(fully)
+        out["planned_io_bytes"] = out["planned_bytes"] if fully else None
     return out
+
+
+def _read_part(out: dict[str, Any], part: str, read) -> None:
+    try:
+        out.update(read())
+    except Exception as e:  # noqa: BLE001 - the artifact is still good
+        out[f"{part}_error"] = one_line(e)
+
+
+def _planned(source, runtime: str) -> dict[str, Any]:
+    if runtime == "executorch":
+        from ..artifacts.pte import planned_memory
+
+        plan = planned_memory(source)
+        return {"planned_bytes": plan["planned_bytes"], "planned_buffer_sizes": plan["non_const_buffer_sizes"],
+                "planned_source": "executorch memory plan"}
+    from ..artifacts.allocated import tflite_arena_allocated
+    from ..artifacts.arena import tflite_arena_estimate
+
+    estimate = tflite_arena_estimate(source)
+    out: dict[str, Any] = {"arena_estimate_bytes": estimate["arena_bytes"], "tflm_arena_bytes": estimate.get("tflm_arena_bytes")}
+    for key, delegate in (("arena", False), ("planned", True)):
+        arena = tflite_arena_allocated(source, delegate=delegate)
+        out[f"{key}_bytes"] = arena["arena_bytes"]
+        if arena["arena_bytes"] is None:
+            out[f"{key}_error"] = arena.get("reason")
+    out["arena_source"] = "litert interpreter arena, builtin kernels (allocated on the build host)"
+    out["planned_source"] = "litert interpreter arena with the XNNPACK delegate (allocated on the build host)"
+    return out
+
+
+def _delegation(source, runtime: str) -> dict[str, Any]:
+    from ..artifacts.delegation import pte_delegation, tflite_delegation
+
+    delegation = pte_delegation(source) if runtime == "executorch" else tflite_delegation(source)
+    keys = ("fully_delegated", "delegated_nodes", "delegated_ops", "non_delegated_ops", "delegate_calls", "kernel_calls")
+    return {"delegation": {k: delegation.get(k) for k in keys if k in delegation}}
+
+
+def _int8(source, runtime: str) -> dict[str, Any]:
+    from ..artifacts.deployed import deployed_activation, pte_deployed, tflite_deployed
+    from ..artifacts.int8 import int8_summary
+
+    graph = pte_deployed(source) if runtime == "executorch" else tflite_deployed(source)
+    metric = deployed_activation(graph)
+    return {"int8": int8_summary(graph, runtime), "deployed_activation_bytes": metric["bytes"],
+            "deployed_activation_op": metric["op"]}
 
 
 def _vit_closed_form(variant: Variant) -> dict[str, Any] | None:

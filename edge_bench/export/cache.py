@@ -21,6 +21,9 @@ from .. import __version__
 TOOLS = ("torch", "torchvision", "executorch", "litert-torch", "ai-edge-litert", "torchao")
 SUFFIX = {"executorch": ".pte", "litert": ".tflite", "cortex-m": ".cortex-m.pte"}
 MANIFEST = "manifest.json"
+# Which operators edge-bench's quantizers take to INT8 (export/annotate.py): part of every key, so a
+# change to those rules rebuilds the artifacts instead of reading ones quantized under the old rules.
+INT8_ANNOTATION = "2: every operator the runtime runs in INT8; LiteRT layer norms decomposed"
 
 
 def cache_root() -> Path:
@@ -28,7 +31,7 @@ def cache_root() -> Path:
 
 
 def tool_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"edge-bench": __version__}
+    versions: dict[str, str | None] = {"edge-bench": __version__, "int8-annotation": INT8_ANNOTATION}
     for dist in TOOLS:
         try:
             versions[dist] = importlib.metadata.version(dist)

@@ -25,7 +25,7 @@ GENERATED = (
     "latency_vs_macs.png", "parity.png", "memory.png", "pareto.png", "energy_vs_macs.png",
     "latency_vs_gflops.png", "energy_vs_gflops.png",  # their names before the axis was in MACs
     "recommendations.csv", "fit.csv", "memory_ratios.csv", "pareto.csv", "selection.csv", "random_resolution.csv",
-    "cross_runtime.csv", "cross_device.csv", "delegation.csv", "mcu_fit.csv", "setup.csv", "sweep_noise.csv",
+    "cross_runtime.csv", "cross_device.csv", "delegation.csv", "int8_coverage.csv", "mcu_fit.csv", "setup.csv", "sweep_noise.csv",
     "results.parquet",
 )  # fmt: skip
 

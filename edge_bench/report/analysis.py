@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..results import Record
 from . import noise
-from .fit import emulated_rows, fit_table, memory_ratios, ok_rows
+from .fit import emulated_rows, fit_table, memory_ratios, ok_rows, working_rss_bytes
 from .pareto import COST_COLUMNS, pareto_fronts, quality_column
 from .selection import best_for_device, cheapest_within_budget, cross_device_table, cross_runtime_table, random_resolution_policy
 from .setup import is_random, setup_table
@@ -213,7 +213,10 @@ class Analysis:
 
     @cached_property
     def memory_ratios(self) -> pd.DataFrame:
-        return memory_ratios(self.frame)
+        # The frame has one row per record, in order: the per-phase RSS is read from the records.
+        working = [working_rss_bytes(r.memory) for r in self.records]
+        frame = self.frame.assign(working_rss_bytes=working) if len(working) == len(self.frame) else self.frame
+        return memory_ratios(frame)
 
     @cached_property
     def pareto(self) -> pd.DataFrame:
@@ -294,6 +297,31 @@ class Analysis:
         return noise.sweep_steps(self.frame)
 
     @cached_property
+    def int8_coverage(self) -> pd.DataFrame:
+        """One row per artifact: its INT8 coverage (artifacts.int8), `below_100pct_macs` flagging any
+        artifact with MACs outside INT8, and the operators that stay float with the reason."""
+        rows, seen = [], set()
+        for record in self.records:
+            int8 = (record.analytic or {}).get("int8")
+            variant = record.variant.get("name")
+            key = (record.recipe, variant, record.runtime)
+            if not isinstance(int8, dict) or key in seen:
+                continue
+            seen.add(key)
+            floats = int8.get("float_op_histogram") or {}
+            reasons = int8.get("float_reasons") or {}
+            pct = int8.get("int8_macs_pct")
+            rows.append({
+                "recipe": record.recipe, "runtime": record.runtime, "variant": variant,
+                "int8_macs_pct": pct, "int8_ops_pct": int8.get("int8_ops_pct"),
+                "int8_ops": int8.get("int8_ops"), "float_ops": int8.get("float_ops"),
+                "convert_ops": int8.get("convert_ops"), "fully_int8": int8.get("fully_int8"),
+                "below_100pct_macs": pct is not None and pct < 100.0,
+                "float_ops_why": "; ".join(f"{op} ×{n}: {reasons.get(op, '')}" for op, n in floats.items()) or "none",
+            })
+        return pd.DataFrame(rows)
+
+    @cached_property
     def mcu(self) -> pd.DataFrame:
         """The fit checks of microcontroller targets."""
         if "mcu_fits" not in self.ok.columns:
@@ -305,7 +333,8 @@ class Analysis:
         random_resolution, _ = self.random_resolution
         tables = {  # a table with no row is left out, unless it says "nothing qualified" (fronts, selection)
             "recommendations.csv": self.recommendations, "fit.csv": self.fits,
-            "memory_ratios.csv": self.memory_ratios if self.has("model_rss_bytes") else pd.DataFrame(),
+            "memory_ratios.csv": self.memory_ratios if self.has("model_rss_bytes") or self.has("deployed_activation_bytes")
+            else pd.DataFrame(), "int8_coverage.csv": self.int8_coverage,
             "random_resolution.csv": random_resolution, "cross_runtime.csv": self.cross_runtime,
             "cross_device.csv": self.cross_device, "delegation.csv": self.delegation, "mcu_fit.csv": self.mcu,
             "setup.csv": self.setup, "sweep_noise.csv": self.sweep_noise,

@@ -346,25 +346,38 @@ def energy_section(a: Analysis, images: Images) -> Section:
 
 MEMORY_SPEC = (
     ("target", "target", None), ("runtime", "runtime", None), ("variant", "variant", None),
-    ("model_rss_bytes", "model RSS MB", MB), ("memory_bytes", "analytic MB", MB), ("liveness_bytes", "liveness MB", MB),
-    ("planned_bytes", "planned MB", MB), ("rss_over_memory", "RSS / analytic", None),
-    ("rss_over_liveness", "RSS / liveness", None), ("rss_over_planned", "RSS / planned", None),
+    ("model_rss_bytes", "model RSS MB", MB), ("memory_bytes", "analytic MB", MB), ("rss_over_memory", "RSS / analytic", None),
+    ("activation_bytes", "activation MB", MB), ("deployed_activation_bytes", "deployed activation MB", MB),
+    ("deployed_activation_diff_pct", "deployed − analytic %", None),
+    ("liveness_bytes", "liveness MB", MB), ("arena_bytes", "LiteRT arena MB", MB), ("arena_over_liveness", "arena / liveness", None),
+    ("planned_bytes", "runtime-allocated MB", MB), ("planned_io_only", "I/O only", None),
+    ("working_rss_bytes", "prepare RSS MB", MB),
 )  # fmt: skip
-RATIO_NAMES = {"rss_over_memory": "analytic memory", "rss_over_liveness": "liveness peak", "rss_over_planned": "planned memory"}
+RATIO_NAMES = {"rss_over_memory": "model RSS / analytic memory",
+               "deployed_over_activation": "deployed / analytic activation metric",
+               "arena_over_liveness": "LiteRT arena / liveness peak"}
 
 
 def memory_section(a: Analysis, images: Images) -> Section:
     section = Section("Memory: measured against analytic")
-    if not a.has("model_rss_bytes"):
+    if not (a.has("model_rss_bytes") or a.has("deployed_activation_bytes")):
         reasons = a.record_reasons(lambda r: r.memory.missing_reason if r.memory else None)
         why = "; ".join(reasons) if reasons else "no ok record carries one"
-        section.blocks.append(Text(f"No model-attributable RSS: {why}."))
+        section.blocks.append(Text(f"No model-attributable RSS and no deployed-graph memory: {why}."))
         return section
     ratios = a.memory_ratios
     section.blocks.append(Text(
-        "Model-attributable RSS (the process's peak RSS minus its RSS after imports) over the paper's analytic "
-        "memory (INT8 weights + the largest operator's inputs and outputs), over the liveness peak (tensors alive at "
-        "once) and over what the runtime plans. Above 1: the runtime holds more than the model says."
+        "Each ratio divides two figures of one kind. **RSS / analytic**: the model's resident memory (peak RSS "
+        "minus RSS after imports) over the paper's analytic memory (INT8 weights + the largest operator's inputs "
+        "and outputs). **Deployed − analytic**: the paper's activation metric on the graph the runtime runs (each "
+        "tensor at its real type, converter-inserted operators such as explicit pads included) against the same "
+        "metric on the torch graph at one byte per element. **Arena / liveness**: every activation as LiteRT's "
+        "builtin kernels lay them out (a real interpreter's arena) over the liveness peak, its lower bound. "
+        "Shown, never divided: **runtime-allocated**, the activation memory the runtime allocates itself as timed "
+        "(ExecuTorch's memory plan; LiteRT's arena with the XNNPACK delegate), which for a fully delegated graph "
+        "(I/O only) holds just the graph's input and output; and **prepare RSS**, what loading the model into the "
+        "runtime and its first inference made resident (RSS after the first inference minus RSS after load: the "
+        "delegate's packed weights and working memory, the runtime's buffers)."
     ))
     summary = []
     for keys, group in ratios.groupby(["target", "runtime"]):
@@ -373,7 +386,7 @@ def memory_section(a: Analysis, images: Images) -> Section:
             values = pd.to_numeric(group[ratio], errors="coerce").dropna()
             if len(values):
                 parts.append(f"{name} ×{values.median():.2f} (median, {values.min():.2f}–{values.max():.2f})")
-        summary.append(f"{keys[0]} / {keys[1]}: RSS = " + ("; ".join(parts) if parts else "no ratio (a side is missing)"))
+        summary.append(f"{keys[0]} / {keys[1]}: " + ("; ".join(parts) if parts else "no ratio (a side is missing)"))
     section.blocks.append(Bullets(tuple(summary)))
     section.blocks.append(Table(_show(a, _in_order(ratios), MEMORY_SPEC)))
     section.blocks += _image(images, "memory")
@@ -561,6 +574,41 @@ def delegation_section(a: Analysis, images: Images) -> Section:
     return section
 
 
+INT8_SPEC = (
+    ("runtime", "runtime", None), ("variant", "variant", None), ("int8_macs_pct", "INT8 MACs %", None),
+    ("int8_ops_pct", "INT8 ops %", None), ("convert_ops", "quantize/dequantize", None),
+    ("flag", "flag", None), ("float_ops_why", "float ops and why", None),
+)  # fmt: skip
+
+
+def int8_section(a: Analysis, images: Images) -> Section:
+    """How much of each artifact runs in INT8, read from the graph the runtime runs."""
+    section = Section("INT8 coverage")
+    table = a.int8_coverage
+    if table.empty:
+        section.blocks.append(Text("No INT8 coverage in these records (analytic.int8 is absent: artifacts built "
+                                   "before it was measured)."))
+        return section
+    section.blocks.append(Text(
+        "Read from each artifact's deployed graph: an operator runs in INT8 when every tensor it reads or writes, "
+        "weights aside, is 8-bit. Shares are of the operators other than quantize/dequantize (counted apart) and of "
+        "their multiply-accumulates. Any artifact with MACs outside INT8 is flagged."
+    ))
+    flagged = table[table["below_100pct_macs"] == True]  # noqa: E712 - None (unknown) is not flagged
+    summary = []
+    for runtime, group in table.groupby("runtime"):
+        full = int((group["fully_int8"] == True).sum())  # noqa: E712
+        summary.append(f"{runtime}: {full} of {len(group)} artifacts fully INT8; "
+                       f"{int((group['below_100pct_macs'] == True).sum())} below 100% of their MACs in INT8.")  # noqa: E712
+    section.blocks.append(Bullets(tuple(summary)))
+    shown = table.assign(flag=table["below_100pct_macs"].map(lambda v: "MACs in float" if v is True else ""))
+    section.blocks.append(Table(_show(a, shown, INT8_SPEC)))
+    if len(flagged):
+        section.blocks.append(Text(f"**{len(flagged)} artifact{'s' if len(flagged) > 1 else ''} below 100% of MACs in "
+                                   "INT8**: their latency is not that of an INT8 model."))
+    return section
+
+
 MCU_SPEC = (
     ("target", "board", None), ("runtime", "runtime", None), ("variant", "variant", None),
     ("mcu_fits", "fits", None), ("mcu_flash_need_bytes", "flash need kB", 1e3),
@@ -600,7 +648,7 @@ def mcu_section(a: Analysis, images: Images) -> Section:
 SECTIONS: tuple[Callable[[Analysis, Images], Section], ...] = (
     answer, setup_section, measurements, noise_section, failures, fit_section, memory_section, pareto_section, selection_section,
     random_resolution_section, cross_runtime_section, cross_device_section, energy_section, delegation_section,
-    mcu_section,
+    int8_section, mcu_section,
 )  # fmt: skip
 
 

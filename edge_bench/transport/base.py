@@ -94,6 +94,7 @@ def communicate(proc: subprocess.Popen, timeout: float, hold_stdin: bool = False
     finally:
         if proc.stdin is not None:
             proc.stdin.close()
+            proc.stdin = None  # closed: a later communicate() (reaping a killed process) must not flush it
     for reader in readers:
         reader.join(timeout=30)
     return b"".join(chunks["out"]), b"".join(chunks["err"])
