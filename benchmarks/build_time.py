@@ -27,10 +27,25 @@ sys.path.insert(0, str(BENCH))
 import common  # noqa: E402
 import phases  # noqa: E402
 
-ORDER = ["interpreter start", "imports", "tool versions", "keys", "cache lookup (hash)", "model build",
-         "calibration data", "calibration passes", "quantize (capture, prepare, convert)", "export (lower, serialize)",
-         "store artifact + hash + manifest", "write files", "Builder._convert, rest", "Builder.artifact, rest (manifest, ...)",
-         "build_all, rest (between variants)", "other (CLI, recipe, printing)", "interpreter exit"]
+ORDER = [
+    "interpreter start",
+    "imports",
+    "tool versions",
+    "keys",
+    "cache lookup (hash)",
+    "model build",
+    "calibration data",
+    "calibration passes",
+    "quantize (capture, prepare, convert)",
+    "export (lower, serialize)",
+    "store artifact + hash + manifest",
+    "write files",
+    "Builder._convert, rest",
+    "Builder.artifact, rest (manifest, ...)",
+    "build_all, rest (between variants)",
+    "other (CLI, recipe, printing)",
+    "interpreter exit",
+]
 
 
 def breakdown(run: common.Run, totals: dict, nested: bool) -> dict[str, float]:
@@ -50,8 +65,9 @@ GC = "garbage collection (within phases)"
 
 def run_edge_bench(recipe: Path, cache: Path, phases_file: Path, quick: bool, expected: int) -> common.Run:
     prelude = f"sys.path.insert(0, {str(BENCH)!r}); import phases; phases.install({str(phases_file)!r})"
-    run = common.run_sampled(common.edge_bench_argv(["build", "--recipe", str(recipe)], quick, prelude),
-                             env={"EDGE_BENCH_CACHE": str(cache)}).check()
+    run = common.run_sampled(
+        common.edge_bench_argv(["build", "--recipe", str(recipe)], quick, prelude), env={"EDGE_BENCH_CACHE": str(cache)}
+    ).check()
     states = common.build_states(run.stdout)
     if states["built"] != expected:
         raise SystemExit(f"edge-bench build did not convert everything from a cold cache: {states}")
@@ -59,20 +75,32 @@ def run_edge_bench(recipe: Path, cache: Path, phases_file: Path, quick: bool, ex
 
 
 def run_raw(arch: str, resolutions: list[int], out: Path, phases_file: Path, quick: bool) -> common.Run:
-    argv = [sys.executable, str(BENCH / "raw_convert.py"), "--arch", arch, "--resolutions", ",".join(map(str, resolutions)),
-            "--out", str(out), "--phases", str(phases_file)]
+    argv = [
+        sys.executable,
+        str(BENCH / "raw_convert.py"),
+        "--arch",
+        arch,
+        "--resolutions",
+        ",".join(map(str, resolutions)),
+        "--out",
+        str(out),
+        "--phases",
+        str(phases_file),
+    ]
     if quick:
         argv += ["--num-classes", "10"]
     return common.run_sampled(argv).check()
 
 
 def time_analytic(recipe: Path, cache: Path, quick: bool) -> float:
-    code = (f"import sys, time; sys.path.insert(0, {str(common.REPO)!r}); {common.QUICK_REGISTER if quick else ''}\n"
-            "from edge_bench.build import Builder; from edge_bench.config import load_recipe\n"
-            "from edge_bench.export.cache import ArtifactCache; from edge_bench.recipes import expand\n"
-            f"r = load_recipe({str(recipe)!r}); b = Builder(r, ArtifactCache({str(cache)!r})); vs = expand(r)\n"
-            "import torch, edge_bench.analytic\n"
-            "t = time.perf_counter()\n[b.analytic(v) for v in vs]\nprint(time.perf_counter() - t)\n")
+    code = (
+        f"import sys, time; sys.path.insert(0, {str(common.REPO)!r}); {common.QUICK_REGISTER if quick else ''}\n"
+        "from edge_bench.build import Builder; from edge_bench.config import load_recipe\n"
+        "from edge_bench.export.cache import ArtifactCache; from edge_bench.recipes import expand\n"
+        f"r = load_recipe({str(recipe)!r}); b = Builder(r, ArtifactCache({str(cache)!r})); vs = expand(r)\n"
+        "import torch, edge_bench.analytic\n"
+        "t = time.perf_counter()\n[b.analytic(v) for v in vs]\nprint(time.perf_counter() - t)\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -111,18 +139,26 @@ def main() -> int:
                 totals = json.loads(phases_file.read_text())
                 last[side] = breakdown(run, totals, nested=side == "edge-bench")
                 gc_time[side] = totals.get(GC, 0.0)
-                print(f"  round {round_ + 1}: {side:10s} {run.seconds:7.1f} s wall, {run.cpu_seconds:7.1f} s CPU "
-                      f"(peak RSS {common.gib(run.peak_tree_rss)}, load average {common.load()})")
+                print(
+                    f"  round {round_ + 1}: {side:10s} {run.seconds:7.1f} s wall, {run.cpu_seconds:7.1f} s CPU "
+                    f"(peak RSS {common.gib(run.peak_tree_rss)}, load average {common.load()})"
+                )
         analytic = time_analytic(recipe, folder / "analytic-cache", args.quick)
 
     a, b = common.median(walls["edge-bench"]), common.median(walls["raw"])
     ratios = [x / y for x, y in zip(walls["edge-bench"], walls["raw"])]
-    print(f"\nedge-bench build {a:.1f} s, raw converter calls {b:.1f} s: ratio {a / b:.3f} "
-          f"({'within' if a / b <= 1.1 else 'ABOVE'} the 1.1x target; per-round {common.spread(ratios)})")
+    print(
+        f"\nedge-bench build {a:.1f} s, raw converter calls {b:.1f} s: ratio {a / b:.3f} "
+        f"({'within' if a / b <= 1.1 else 'ABOVE'} the 1.1x target; per-round {common.spread(ratios)})"
+    )
     ca, cb = common.median(cpus["edge-bench"]), common.median(cpus["raw"])
-    print(f"CPU time (user + system, less sensitive to other processes taking the cores): edge-bench {ca:.1f} s, "
-          f"raw {cb:.1f} s: ratio {ca / cb:.3f}")
-    print(f"\nwhere the time goes (last round), seconds:\n{'phase':42s} {'edge-bench':>11s} {'raw':>9s} {'difference':>11s}")
+    print(
+        f"CPU time (user + system, less sensitive to other processes taking the cores): edge-bench {ca:.1f} s, "
+        f"raw {cb:.1f} s: ratio {ca / cb:.3f}"
+    )
+    print(
+        f"\nwhere the time goes (last round), seconds:\n{'phase':42s} {'edge-bench':>11s} {'raw':>9s} {'difference':>11s}"
+    )
     for name in ORDER:
         x, y = last["edge-bench"].get(name, 0.0), last["raw"].get(name, 0.0)
         print(f"{name:42s} {x:11.2f} {y:9.2f} {x - y:+11.2f}")
@@ -130,7 +166,9 @@ def main() -> int:
     print(f"{'total (wall)':42s} {total_a:11.2f} {total_b:9.2f} {total_a - total_b:+11.2f}")
     x, y = gc_time["edge-bench"], gc_time["raw"]
     print(f"{'  of which Python garbage collection':42s} {x:11.2f} {y:9.2f} {x - y:+11.2f}")
-    print(f"\nanalytic model of the same {len(points)} variants (run by `run` and `analyze`, not by `build`): {analytic:.1f} s")
+    print(
+        f"\nanalytic model of the same {len(points)} variants (run by `run` and `analyze`, not by `build`): {analytic:.1f} s"
+    )
     return 0
 
 

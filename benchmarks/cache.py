@@ -19,20 +19,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-BUMP_VERSION = ("import edge_bench.build.builder as _b; _v = _b.tool_versions; "
-                "_b.tool_versions = lambda: {**_v(), 'executorch': str(_v()['executorch']) + '+upgraded'}")
+BUMP_VERSION = (
+    "import edge_bench.build.builder as _b; _v = _b.tool_versions; "
+    "_b.tool_versions = lambda: {**_v(), 'executorch': str(_v()['executorch']) + '+upgraded'}"
+)
 
 
 def build(recipe: Path, cache: Path, quick: bool, prelude: str = "") -> common.Run:
-    return common.run_sampled(common.edge_bench_argv(["build", "--recipe", str(recipe)], quick, prelude),
-                              env={"EDGE_BENCH_CACHE": str(cache)}).check()
+    return common.run_sampled(
+        common.edge_bench_argv(["build", "--recipe", str(recipe)], quick, prelude), env={"EDGE_BENCH_CACHE": str(cache)}
+    ).check()
 
 
 def report(step: str, run: common.Run, expect_built: int, expect_cached: int) -> bool:
     states = common.build_states(run.stdout)
     ok = states["built"] == expect_built and states["cached"] == expect_cached and not states["FAILED"]
-    print(f"{step:44s} {run.seconds:7.2f} s  built {states['built']}, cached {states['cached']}, failed {states['FAILED']}"
-          f"  (expected built {expect_built}, cached {expect_cached}: {'yes' if ok else 'NO'})")
+    print(
+        f"{step:44s} {run.seconds:7.2f} s  built {states['built']}, cached {states['cached']}, failed {states['FAILED']}"
+        f"  (expected built {expect_built}, cached {expect_cached}: {'yes' if ok else 'NO'})"
+    )
     return ok
 
 
@@ -54,14 +59,20 @@ def main() -> int:
         second = build(recipe, cache, args.quick)
         report("second build, nothing changed", second, 0, n)
         hashed = sum(p.stat().st_size for p in cache.rglob("model.*"))
-        print(f"  second build: {second.seconds:.2f} s for {n} cached artifacts ({hashed / 2**20:.1f} MiB re-hashed "
-              f"to verify them): {'within' if second.seconds <= 2.0 else 'ABOVE'} the 2 s target")
+        print(
+            f"  second build: {second.seconds:.2f} s for {n} cached artifacts ({hashed / 2**20:.1f} MiB re-hashed "
+            f"to verify them): {'within' if second.seconds <= 2.0 else 'ABOVE'} the 2 s target"
+        )
 
         changed = dict(points[-1])
         changed["resolution"] += 16
         recipe.write_text(common.recipe_text(arch, points[:-1] + [changed], extra))
-        report(f"last variant's resolution {points[-1]['resolution']} -> {changed['resolution']}",
-               build(recipe, cache, args.quick), 2, n - 2)
+        report(
+            f"last variant's resolution {points[-1]['resolution']} -> {changed['resolution']}",
+            build(recipe, cache, args.quick),
+            2,
+            n - 2,
+        )
 
         report("executorch version changed", build(recipe, cache, args.quick, BUMP_VERSION), n, 0)
     return 0

@@ -34,7 +34,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # build workers receive it from the parent's registry like any other arch.
 # Registered as tests/tinymodels.py's register() does, without importing torch here (the builder
 # module is imported only when a model is built), so a cached build stays as light as the real CLI's.
-QUICK_REGISTER = "from edge_bench.models import ARCHS, Arch; ARCHS['tinycnn'] = Arch('tinycnn', 'tests.tinymodels:build')"
+QUICK_REGISTER = (
+    "from edge_bench.models import ARCHS, Arch; ARCHS['tinycnn'] = Arch('tinycnn', 'tests.tinymodels:build')"
+)
 
 
 def recipe_text(arch: str, points: Sequence[dict], extra_model: str = "", batches: int = 8) -> str:
@@ -67,8 +69,10 @@ def sweep(quick: bool, arch: str = "mobilenet_v2") -> tuple[str, list[dict], str
 def edge_bench_argv(args: Sequence[str], quick: bool, prelude: str = "") -> list[str]:
     """`edge-bench ARGS` in a fresh interpreter; `prelude` (Python) runs first, in that process."""
     setup = "; ".join(p for p in (prelude, QUICK_REGISTER if quick else "") if p)
-    code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); {setup + '; ' if setup else ''}"
-            "from edge_bench.cli import main; sys.exit(main(sys.argv[1:]))")
+    code = (
+        f"import sys; sys.path.insert(0, {str(REPO)!r}); {setup + '; ' if setup else ''}"
+        "from edge_bench.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
     return [sys.executable, "-c", code, *args]
 
 
@@ -137,8 +141,9 @@ def run_sampled(argv: Sequence[str], env: dict | None = None, period: float = 0.
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started_at = time.time()
     start = time.perf_counter()
-    process = subprocess.Popen(list(argv), env=full_env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        list(argv), env=full_env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     peak, low, count = 0, mem_available(), 0
     stop = threading.Event()
 
@@ -175,8 +180,11 @@ def warm_imports() -> float:
     """Import the converter stack once in a throwaway process, so the first timed run does not pay
     for reading the libraries from disk and later runs do not get that for free."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import torch, torchvision, executorch.exir, litert_torch, ai_edge_litert"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", "import torch, torchvision, executorch.exir, litert_torch, ai_edge_litert"],
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 
@@ -197,9 +205,11 @@ def machine() -> str:
     except OSError:
         pass
     load = os.getloadavg()
-    return (f"{platform.node()}: {cores} cores ({model or platform.machine()}), "
-            f"{mem_available() / 2**30:.1f} GiB available, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
-            f"{time.strftime('%Y-%m-%d %H:%M')}")
+    return (
+        f"{platform.node()}: {cores} cores ({model or platform.machine()}), "
+        f"{mem_available() / 2**30:.1f} GiB available, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+        f"{time.strftime('%Y-%m-%d %H:%M')}"
+    )
 
 
 def load() -> str:

@@ -76,8 +76,11 @@ def build(out: Path, fields: dict):
     from edge_bench.export.quantize import calibration_inputs
     from edge_bench.models import ARCHS, input_shape
 
-    paths = {f"{runtime}/{side}": out / f"{side}{'.pte' if runtime == 'executorch' else '.tflite'}"
-             for runtime in ("litert", "executorch") for side in ("before", "after")}
+    paths = {
+        f"{runtime}/{side}": out / f"{side}{'.pte' if runtime == 'executorch' else '.tflite'}"
+        for runtime in ("litert", "executorch")
+        for side in ("before", "after")
+    }
     quantize = QuantizeConfig()
     shape = input_shape(fields)
     with one_torch_thread():
@@ -118,7 +121,10 @@ def fidelity(model, shape, path: Path, runtime: str, images: int = 16) -> dict:
         adapter.run()
         outputs.append(adapter.outputs()[0].reshape(reference.shape[1:])[None])
     test = np.concatenate(outputs)
-    return {"SQNR dB": round(float(sqnr_db(reference, test)), 2), "top-1 agreement %": round(top1_agreement(reference, test), 1)}
+    return {
+        "SQNR dB": round(float(sqnr_db(reference, test)), 2),
+        "top-1 agreement %": round(top1_agreement(reference, test), 1),
+    }
 
 
 def describe(path: Path, runtime: str) -> dict:
@@ -127,9 +133,13 @@ def describe(path: Path, runtime: str) -> dict:
 
     graph = deployed_graph(path, runtime)
     precision = int8_summary(graph, runtime)
-    row = {"float ops": precision["float_op_histogram"] or "none", "quantize/dequantize": precision["convert_ops"],
-           "INT8 MACs %": precision["int8_macs_pct"], "INT8 ops %": precision["int8_ops_pct"],
-           "deployed activation bytes": deployed_activation(graph)["bytes"]}
+    row = {
+        "float ops": precision["float_op_histogram"] or "none",
+        "quantize/dequantize": precision["convert_ops"],
+        "INT8 MACs %": precision["int8_macs_pct"],
+        "INT8 ops %": precision["int8_ops_pct"],
+        "deployed activation bytes": deployed_activation(graph)["bytes"],
+    }
     if runtime == "litert":
         from edge_bench.artifacts.allocated import tflite_arena_allocated
         from edge_bench.artifacts.delegation import tflite_delegation
@@ -144,20 +154,28 @@ def describe(path: Path, runtime: str) -> dict:
 
 def time_once(path: Path, runtime: str, threads: int, warmup: int, runs: int) -> dict[str, float]:
     """The median and the fastest of `runs` timed calls in a fresh process."""
-    done = subprocess.run([sys.executable, "-c", TIMER, str(REPO), str(path), runtime, str(threads), str(warmup), str(runs)],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", TIMER, str(REPO), str(path), runtime, str(threads), str(warmup), str(runs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", choices=("resnet50", "vit"), default="resnet50")
-    parser.add_argument("--size", type=int, help="resolution (resnet50, default 224) or tokens per side (vit, default 8)")
+    parser.add_argument(
+        "--size", type=int, help="resolution (resnet50, default 224) or tokens per side (vit, default 8)"
+    )
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, help="where the artifacts are kept (default: /tmp/edge-bench-int8-<arch>-<size>)")
+    parser.add_argument(
+        "--out", type=Path, help="where the artifacts are kept (default: /tmp/edge-bench-int8-<arch>-<size>)"
+    )
     parser.add_argument("--quick", action="store_true", help="the tests' tiny CNN at 16 px: a smoke check, not figures")
     args = parser.parse_args(argv)
     size = args.size or (8 if args.arch == "vit" else 224)
@@ -171,8 +189,10 @@ def main(argv=None) -> int:
     for runtime in ("litert", "executorch"):
         same = paths[f"{runtime}/before"].read_bytes() == paths[f"{runtime}/after"].read_bytes()
         print(f"{runtime}: before and after are {'the same bytes (an A/A pair)' if same else 'different artifacts'}")
-    print(f"timing: {args.rounds} rounds, {args.threads} thread(s), {args.warmup} warm-up + {args.runs} timed calls "
-          f"per process; load before {load()}")
+    print(
+        f"timing: {args.rounds} rounds, {args.threads} thread(s), {args.warmup} warm-up + {args.runs} timed calls "
+        f"per process; load before {load()}"
+    )
     times: dict[str, list[dict[str, float]]] = {key: [] for key in paths}
     for round_ in range(args.rounds):
         for runtime in ("litert", "executorch"):
@@ -180,16 +200,22 @@ def main(argv=None) -> int:
             for side in sides:
                 key = f"{runtime}/{side}"
                 times[key].append(time_once(paths[key], runtime, args.threads, args.warmup, args.runs))
-        print(f"round {round_ + 1}: " + ", ".join(f"{k} {v[-1]['median_ms']:.2f} ms (min {v[-1]['min_ms']:.2f})"
-                                                  for k, v in times.items()) + f"; load {load()}", flush=True)
+        print(
+            f"round {round_ + 1}: "
+            + ", ".join(f"{k} {v[-1]['median_ms']:.2f} ms (min {v[-1]['min_ms']:.2f})" for k, v in times.items())
+            + f"; load {load()}",
+            flush=True,
+        )
     print(f"load after {load()}")
     for runtime in ("litert", "executorch") if args.rounds else ():
         for stat in ("median_ms", "min_ms"):
             before = [t[stat] for t in times[f"{runtime}/before"]]
             after = [t[stat] for t in times[f"{runtime}/after"]]
             ratios = [a / b for a, b in zip(after, before)]
-            print(f"{runtime} {stat.removesuffix('_ms')} per process: before {median(before):.2f} ms, after "
-                  f"{median(after):.2f} ms; after/before median {median(ratios):.3f} ({spread(ratios)})")
+            print(
+                f"{runtime} {stat.removesuffix('_ms')} per process: before {median(before):.2f} ms, after "
+                f"{median(after):.2f} ms; after/before median {median(ratios):.3f} ({spread(ratios)})"
+            )
     return 0
 
 

@@ -98,8 +98,11 @@ def interpreter(path: Path, threads: int):
     it = Interpreter(model_path=str(path), num_threads=threads)
     it.allocate_tensors()
     d = it.get_input_details()[0]
-    x = np.random.default_rng(0).integers(-128, 127, size=tuple(d["shape"])) if np.issubdtype(d["dtype"], np.integer) \
+    x = (
+        np.random.default_rng(0).integers(-128, 127, size=tuple(d["shape"]))
+        if np.issubdtype(d["dtype"], np.integer)
         else np.random.default_rng(0).standard_normal(tuple(d["shape"]))
+    )
     it.set_tensor(d["index"], x.astype(d["dtype"]))
     return it
 
@@ -121,10 +124,21 @@ def loop_without_meter(work, seconds: float) -> dict:
 
 
 def with_meter(meter: Meter, work, seconds: float, period: float) -> dict:
-    result = energy_pass(meter.name, {}, period_secs=period, idle_secs=0, duration_secs=seconds, run_once=work,
-                         registry={meter.name: lambda options, period_secs, source: meter})
-    return {"inferences": result["inferences"], "duration_s": result["duration_s"], "meter_cost": result["meter_cost"],
-            "samples": result["samples"]}
+    result = energy_pass(
+        meter.name,
+        {},
+        period_secs=period,
+        idle_secs=0,
+        duration_secs=seconds,
+        run_once=work,
+        registry={meter.name: lambda options, period_secs, source: meter},
+    )
+    return {
+        "inferences": result["inferences"],
+        "duration_s": result["duration_s"],
+        "meter_cost": result["meter_cost"],
+        "samples": result["samples"],
+    }
 
 
 def main() -> int:
@@ -143,46 +157,60 @@ def main() -> int:
     it = interpreter(path, args.threads)
     for _ in range(20):
         it.invoke()
-    print(f"# model {path} ({path.stat().st_size / 1e6:.1f} MB), {args.threads} threads, "
-          f"{args.secs:g} s per way, meter every {args.period:g} s")
+    print(
+        f"# model {path} ({path.stat().st_size / 1e6:.1f} MB), {args.threads} threads, "
+        f"{args.secs:g} s per way, meter every {args.period:g} s"
+    )
 
     ways = ["none", "fork", "inprocess"]
     ratios: dict[str, list[float]] = {"fork": [], "inprocess": []}
     cpu_ratios: dict[str, list[float]] = {"fork": [], "inprocess": []}
     shares: dict[str, list[float]] = {"fork": [], "inprocess": []}
     for round_ in range(args.rounds):
-        order = ways[round_ % 3:] + ways[:round_ % 3]
+        order = ways[round_ % 3 :] + ways[: round_ % 3]
         rate, cpu_per_inference = {}, {}
         for way in order:
             cpu0 = process_cpu_s()
             if way == "none":
                 run = loop_without_meter(it.invoke, args.secs)
             else:
-                run = with_meter(ForkingStandIn() if way == "fork" else InProcessStandIn(), it.invoke, args.secs,
-                                 args.period)
+                run = with_meter(
+                    ForkingStandIn() if way == "fork" else InProcessStandIn(), it.invoke, args.secs, args.period
+                )
                 shares[way].append(run["meter_cost"]["share_of_pass"])
             cpu = process_cpu_s() - cpu0
             cost = run["meter_cost"]
             inference_cpu = cpu - (cost["sampler_thread_cpu_s"] if cost else 0.0)
             rate[way] = run["inferences"] / run["duration_s"]
             cpu_per_inference[way] = inference_cpu / run["inferences"]
-            print(f"round {round_ + 1} {way:9s} {rate[way]:8.2f} inferences/s, {cpu_per_inference[way] * 1e3:6.2f} ms "
-                  f"CPU each, process got {cpu / run['duration_s']:.2f} CPU-s/s"
-                  + (f"; meter CPU {cost['cpu_s'] * 1e3:6.1f} ms in {cost['wall_s']:.2f} s (thread "
-                     f"{cost['sampler_thread_cpu_s'] * 1e3:.1f} ms, children {cost['child_processes_cpu_s'] * 1e3:.1f} "
-                     f"ms), {run['samples']} readings" if cost else "")
-                  + f"; load {common.load()}", flush=True)
+            print(
+                f"round {round_ + 1} {way:9s} {rate[way]:8.2f} inferences/s, {cpu_per_inference[way] * 1e3:6.2f} ms "
+                f"CPU each, process got {cpu / run['duration_s']:.2f} CPU-s/s"
+                + (
+                    f"; meter CPU {cost['cpu_s'] * 1e3:6.1f} ms in {cost['wall_s']:.2f} s (thread "
+                    f"{cost['sampler_thread_cpu_s'] * 1e3:.1f} ms, children {cost['child_processes_cpu_s'] * 1e3:.1f} "
+                    f"ms), {run['samples']} readings"
+                    if cost
+                    else ""
+                )
+                + f"; load {common.load()}",
+                flush=True,
+            )
         for way in ratios:
             ratios[way].append(rate[way] / rate["none"])
             cpu_ratios[way].append(cpu_per_inference[way] / cpu_per_inference["none"])
 
-    print("\n| meter stand-in | throughput vs no meter | inference CPU per inference vs no meter | "
-          "meter's own CPU, share of the pass |")
+    print(
+        "\n| meter stand-in | throughput vs no meter | inference CPU per inference vs no meter | "
+        "meter's own CPU, share of the pass |"
+    )
     print("|---|---|---|---|")
     for way in ratios:
-        print(f"| {way} | **{statistics.median(ratios[way]):.4f}** ({common.spread(ratios[way])}) | "
-              f"**{statistics.median(cpu_ratios[way]):.4f}** ({common.spread(cpu_ratios[way])}) | "
-              f"**{statistics.median(shares[way]) * 100:.2f}%** of one core ({common.spread(shares[way])}) |")
+        print(
+            f"| {way} | **{statistics.median(ratios[way]):.4f}** ({common.spread(ratios[way])}) | "
+            f"**{statistics.median(cpu_ratios[way]):.4f}** ({common.spread(cpu_ratios[way])}) | "
+            f"**{statistics.median(shares[way]) * 100:.2f}%** of one core ({common.spread(shares[way])}) |"
+        )
     print(f"# load average at the end: {common.load()}")
     return 0
 

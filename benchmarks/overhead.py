@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 # The bare loop. Standard library + the runtime only; no edge_bench import.
-BARE = r'''
+BARE = r"""
 import json, sys, time
 import numpy as np
 
@@ -73,7 +73,7 @@ samples = sorted(loop(20, min_secs))
 print("BARE " + json.dumps({"median": samples[len(samples) // 2] if len(samples) % 2 else
                             (samples[len(samples) // 2 - 1] + samples[len(samples) // 2]) / 2,
                             "min": samples[0], "n": len(samples)}))
-'''
+"""
 
 
 def build_artifacts(quick: bool) -> tuple[str, dict[str, Path]]:
@@ -104,8 +104,14 @@ def agent_median(session, agent: str, device_path: str, runtime: str, threads: i
     from edge_bench.runner import device_python, measurement_spec
     from edge_bench.transport.agent import run_agent
 
-    target = Target(name="host", path=Path("host.toml"), description="", kind="local", threads=threads,
-                    measure=MeasureConfig(warmup_runs=3, warmup_secs=0.5, min_runs=20, min_secs=secs, max_secs=120.0))
+    target = Target(
+        name="host",
+        path=Path("host.toml"),
+        description="",
+        kind="local",
+        threads=threads,
+        measure=MeasureConfig(warmup_runs=3, warmup_secs=0.5, min_runs=20, min_secs=secs, max_secs=120.0),
+    )
     spec = measurement_spec(target, device_path, runtime)
     result = run_agent(session, device_python(target), agent, spec, timeout=600)
     if result.get("status") != "ok":
@@ -115,8 +121,12 @@ def agent_median(session, agent: str, device_path: str, runtime: str, threads: i
 
 
 def bare_median(script: Path, path: str, runtime: str, threads: int, secs: float) -> dict:
-    done = subprocess.run([sys.executable, str(script), path, runtime, str(threads), str(secs)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(script), path, runtime, str(threads), str(secs)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     for line in done.stdout.splitlines():
         if line.startswith("BARE "):
             return json.loads(line[5:])
@@ -159,18 +169,24 @@ def main() -> int:
                 min_ratios.append(got["A"]["min"] / got["B"]["min"])
                 a_medians.append(a)
                 b_medians.append(b)
-                print(f"  {runtime} round {round_ + 1} ({''.join(order)}): edge-bench {a:.3f} ms (n={got['A']['n']}), "
-                      f"bare {b:.3f} ms (n={got['B']['n']}), ratio {a / b:.4f}; "
-                      f"minimums {got['A']['min']:.3f} / {got['B']['min']:.3f} ms")
+                print(
+                    f"  {runtime} round {round_ + 1} ({''.join(order)}): edge-bench {a:.3f} ms (n={got['A']['n']}), "
+                    f"bare {b:.3f} ms (n={got['B']['n']}), ratio {a / b:.4f}; "
+                    f"minimums {got['A']['min']:.3f} / {got['B']['min']:.3f} ms"
+                )
             ratio = common.median(ratios)
             within = abs(ratio - 1) <= 0.01
-            print(f"{runtime}: edge-bench median {common.median(a_medians):.3f} ms, bare loop {common.median(b_medians):.3f} ms; "
-                  f"ratio {ratio:.4f} (per-round {common.spread(ratios)}) over {args.rounds} rounds, "
-                  f"{args.threads} threads: {'within' if within else 'OUTSIDE'} the +-1% target")
+            print(
+                f"{runtime}: edge-bench median {common.median(a_medians):.3f} ms, bare loop {common.median(b_medians):.3f} ms; "
+                f"ratio {ratio:.4f} (per-round {common.spread(ratios)}) over {args.rounds} rounds, "
+                f"{args.threads} threads: {'within' if within else 'OUTSIDE'} the +-1% target"
+            )
             # The fastest run is what the machine gives when no other process takes a core away:
             # its ratio shows the harness's own cost with the contention of a shared machine mostly removed.
-            print(f"{runtime}: ratio of the minimum latencies {common.median(min_ratios):.4f} "
-                  f"(per-round {common.spread(min_ratios)})")
+            print(
+                f"{runtime}: ratio of the minimum latencies {common.median(min_ratios):.4f} "
+                f"(per-round {common.spread(min_ratios)})"
+            )
     return 0
 
 

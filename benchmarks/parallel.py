@@ -55,13 +55,17 @@ def main() -> int:
     from edge_bench.build import parallel
 
     print(f"# {common.machine()}")
-    print(f"sweep: {arch} at {[p['resolution'] for p in points]} px, executorch + litert, --jobs 1 vs --jobs {args.jobs}")
+    print(
+        f"sweep: {arch} at {[p['resolution'] for p in points]} px, executorch + litert, --jobs 1 vs --jobs {args.jobs}"
+    )
     available = parallel.mem_available_bytes()
     estimate = parallel.conversion_peak_bytes(parallel.DEFAULT_WEIGHT_COUNT)
     plan = parallel.plan_workers(args.jobs, len(points), available, estimate)
-    print(f"memory bound: {common.gib(available or 0)} available, ~{common.gib(estimate)} per conversion "
-          f"(estimate, when a variant's size is unknown) -> {plan.workers} worker(s) of one torch thread each"
-          + (f"; {plan.limited_by_memory}" if plan.limited_by_memory else ""))
+    print(
+        f"memory bound: {common.gib(available or 0)} available, ~{common.gib(estimate)} per conversion "
+        f"(estimate, when a variant's size is unknown) -> {plan.workers} worker(s) of one torch thread each"
+        + (f"; {plan.limited_by_memory}" if plan.limited_by_memory else "")
+    )
     with tempfile.TemporaryDirectory(prefix="parallel-bench-") as tmp:
         folder = Path(tmp)
         recipe = folder / "sweep.toml"
@@ -69,12 +73,14 @@ def main() -> int:
         print(f"warm-up import of the converter stack: {common.warm_imports():.1f} s (not counted)")
         runs: dict[int, list[common.Run]] = {1: [], args.jobs: []}
         for round_ in range(args.rounds):
-            for jobs in ((1, args.jobs) if round_ % 2 == 0 else (args.jobs, 1)):
+            for jobs in (1, args.jobs) if round_ % 2 == 0 else (args.jobs, 1):
                 run = build(recipe, folder / f"cache-{round_}-{jobs}", jobs, args.quick)
                 runs[jobs].append(run)
-                print(f"  round {round_ + 1}: --jobs {jobs}: {run.seconds:7.1f} s wall, {run.cpu_seconds:7.1f} s CPU, "
-                      f"peak RSS of the process tree {common.gib(run.peak_tree_rss)}, lowest MemAvailable "
-                      f"{common.gib(run.min_mem_available)}, load average after {common.load()}")
+                print(
+                    f"  round {round_ + 1}: --jobs {jobs}: {run.seconds:7.1f} s wall, {run.cpu_seconds:7.1f} s CPU, "
+                    f"peak RSS of the process tree {common.gib(run.peak_tree_rss)}, lowest MemAvailable "
+                    f"{common.gib(run.min_mem_available)}, load average after {common.load()}"
+                )
                 for line in run.stderr.splitlines():
                     if "edge_bench.build.parallel" in line:
                         print(f"    {line}")
@@ -83,10 +89,12 @@ def main() -> int:
     one = common.median([r.seconds for r in runs[1]])
     many = common.median([r.seconds for r in runs[args.jobs]])
     speedup = one / many
-    print(f"\n--jobs 1 {one:.1f} s, --jobs {args.jobs} {many:.1f} s: {speedup:.2f}x faster "
-          f"({'meets' if speedup >= 1.6 else 'BELOW'} the 1.6x target); peak memory "
-          f"{common.gib(max(r.peak_tree_rss for r in runs[1]))} vs {common.gib(max(r.peak_tree_rss for r in runs[args.jobs]))}; "
-          f"same artifacts (sha256): {'yes' if same else 'NO'}")
+    print(
+        f"\n--jobs 1 {one:.1f} s, --jobs {args.jobs} {many:.1f} s: {speedup:.2f}x faster "
+        f"({'meets' if speedup >= 1.6 else 'BELOW'} the 1.6x target); peak memory "
+        f"{common.gib(max(r.peak_tree_rss for r in runs[1]))} vs {common.gib(max(r.peak_tree_rss for r in runs[args.jobs]))}; "
+        f"same artifacts (sha256): {'yes' if same else 'NO'}"
+    )
     return 0
 
 

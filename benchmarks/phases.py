@@ -107,7 +107,10 @@ def exclusive(totals: dict[str, float]) -> dict[str, float]:
     out["export (lower, serialize)"] = convert_total - quantize_total
     inner = convert_total + out.get("model build", 0.0) + out.get("calibration data", 0.0)
     out["Builder._convert, rest"] = convert_envelope - inner
-    out["Builder.artifact, rest (manifest, ...)"] = artifact_envelope - convert_envelope - sum(
-        out.get(k, 0.0) for k in ("keys", "cache lookup (hash)", "store artifact + hash + manifest"))
+    out["Builder.artifact, rest (manifest, ...)"] = (
+        artifact_envelope
+        - convert_envelope
+        - sum(out.get(k, 0.0) for k in ("keys", "cache lookup (hash)", "store artifact + hash + manifest"))
+    )
     out["build_all, rest (between variants)"] = build_all_envelope - artifact_envelope
     return out

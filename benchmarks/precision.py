@@ -43,8 +43,18 @@ from edge_bench.recipes import expand  # noqa: E402
 from edge_bench.results import ResultStore  # noqa: E402
 
 # The host target's protocol before rounds: one process, warm-up >= 3 runs and 0.5 s, timed >= 20 runs and 2 s.
-OLD_PROTOCOL = dict(warmup_runs=3, warmup_secs=0.5, min_runs=20, min_secs=2.0, max_secs=60.0, round_precision=0.0,
-                    rounds_min=1, rounds_max=1, retakes=0, disturbed_cpu=1e9)
+OLD_PROTOCOL = dict(
+    warmup_runs=3,
+    warmup_secs=0.5,
+    min_runs=20,
+    min_secs=2.0,
+    max_secs=60.0,
+    round_precision=0.0,
+    rounds_min=1,
+    rounds_max=1,
+    retakes=0,
+    disturbed_cpu=1e9,
+)
 
 
 def loadavg() -> str:
@@ -94,9 +104,11 @@ def cmd_retest(args) -> None:
         ratio = b[key].latency.median / a[key].latency.median
         within += abs(ratio - 1) <= 0.05
         flags = "".join("F" if not r.latency.precision.reached else "." for r in (a[key], b[key]))
-        rows.append(f"| {key[0]} | {key[1]} | {a[key].latency.median:.3f} | {b[key].latency.median:.3f} | {ratio:.3f} "
-                    f"| ±{a[key].latency.precision.half_width or math.nan:.1%} / ±{b[key].latency.precision.half_width or math.nan:.1%} "
-                    f"| {flags} |")
+        rows.append(
+            f"| {key[0]} | {key[1]} | {a[key].latency.median:.3f} | {b[key].latency.median:.3f} | {ratio:.3f} "
+            f"| ±{a[key].latency.precision.half_width or math.nan:.1%} / ±{b[key].latency.precision.half_width or math.nan:.1%} "
+            f"| {flags} |"
+        )
     print("| variant | runtime | run 1 ms | run 2 ms | ratio | interval | not precise |\n|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     n = len(a.keys() & b.keys())
@@ -128,8 +140,10 @@ def cmd_time(args) -> None:
 
     fixed_by, adaptive_by = by_key(fixed), by_key(adaptive)
     print(f"\nasked: the median to ±{args.precision:.1%} (95 %)")
-    print("| variant | runtime | fixed: between-process sd | fixed: processes needed | fixed: device s | "
-          "rounds: device s (median) | rounds: spread of its estimates | rounds / fixed |")
+    print(
+        "| variant | runtime | fixed: between-process sd | fixed: processes needed | fixed: device s | "
+        "rounds: device s (median) | rounds: spread of its estimates | rounds / fixed |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     totals = [0.0, 0.0]
     for key in sorted(fixed_by):
@@ -143,10 +157,14 @@ def cmd_time(args) -> None:
         spread = 1.96 * statistics.stdev(math.log(r.latency.median) for r in mine) if len(mine) > 1 else math.nan
         totals[0] += fixed_s
         totals[1] += rounds_s
-        print(f"| {key[0]} | {key[1]} | {sd:.1%} | {needed} × {per_process:.1f} s | {fixed_s:.1f} | {rounds_s:.1f} | "
-              f"±{spread:.1%} | {rounds_s / fixed_s:.2f} |")
-    print(f"\ndevice time for the sweep at ±{args.precision:.1%}: rounds {totals[1]:.0f} s, fixed protocol repeated "
-          f"{totals[0]:.0f} s: {totals[1] / totals[0]:.2f}")
+        print(
+            f"| {key[0]} | {key[1]} | {sd:.1%} | {needed} × {per_process:.1f} s | {fixed_s:.1f} | {rounds_s:.1f} | "
+            f"±{spread:.1%} | {rounds_s / fixed_s:.2f} |"
+        )
+    print(
+        f"\ndevice time for the sweep at ±{args.precision:.1%}: rounds {totals[1]:.0f} s, fixed protocol repeated "
+        f"{totals[0]:.0f} s: {totals[1] / totals[0]:.2f}"
+    )
 
 
 def cmd_coverage(args) -> None:
@@ -185,10 +203,14 @@ def cmd_gate(args) -> None:
             compared += len(no_change)
             caught += sum(c.regressed for c in slower)
             slowed += len(slower)
-            print(f"pair {k + 1}: flagged {sum(c.regressed for c in no_change)} of {len(no_change)} unchanged, "
-                  f"{sum(c.regressed for c in slower)} of {len(slower)} slowed by {args.slowdown:.0%}; load {loadavg()}")
-    print(f"\nfalse alarms: {false_alarms} of {compared} ({false_alarms / compared:.1%}); "
-          f"caught: {caught} of {slowed} ({caught / slowed:.1%})")
+            print(
+                f"pair {k + 1}: flagged {sum(c.regressed for c in no_change)} of {len(no_change)} unchanged, "
+                f"{sum(c.regressed for c in slower)} of {len(slower)} slowed by {args.slowdown:.0%}; load {loadavg()}"
+            )
+    print(
+        f"\nfalse alarms: {false_alarms} of {compared} ({false_alarms / compared:.1%}); "
+        f"caught: {caught} of {slowed} ({caught / slowed:.1%})"
+    )
 
 
 def main() -> None:

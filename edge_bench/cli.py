@@ -116,8 +116,7 @@ def cmd_build(args) -> int:
     if args.jobs < 1:
         raise InputError(f"--jobs {args.jobs}: give 1 or more parallel conversions")
     recipe, variants = _variants(args)
-    outcomes = build_all(recipe, variants, _runtimes(args.runtime, recipe), jobs=args.jobs,
-                         progress=_progress())
+    outcomes = build_all(recipe, variants, _runtimes(args.runtime, recipe), jobs=args.jobs, progress=_progress())
     failed = 0
     for o in outcomes:
         state = "cached" if o.cached else ("built" if o.artifact else "FAILED")
@@ -150,7 +149,9 @@ def cmd_run(args) -> int:
     keep_log_in(out)
     try:
         if (out / RESULTS_FILE).exists() and not args.resume:
-            raise InputError(f"--out {out}: already holds {RESULTS_FILE}; add --resume to continue it, or choose a new --out")
+            raise InputError(
+                f"--out {out}: already holds {RESULTS_FILE}; add --resume to continue it, or choose a new --out"
+            )
         for message in store.repair():
             print(f"edge-bench: {message}", file=sys.stderr)
         from .accuracy.evaluator import Evaluator
@@ -158,21 +159,34 @@ def cmd_run(args) -> int:
         from .provenance import write_provenance
 
         # Fidelity to FP32 is measured for every artifact; accuracy too when a labelled dataset is given.
-        evaluator = Evaluator(recipe, cache_root(), dataset=Path(args.dataset) if args.dataset else None,
-                              max_images=args.max_images)
+        evaluator = Evaluator(
+            recipe, cache_root(), dataset=Path(args.dataset) if args.dataset else None, max_images=args.max_images
+        )
         builder = None
         if args.prebuilt:  # artifacts built elsewhere, e.g. on a board without the converter stack
             from .build.prebuilt import PrebuiltBuilder
 
             builder = PrebuiltBuilder(recipe)
-        runner = Runner(recipe, variants, runtimes, targets, store, resume=args.resume, builder=builder,
-                        progress=_progress(), evaluator=evaluator)
+        runner = Runner(
+            recipe,
+            variants,
+            runtimes,
+            targets,
+            store,
+            resume=args.resume,
+            builder=builder,
+            progress=_progress(),
+            evaluator=evaluator,
+        )
         write_provenance(out, runner, argv=sys.argv)
         try:
             summary = runner.run()
         except ResultWriteError as e:
-            print(f"edge-bench: error: {e}; the run stopped ({runner.summary.ok + runner.summary.failed} "
-                  f"measurements recorded before it)", file=sys.stderr)
+            print(
+                f"edge-bench: error: {e}; the run stopped ({runner.summary.ok + runner.summary.failed} "
+                f"measurements recorded before it)",
+                file=sys.stderr,
+            )
             return EXIT_SOME_FAILED
         write_provenance(out, runner, argv=sys.argv, finished=True)
     finally:
@@ -182,11 +196,14 @@ def cmd_run(args) -> int:
     from .report import write_report
     from .results import read_records
 
-    report = write_report(read_records(out / RESULTS_FILE), out, title=f"{recipe.name} on {', '.join(names)}",
-                          budget_points=args.budget)
+    report = write_report(
+        read_records(out / RESULTS_FILE), out, title=f"{recipe.name} on {', '.join(names)}", budget_points=args.budget
+    )
     imprecise = f", {summary.imprecise} not to the target precision" if summary.imprecise else ""
-    print(f"{summary.ok} ok{imprecise}, {summary.failed} failed, {summary.skipped} already done; "
-          f"results in {out / RESULTS_FILE}")
+    print(
+        f"{summary.ok} ok{imprecise}, {summary.failed} failed, {summary.skipped} already done; "
+        f"results in {out / RESULTS_FILE}"
+    )
     for failure in summary.failures:
         print(f"  failed: {failure}")
     print(f"report: {report} and {report.with_suffix('.html')}")
@@ -232,8 +249,10 @@ def cmd_compare(args) -> int:
         for line in left_out:
             print(f"  {line}")
     slower = [c for c in comparisons if c.regressed]
-    print(f"{len(slower)} of {len(comparisons)} measurements slower than the baseline beyond the noise "
-          f"(ratio interval above 1 and more than {args.min_change:.0%} slower)")
+    print(
+        f"{len(slower)} of {len(comparisons)} measurements slower than the baseline beyond the noise "
+        f"(ratio interval above 1 and more than {args.min_change:.0%} slower)"
+    )
     return EXIT_SOME_FAILED if slower else EXIT_OK
 
 
@@ -271,9 +290,15 @@ def cmd_doctor(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="edge-bench", description="Benchmark resolution- and width-scaled INT8 vision models on edge devices.")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="show what the libraries print (kept in edge-bench.log otherwise) and tracebacks")
+    parser = _Parser(
+        prog="edge-bench", description="Benchmark resolution- and width-scaled INT8 vision models on edge devices."
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show what the libraries print (kept in edge-bench.log otherwise) and tracebacks",
+    )
     parser.add_argument("--version", action=_Version, nargs=0, help="the version, where it is installed, the Python")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -282,9 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_list)
 
     def variant_flags(p):
-        p.add_argument("--recipe", required=True, help="a recipe name (see 'edge-bench list recipes') or a path to a .toml file")
-        p.add_argument("--only", action="append", metavar="KEY=VALUE",
-                       help="keep variants whose field equals VALUE (repeatable, AND-ed; VALUE may be a,b)")
+        p.add_argument(
+            "--recipe", required=True, help="a recipe name (see 'edge-bench list recipes') or a path to a .toml file"
+        )
+        p.add_argument(
+            "--only",
+            action="append",
+            metavar="KEY=VALUE",
+            help="keep variants whose field equals VALUE (repeatable, AND-ed; VALUE may be a,b)",
+        )
 
     p = sub.add_parser("analyze", help="the analytic model only: no export, no device")
     variant_flags(p)
@@ -303,31 +334,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runtime", help="executorch,litert (default: the recipe's)")
     p.add_argument("--out", help="results directory (default: reports/<recipe>-<target>)")
     p.add_argument("--resume", action="store_true", help="skip measurements already ok in --out")
-    p.add_argument("--dataset", help="labelled images (ImageFolder, or Cityscapes for segmentation): top-1/top-5 or mIoU "
-                                     "of every artifact and of its FP32 model")
+    p.add_argument(
+        "--dataset",
+        help="labelled images (ImageFolder, or Cityscapes for segmentation): top-1/top-5 or mIoU "
+        "of every artifact and of its FP32 model",
+    )
     p.add_argument("--max-images", type=int, default=500, help="images of --dataset to evaluate (default 500)")
-    p.add_argument("--budget", type=float, default=0.75, help="accuracy budget in points for the selection (default 0.75)")
-    p.add_argument("--prebuilt", action="store_true",
-                   help="measure the artifacts another machine built into the cache; convert nothing (no torch needed)")
+    p.add_argument(
+        "--budget", type=float, default=0.75, help="accuracy budget in points for the selection (default 0.75)"
+    )
+    p.add_argument(
+        "--prebuilt",
+        action="store_true",
+        help="measure the artifacts another machine built into the cache; convert nothing (no torch needed)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", help="report.md, results.csv and plots from one or more result directories")
     p.add_argument("dirs", nargs="+", metavar="DIR")
     p.add_argument("--out", help="where to write (default: the first DIR)")
-    p.add_argument("--budget", type=float, default=0.75, help="accuracy budget in points for the selection (default 0.75)")
+    p.add_argument(
+        "--budget", type=float, default=0.75, help="accuracy budget in points for the selection (default 0.75)"
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="fail (exit 1) when a run's median latencies regressed against a baseline")
-    p.add_argument("baseline", help="a baseline history (edge-bench baseline accept), a results directory or results.jsonl")
+    p.add_argument(
+        "baseline", help="a baseline history (edge-bench baseline accept), a results directory or results.jsonl"
+    )
     p.add_argument("run", help="the run to check: a results directory or results.jsonl")
-    p.add_argument("--min-change", type=float, default=0.02, help="slower by more than this fraction to matter (default 0.02)")
+    p.add_argument(
+        "--min-change", type=float, default=0.02, help="slower by more than this fraction to matter (default 0.02)"
+    )
     p.add_argument("--confidence", type=float, default=0.95, help="of the ratio's interval (default 0.95)")
     p.add_argument("--last", type=int, default=3, help="baseline runs of a history to compare against (default 3)")
-    p.add_argument("--allow-different-artifacts", action="store_true",
-                   help="also compare measurements of different artifacts, runtime versions or threads (marked)")
+    p.add_argument(
+        "--allow-different-artifacts",
+        action="store_true",
+        help="also compare measurements of different artifacts, runtime versions or threads (marked)",
+    )
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("baseline", help="keep a run's trustworthy records as a baseline (a dated history, never overwritten)")
+    p = sub.add_parser(
+        "baseline", help="keep a run's trustworthy records as a baseline (a dated history, never overwritten)"
+    )
     p.add_argument("action", choices=["accept"])
     p.add_argument("run", help="the run to accept: a results directory or results.jsonl")
     p.add_argument("--history", required=True, help="the folder that keeps the baselines")
@@ -341,7 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _quiet_libraries(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not verbose:  # the libraries' warnings go to edge-bench.log (console.py); progress bars nowhere
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         os.environ.setdefault("LITERT_TORCH_SHOW_PROGRESS", "n")
@@ -362,8 +414,10 @@ def _missing_extra(e: ModuleNotFoundError, command: str) -> str | None:
     extra = extra_providing(e.name or "")
     if extra is None:
         return None
-    return (f"'{command}' needs {e.name}, which the {extra} extra installs: pip install \"edge-bench[{extra}]\" "
-            f"(in a checkout: scripts/setup.sh)")
+    return (
+        f"'{command}' needs {e.name}, which the {extra} extra installs: pip install \"edge-bench[{extra}]\" "
+        f"(in a checkout: scripts/setup.sh)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -384,7 +438,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"edge-bench: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("edge-bench: interrupted; what was measured is in results.jsonl (continue with --resume)", file=sys.stderr)
+        print(
+            "edge-bench: interrupted; what was measured is in results.jsonl (continue with --resume)", file=sys.stderr
+        )
         return 130
     except Exception as e:  # a defect in edge-bench or a library: say so in one line unless asked
         missing = _missing_extra(e, command) if isinstance(e, ModuleNotFoundError) else None
@@ -395,8 +451,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         log = f"; the libraries' output is in {output.log}" if output is not None and output.log else ""
-        print(f"edge-bench: internal error: {type(e).__name__}: {first} (run with -v for the traceback{log})",
-              file=sys.stderr)
+        print(
+            f"edge-bench: internal error: {type(e).__name__}: {first} (run with -v for the traceback{log})",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

@@ -96,7 +96,9 @@ class MeasureConfig:
 
 @dataclass(frozen=True)
 class EnergyConfig:
-    meter: str = "none"  # none | rpi5-pmic | hwmon | rapl | jetson-ina3221 | tegrastats | android-battery | android-rails
+    meter: str = (
+        "none"  # none | rpi5-pmic | hwmon | rapl | jetson-ina3221 | tegrastats | android-battery | android-rails
+    )
     period_secs: float = 0.1
     options: Mapping[str, Any] = field(default_factory=dict)  # meter-specific (hwmon name, board fit, ...)
 
@@ -260,8 +262,10 @@ def load_recipe(name_or_path: str, folder: Path | None = None) -> Recipe:
     _positive(path, "quantize.batches", quantize.batches)
     evaluation = EvalConfig(**table_to_dataclass(EvalConfig, data.get("eval", {}), path, "eval"))
     if not math.isfinite(evaluation.resize_ratio) or not 0 < evaluation.resize_ratio <= 1:
-        raise InputError(f"{path}: key 'eval.resize_ratio' must be a crop fraction in (0, 1] (e.g. 0.875), "
-                         f"got {evaluation.resize_ratio}")
+        raise InputError(
+            f"{path}: key 'eval.resize_ratio' must be a crop fraction in (0, 1] (e.g. 0.875), "
+            f"got {evaluation.resize_ratio}"
+        )
 
     runtimes = data.get("runtimes", list(RUNTIMES))
     if not isinstance(runtimes, list) or not runtimes or any(r not in RUNTIMES for r in runtimes):
@@ -284,8 +288,14 @@ def load_target(name_or_path: str, folder: Path | None = None) -> Target:
     """A target by name (see `catalog` for where names are looked up) or by path."""
     path = _resolve(name_or_path, folder, "targets")
     data = _read_toml(path)
-    sections = {"measure": MeasureConfig, "energy": EnergyConfig, "runtimes": RuntimesConfig, "ssh": SshConfig,
-                "adb": AdbConfig, "mcu": McuConfig}
+    sections = {
+        "measure": MeasureConfig,
+        "energy": EnergyConfig,
+        "runtimes": RuntimesConfig,
+        "ssh": SshConfig,
+        "adb": AdbConfig,
+        "mcu": McuConfig,
+    }
     for secret in ("password", "passphrase"):
         if _mentions(data, secret):
             raise InputError(
@@ -314,12 +324,15 @@ def load_target(name_or_path: str, folder: Path | None = None) -> Target:
 
     for runtime, apis in APIS.items():
         if target.runtimes.api(runtime) not in apis:
-            raise InputError(f"{path}: key 'runtimes.{runtime}' must be one of {list(apis)}, "
-                             f"got {target.runtimes.api(runtime)!r}")
+            raise InputError(
+                f"{path}: key 'runtimes.{runtime}' must be one of {list(apis)}, got {target.runtimes.api(runtime)!r}"
+            )
     _check_measure(path, target.measure)
     if target.threads > MAX_THREADS:
-        raise InputError(f"{path}: key 'threads' = {target.threads} is more than any board has cores; "
-                         f"set threads to the cores to measure on (at most {MAX_THREADS})")
+        raise InputError(
+            f"{path}: key 'threads' = {target.threads} is more than any board has cores; "
+            f"set threads to the cores to measure on (at most {MAX_THREADS})"
+        )
     return target
 
 
@@ -338,11 +351,15 @@ def _check_measure(path: Path, m: MeasureConfig) -> None:
         if not math.isfinite(value) or value >= 1:
             raise InputError(f"{path}: key 'measure.{key}' must be a fraction below 1 (e.g. 0.02 for 2 %), got {value}")
     if m.cooldown_below_c is not None and not math.isfinite(m.cooldown_below_c):
-        raise InputError(f"{path}: key 'measure.cooldown_below_c' must be a temperature in °C, got {m.cooldown_below_c}")
+        raise InputError(
+            f"{path}: key 'measure.cooldown_below_c' must be a temperature in °C, got {m.cooldown_below_c}"
+        )
     if not math.isfinite(m.confidence) or not 0 < m.confidence < 1:
         raise InputError(f"{path}: key 'measure.confidence' must be between 0 and 1 (e.g. 0.95), got {m.confidence}")
     if m.rounds_max < m.rounds_min:
-        raise InputError(f"{path}: key 'measure.rounds_max' ({m.rounds_max}) must be >= 'measure.rounds_min' ({m.rounds_min})")
+        raise InputError(
+            f"{path}: key 'measure.rounds_max' ({m.rounds_max}) must be >= 'measure.rounds_min' ({m.rounds_min})"
+        )
 
 
 def _check_meter(path: Path, energy: EnergyConfig) -> None:
@@ -352,11 +369,15 @@ def _check_meter(path: Path, energy: EnergyConfig) -> None:
     if energy.meter == "none":
         return
     if energy.meter not in METER_OPTIONS:
-        raise InputError(f"{path}: key 'energy.meter' = '{energy.meter}' is unknown (known: none, {', '.join(sorted(METER_OPTIONS))})")
+        raise InputError(
+            f"{path}: key 'energy.meter' = '{energy.meter}' is unknown (known: none, {', '.join(sorted(METER_OPTIONS))})"
+        )
     unknown = sorted(set(energy.options) - METER_OPTIONS[energy.meter])
     if unknown:
         known = ", ".join(sorted(METER_OPTIONS[energy.meter])) or "none"
-        raise InputError(f"{path}: key 'energy.options.{unknown[0]}' is not an option of meter '{energy.meter}' (known: {known})")
+        raise InputError(
+            f"{path}: key 'energy.options.{unknown[0]}' is not an option of meter '{energy.meter}' (known: {known})"
+        )
     _positive(path, "energy.period_secs", energy.period_secs)
 
 

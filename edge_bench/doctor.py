@@ -25,11 +25,15 @@ DOCTOR_TIMEOUT_SECS = 600.0
 def _connection_fix(target: Target) -> str:
     if target.kind == "ssh" and target.ssh is not None:
         host = f"{target.ssh.user}@{target.ssh.host}" if target.ssh.user else target.ssh.host
-        return (f"make `ssh {host} true` work without a password: ssh-copy-id {host} (or ssh-add your key), "
-                f"and put host, user, port and key in ~/.ssh/config or the [ssh] table of {target.path}")
+        return (
+            f"make `ssh {host} true` work without a password: ssh-copy-id {host} (or ssh-add your key), "
+            f"and put host, user, port and key in ~/.ssh/config or the [ssh] table of {target.path}"
+        )
     if target.kind == "adb":
-        return ("run `adb devices`: enable USB debugging, accept this computer's key on the phone, "
-                f"and set [adb] serial in {target.path} to the device's serial")
+        return (
+            "run `adb devices`: enable USB debugging, accept this computer's key on the phone, "
+            f"and set [adb] serial in {target.path} to the device's serial"
+        )
     return f"check `workdir` in {target.path}"
 
 
@@ -61,23 +65,47 @@ def _agent_checks(transport: Transport, target: Target, runtimes: Sequence[str])
     repaired: list[str] = []
     bundle = build_agent_zipapp(cache_root() / "agent", repaired=repaired)  # the one runs push, verified
     agent = transport.push(bundle, bundle.name)
-    bundle_check = Check("agent bundle", True, f"{bundle.name} matches this edge-bench"
-                         + (f" (the cached one was damaged and rebuilt: {repaired[0]})" if repaired else ""))
-    spec = {"runtimes": list(runtimes), "workdir": transport.workdir,
-            "apis": {r: target.runtimes.api(r) for r in runtimes},
-            "energy": {"meter": target.energy.meter, "options": dict(target.energy.options),
-                       "period_secs": target.energy.period_secs}}
-    result = call_agent(transport, [device_python(target), agent, "doctor", "--spec", json.dumps(spec)], DOCTOR_TIMEOUT_SECS)
+    bundle_check = Check(
+        "agent bundle",
+        True,
+        f"{bundle.name} matches this edge-bench"
+        + (f" (the cached one was damaged and rebuilt: {repaired[0]})" if repaired else ""),
+    )
+    spec = {
+        "runtimes": list(runtimes),
+        "workdir": transport.workdir,
+        "apis": {r: target.runtimes.api(r) for r in runtimes},
+        "energy": {
+            "meter": target.energy.meter,
+            "options": dict(target.energy.options),
+            "period_secs": target.energy.period_secs,
+        },
+    }
+    result = call_agent(
+        transport, [device_python(target), agent, "doctor", "--spec", json.dumps(spec)], DOCTOR_TIMEOUT_SECS
+    )
     if "checks" in result:
         return [bundle_check] + [Check.from_dict(c) for c in result["checks"]]
     error = result.get("error") or "the agent returned no checks"
     if error.startswith("cannot start the agent"):
-        return [Check("python", False, f"'{device_python(target)}' does not run on the device: {error}",
-                      f"install Python >= 3.10 on the device (e.g. sudo apt install python3 python3-numpy) "
-                      f"or set `python` in {target.path} to its path")]
+        return [
+            Check(
+                "python",
+                False,
+                f"'{device_python(target)}' does not run on the device: {error}",
+                f"install Python >= 3.10 on the device (e.g. sudo apt install python3 python3-numpy) "
+                f"or set `python` in {target.path} to its path",
+            )
+        ]
     if error.startswith("agent crashed"):
-        return [Check("python", False, f"the agent cannot run with '{device_python(target)}': {error}",
-                      f"use Python >= 3.10 on the device (set `python` in {target.path})")]
+        return [
+            Check(
+                "python",
+                False,
+                f"the agent cannot run with '{device_python(target)}': {error}",
+                f"use Python >= 3.10 on the device (set `python` in {target.path})",
+            )
+        ]
     return [Check("agent", False, error, "run `edge-bench doctor` again; if it persists, check the device's log")]
 
 

@@ -73,8 +73,13 @@ def _medians(record: Record) -> list[float]:
     return [m for m in record.latency.round_medians if m and m > 0] if record.latency else []
 
 
-def compare(baseline: Iterable[Record], current: Iterable[Record], min_change: float = 0.02,
-            confidence: float = 0.95, allow_different_artifacts: bool = False) -> list[Comparison]:
+def compare(
+    baseline: Iterable[Record],
+    current: Iterable[Record],
+    min_change: float = 0.02,
+    confidence: float = 0.95,
+    allow_different_artifacts: bool = False,
+) -> list[Comparison]:
     """One comparison per measurement ok in both; the baseline of a key may hold several runs (its history)."""
     history: dict[tuple, list[Record]] = {}
     for r in baseline:
@@ -92,8 +97,11 @@ def compare(baseline: Iterable[Record], current: Iterable[Record], min_change: f
         runs = same or history[key]
         base_medians = [m for r in runs for m in _medians(r)]
         now_medians = _medians(now)
-        base_ms = (math.exp(statistics.fmean(math.log(m) for m in base_medians)) if base_medians
-                   else statistics.median(r.latency.median for r in runs if r.latency))
+        base_ms = (
+            math.exp(statistics.fmean(math.log(m) for m in base_medians))
+            if base_medians
+            else statistics.median(r.latency.median for r in runs if r.latency)
+        )
         interval = ratio_interval(base_medians, now_medians, confidence)
         note = None
         if interval is None:
@@ -103,8 +111,22 @@ def compare(baseline: Iterable[Record], current: Iterable[Record], min_change: f
         else:
             ratio, low, high = interval
             regressed = low > 1 and ratio > 1 + min_change
-        out.append(Comparison(key, base_ms, now.latency.median, ratio, low, high, regressed, len(base_medians),
-                              len(now_medians), len(runs), different, note))
+        out.append(
+            Comparison(
+                key,
+                base_ms,
+                now.latency.median,
+                ratio,
+                low,
+                high,
+                regressed,
+                len(base_medians),
+                len(now_medians),
+                len(runs),
+                different,
+                note,
+            )
+        )
     return out
 
 
@@ -123,14 +145,18 @@ def not_compared(baseline: Iterable[Record], current: Iterable[Record], allow_di
             out.append(f"{name}: not in the baseline")
         elif not allow_different_artifacts and not any(_same(r.identity, b.identity) for b in history[r.key]):
             changes = r.identity.differences(history[r.key][-1].identity)
-            out.append(f"{name}: not the same measurement ({'; '.join(changes)}); --allow-different-artifacts "
-                       "compares it anyway")
+            out.append(
+                f"{name}: not the same measurement ({'; '.join(changes)}); --allow-different-artifacts "
+                "compares it anyway"
+            )
     return out
 
 
 def format_comparisons(comparisons: list[Comparison], confidence: float) -> str:
-    lines = [f"{'variant':40s} {'runtime':10s} {'target':12s} {'base ms':>9s} {'now ms':>9s} {'change':>8s} "
-             f"{f'{confidence:.0%} interval':>17s}  verdict"]
+    lines = [
+        f"{'variant':40s} {'runtime':10s} {'target':12s} {'base ms':>9s} {'now ms':>9s} {'change':>8s} "
+        f"{f'{confidence:.0%} interval':>17s}  verdict"
+    ]
     for c in comparisons:
         _, variant, runtime, target = c.key
         interval = f"{c.low - 1:+.1%} .. {c.high - 1:+.1%}" if c.low is not None and c.high is not None else "–"
@@ -138,8 +164,10 @@ def format_comparisons(comparisons: list[Comparison], confidence: float) -> str:
         if c.different_artifacts:
             verdict += " (different artifacts)"
         change = f"{c.change:+8.1%}" if c.change is not None else f"{'–':>8s}"
-        lines.append(f"{variant:40s} {runtime:10s} {target:12s} {c.baseline_ms:9.3f} {c.current_ms:9.3f} "
-                     f"{change} {interval:>17s}  {verdict}")
+        lines.append(
+            f"{variant:40s} {runtime:10s} {target:12s} {c.baseline_ms:9.3f} {c.current_ms:9.3f} "
+            f"{change} {interval:>17s}  {verdict}"
+        )
     return "\n".join(lines)
 
 
@@ -195,10 +223,18 @@ def accept(run: Path, history: Path) -> tuple[Path, int, list[str]]:
     with (entry / RESULTS_FILE).open("w", encoding="utf-8") as f:
         for r in kept:
             f.write(json.dumps(r.to_json(), allow_nan=False) + "\n")
-    (entry / ACCEPTED).write_text(json.dumps({
-        "accepted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "source": str(Path(run).resolve()), "run_ids": run_ids,
-        "records": len(kept), "refused": refused,
-    }, indent=2))
+    (entry / ACCEPTED).write_text(
+        json.dumps(
+            {
+                "accepted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "source": str(Path(run).resolve()),
+                "run_ids": run_ids,
+                "records": len(kept),
+                "refused": refused,
+            },
+            indent=2,
+        )
+    )
     return entry, len(kept), refused
 
 

@@ -77,7 +77,7 @@ def summarize(rounds: list[Round], rule: StopRule) -> Latency | None:
         return None
     samples = sorted(s for r in kept for s in r.samples)
     interval = round_interval([r.median for r in kept], rule.confidence)
-    reached = (interval.half_width is not None and interval.half_width <= rule.target and len(kept) >= rule.rounds_min)
+    reached = interval.half_width is not None and interval.half_width <= rule.target and len(kept) >= rule.rounds_min
     seconds = [r.seconds for r in rounds if r.seconds is not None]
     left_out = len(rounds) - len([r for r in rounds if r.kept])
     note = None
@@ -89,14 +89,31 @@ def summarize(rounds: list[Round], rule: StopRule) -> Latency | None:
         else:
             note = f"±{interval.half_width:.1%} after {len(kept)} rounds, ±{rule.target:.1%} asked for"
     precision = Precision(
-        method=METHOD, confidence=rule.confidence, low_ms=interval.low, high_ms=interval.high,
-        half_width=interval.half_width, target=rule.target, reached=reached, rounds=len(kept), rounds_left_out=left_out,
-        device_seconds=round(sum(seconds), 3) if seconds else None, note=note,
+        method=METHOD,
+        confidence=rule.confidence,
+        low_ms=interval.low,
+        high_ms=interval.high,
+        half_width=interval.half_width,
+        target=rule.target,
+        reached=reached,
+        rounds=len(kept),
+        rounds_left_out=left_out,
+        device_seconds=round(sum(seconds), 3) if seconds else None,
+        note=note,
     )
     if samples:
-        return Latency(median=interval.center, mean=statistics.fmean(samples), p90=percentile(samples, 90),
-                       p99=percentile(samples, 99), std=statistics.stdev(samples) if len(samples) > 1 else 0.0,
-                       min=samples[0], max=samples[-1], n=len(samples), rounds=list(rounds), precision=precision)
+        return Latency(
+            median=interval.center,
+            mean=statistics.fmean(samples),
+            p90=percentile(samples, 90),
+            p99=percentile(samples, 99),
+            std=statistics.stdev(samples) if len(samples) > 1 else 0.0,
+            min=samples[0],
+            max=samples[-1],
+            n=len(samples),
+            rounds=list(rounds),
+            precision=precision,
+        )
     # A native tool that prints statistics only: what all rounds together allow, nothing invented.
     summaries = [r.summary or {} for r in kept]
     counts: list[int] = [int(s.get("n") or 0) for s in summaries]
@@ -106,11 +123,18 @@ def summarize(rounds: list[Round], rule: StopRule) -> Latency | None:
     weighted: float | None = None
     if total and all(m is not None for m in means):
         weighted = math.fsum(float(m) * c for m, c in zip(means, counts) if m is not None) / total
-    return Latency(median=interval.center, mean=weighted,
-                   p90=single.get("p90"), p99=single.get("p99"), std=single.get("std"),
-                   min=min((s["min"] for s in summaries if s.get("min") is not None), default=None),
-                   max=max((s["max"] for s in summaries if s.get("max") is not None), default=None),
-                   n=sum(counts), rounds=list(rounds), precision=precision)
+    return Latency(
+        median=interval.center,
+        mean=weighted,
+        p90=single.get("p90"),
+        p99=single.get("p99"),
+        std=single.get("std"),
+        min=min((s["min"] for s in summaries if s.get("min") is not None), default=None),
+        max=max((s["max"] for s in summaries if s.get("max") is not None), default=None),
+        n=sum(counts),
+        rounds=list(rounds),
+        precision=precision,
+    )
 
 
 def wants_another_round(rounds: list[Round], rule: StopRule) -> bool:

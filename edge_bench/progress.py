@@ -16,12 +16,20 @@ from typing import Callable, TextIO
 
 def _clock(seconds: float) -> str:
     seconds = int(max(seconds, 0))
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    )
 
 
 class Progress:
-    def __init__(self, stream: TextIO | None = None, enabled: bool | None = None,
-                 clock: Callable[[], float] = time.monotonic, interval: float = 30.0, ticker: bool = True):
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        enabled: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float = 30.0,
+        ticker: bool = True,
+    ):
         self.stream = stream or sys.stderr
         self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
         self.enabled = True if enabled is None else enabled

@@ -57,16 +57,28 @@ def write_provenance(out: Path, runner, argv: Sequence[str], finished: bool = Fa
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z") if finished else None,
         "edge_bench": __version__,
         "builder_source_sha256": builder_hash(),
-        "host": {"machine": platform.machine(), "python": platform.python_version(), "platform": platform.platform(),
-                 "tools": tool_versions()},
+        "host": {
+            "machine": platform.machine(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "tools": tool_versions(),
+        },
         "resume": runner.resume,
         "recipe": {**_plain(runner.recipe), "file_text": _text(runner.recipe.path)},
         "variants": [v.record() for v in runner.variants],
         "runtimes": list(runner.runtimes),
         "targets": [{**_plain(t), "file_text": _text(t.path)} for t in runner.targets],
         "devices": runner.devices,
-        "summary": ({"ok": runner.summary.ok, "failed": runner.summary.failed, "skipped": runner.summary.skipped,
-                     "not_precise": runner.summary.imprecise} if finished else None),
+        "summary": (
+            {
+                "ok": runner.summary.ok,
+                "failed": runner.summary.failed,
+                "skipped": runner.summary.skipped,
+                "not_precise": runner.summary.imprecise,
+            }
+            if finished
+            else None
+        ),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".json.part")

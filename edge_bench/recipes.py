@@ -32,7 +32,12 @@ class Variant:
 
     def record(self) -> dict[str, Any]:
         """The `variant` object of a result record: name, arch, resolution, width, and every swept field."""
-        out = {"name": self.name, "arch": self.arch, "resolution": self.fields["resolution"], "width": self.fields["width"]}
+        out = {
+            "name": self.name,
+            "arch": self.arch,
+            "resolution": self.fields["resolution"],
+            "width": self.fields["width"],
+        }
         for key in self.swept:
             out[key] = self.fields[key]
         return out
@@ -92,8 +97,10 @@ def expand(recipe: Recipe, only: Sequence[Only] = ()) -> list[Variant]:
             if o.key in pinned:  # the same axis twice: both must hold
                 values = tuple(v for v in sweep[o.key] if v in values)
             if not values:
-                raise InputError(f"--only: no variant of recipe '{recipe.name}' matches every --only on '{o.key}' "
-                                 f"({' and '.join(f'{x.key}={x.values}' for x in only if x.key == o.key)})")
+                raise InputError(
+                    f"--only: no variant of recipe '{recipe.name}' matches every --only on '{o.key}' "
+                    f"({' and '.join(f'{x.key}={x.values}' for x in only if x.key == o.key)})"
+                )
             sweep[o.key] = values
             pinned.add(o.key)
         else:
@@ -125,5 +132,7 @@ def expand(recipe: Recipe, only: Sequence[Only] = ()) -> list[Variant]:
             raise InputError(f"{flag}: recipe '{recipe.name}' has no field '{o.key}' (fields: {', '.join(known)})")
         variants = [v for v in variants if o.key in v.fields and _matches(v.fields[o.key], o.values, flag)]
     if not variants:
-        raise InputError(f"--only: no variant of recipe '{recipe.name}' matches {' '.join(f'{o.key}={o.values}' for o in only)}")
+        raise InputError(
+            f"--only: no variant of recipe '{recipe.name}' matches {' '.join(f'{o.key}={o.values}' for o in only)}"
+        )
     return variants

@@ -43,14 +43,25 @@ class Measurement:
         throttled = bool(before and after and throttle_changed(before, after))
         others = result.get("others_cpu")
         disturbed = others is not None and others > disturbed_cpu
-        self.rounds.append(Round(
-            index=len(self.rounds), samples=samples, median=median, seconds=round(seconds, 3),
-            kept=median is not None and (keep_any or not (disturbed or throttled)),
-            disturbed=disturbed, throttle_changed=throttled, others_cpu=others, load_before=result.get("load_before"),
-            load_after=result.get("load_after"), run_id=run_id,
-            note="kept: no retakes left" if keep_any and (disturbed or throttled) else None,
-            summary=None if samples else {k: latency.get(k) for k in ("mean", "p90", "p99", "std", "min", "max", "n")},
-        ))
+        self.rounds.append(
+            Round(
+                index=len(self.rounds),
+                samples=samples,
+                median=median,
+                seconds=round(seconds, 3),
+                kept=median is not None and (keep_any or not (disturbed or throttled)),
+                disturbed=disturbed,
+                throttle_changed=throttled,
+                others_cpu=others,
+                load_before=result.get("load_before"),
+                load_after=result.get("load_after"),
+                run_id=run_id,
+                note="kept: no retakes left" if keep_any and (disturbed or throttled) else None,
+                summary=None
+                if samples
+                else {k: latency.get(k) for k in ("mean", "p90", "p99", "std", "min", "max", "n")},
+            )
+        )
         self.results.append(result)
 
     def record(self, base: Record, rule: StopRule) -> Record:
@@ -98,9 +109,14 @@ def _memory(results: list[dict[str, Any]]) -> Memory | None:
         return None
     with_peak = [m for m in readings if m.get("peak_rss_bytes") is not None]
     chosen = sorted(with_peak, key=lambda m: m["peak_rss_bytes"])[len(with_peak) // 2] if with_peak else readings[0]
-    return Memory(peak_rss_bytes=chosen.get("peak_rss_bytes"), baseline_rss_bytes=chosen.get("baseline_rss_bytes"),
-                  model_rss_bytes=chosen.get("model_rss_bytes"), phases=dict(chosen.get("phases") or {}),
-                  peak_method=chosen.get("peak_method"), missing_reason=chosen.get("missing_reason"))
+    return Memory(
+        peak_rss_bytes=chosen.get("peak_rss_bytes"),
+        baseline_rss_bytes=chosen.get("baseline_rss_bytes"),
+        model_rss_bytes=chosen.get("model_rss_bytes"),
+        phases=dict(chosen.get("phases") or {}),
+        peak_method=chosen.get("peak_method"),
+        missing_reason=chosen.get("missing_reason"),
+    )
 
 
 def _energy(results: list[dict[str, Any]]) -> tuple[Energy | None, str | None]:

@@ -45,7 +45,9 @@ class RunSummary:
                 self.imprecise += bool(precision and not precision.reached)
             else:
                 self.failed += 1
-                self.failures.append(f"{record.variant.get('name')} {record.runtime} on {record.target}: {record.error}")
+                self.failures.append(
+                    f"{record.variant.get('name')} {record.runtime} on {record.target}: {record.error}"
+                )
 
     def notice(self, text: str) -> None:
         with self.lock:
@@ -70,30 +72,54 @@ class Job:
 
 def stop_rule(target: Target) -> StopRule:
     m = target.measure
-    return StopRule(target=m.precision, confidence=m.confidence, rounds_min=m.rounds_min, rounds_max=m.rounds_max,
-                    retakes=m.retakes, max_seconds=m.max_secs_per_measurement)
+    return StopRule(
+        target=m.precision,
+        confidence=m.confidence,
+        rounds_min=m.rounds_min,
+        rounds_max=m.rounds_max,
+        retakes=m.retakes,
+        max_seconds=m.max_secs_per_measurement,
+    )
 
 
 def measurement_spec(target: Target, artifact_path: str, runtime: str, with_energy: bool = True) -> dict[str, Any]:
     """What the agent does in one round."""
     m = target.measure
     spec = {
-        "artifact": artifact_path, "runtime": runtime, "api": target.runtimes.api(runtime), "threads": target.threads,
-        "warmup_runs": m.warmup_runs, "warmup_secs": m.warmup_secs, "min_runs": m.min_runs,
-        "min_secs": m.min_secs, "max_secs": m.max_secs, "round_precision": m.round_precision,
-        "cooldown_below_c": m.cooldown_below_c, "cooldown_max_secs": m.cooldown_max_secs,
+        "artifact": artifact_path,
+        "runtime": runtime,
+        "api": target.runtimes.api(runtime),
+        "threads": target.threads,
+        "warmup_runs": m.warmup_runs,
+        "warmup_secs": m.warmup_secs,
+        "min_runs": m.min_runs,
+        "min_secs": m.min_secs,
+        "max_secs": m.max_secs,
+        "round_precision": m.round_precision,
+        "cooldown_below_c": m.cooldown_below_c,
+        "cooldown_max_secs": m.cooldown_max_secs,
         "energy": None,
     }
     if with_energy and target.energy.meter != "none":
-        spec["energy"] = {"meter": target.energy.meter, "options": dict(target.energy.options),
-                          "period_secs": target.energy.period_secs, "idle_secs": m.idle_secs,
-                          "duration_secs": m.energy_secs}
+        spec["energy"] = {
+            "meter": target.energy.meter,
+            "options": dict(target.energy.options),
+            "period_secs": target.energy.period_secs,
+            "idle_secs": m.idle_secs,
+            "duration_secs": m.energy_secs,
+        }
     return spec
 
 
 # Read from the artifact's bytes at build time (build.artifact_memory_info), carried into `analytic`.
-ARTIFACT_FIELDS = ("planned_io_only", "planned_io_bytes", "arena_bytes", "deployed_activation_bytes",
-                   "deployed_activation_op", "int8")
+ARTIFACT_FIELDS = (
+    "planned_io_only",
+    "planned_io_bytes",
+    "arena_bytes",
+    "deployed_activation_bytes",
+    "deployed_activation_op",
+    "int8",
+)
 INT8_FIELDS = ("int8_macs_pct", "int8_ops_pct", "convert_ops", "fully_int8")  # flat, for tables
 
 
@@ -102,17 +128,26 @@ def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> Record
     analytic = dict(job.analytic) if job.analytic else None
     artifact = job.build.artifact
     if artifact is not None:
-        analytic = {**(analytic or {}), "artifact_bytes": artifact.bytes,
-                    "planned_bytes": artifact.manifest.get("planned_bytes"),
-                    "planned_source": artifact.manifest.get("planned_source"),
-                    "delegation": artifact.manifest.get("delegation"),
-                    **{key: artifact.manifest.get(key) for key in ARTIFACT_FIELDS}}
+        analytic = {
+            **(analytic or {}),
+            "artifact_bytes": artifact.bytes,
+            "planned_bytes": artifact.manifest.get("planned_bytes"),
+            "planned_source": artifact.manifest.get("planned_source"),
+            "delegation": artifact.manifest.get("delegation"),
+            **{key: artifact.manifest.get(key) for key in ARTIFACT_FIELDS},
+        }
         int8 = artifact.manifest.get("int8") or {}
         analytic.update({key: int8.get(key) for key in INT8_FIELDS})
     return Record(
-        run_id=run_id, recipe=recipe.name, variant=job.variant.record(), runtime=job.runtime, target=target.name,
+        run_id=run_id,
+        recipe=recipe.name,
+        variant=job.variant.record(),
+        runtime=job.runtime,
+        target=target.name,
         artifact=ArtifactRef(artifact.sha256, artifact.bytes, artifact.key, str(artifact.path)) if artifact else None,
-        analytic=analytic, analytic_error=job.analytic_error, accuracy=job.accuracy,
+        analytic=analytic,
+        analytic_error=job.analytic_error,
+        accuracy=job.accuracy,
         build={"seconds": round(job.build.seconds, 2), "cached": job.build.cached},
         weights=artifact.manifest.get("weights") if artifact else None,
         emulated=target.emulated,  # true: timings of an emulator, not of the board's CPU
@@ -123,10 +158,19 @@ def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> Record
 
 
 class Runner:
-    def __init__(self, recipe: Recipe, variants: Sequence[Variant], runtimes: Sequence[str],
-                 targets: Sequence[Target], store: ResultStore, resume: bool = False,
-                 builder: Builder | None = None, progress: Progress | None = None, evaluator=None,
-                 spec_extra: Callable[[Job], dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        recipe: Recipe,
+        variants: Sequence[Variant],
+        runtimes: Sequence[str],
+        targets: Sequence[Target],
+        store: ResultStore,
+        resume: bool = False,
+        builder: Builder | None = None,
+        progress: Progress | None = None,
+        evaluator=None,
+        spec_extra: Callable[[Job], dict[str, Any]] | None = None,
+    ):
         self.recipe = recipe
         self.variants = list(variants)
         self.runtimes = list(runtimes)
@@ -182,8 +226,9 @@ class Runner:
                 accuracy = None
                 if outcome.artifact is not None and self.evaluator is not None:
                     self.progress.update("evaluate", n, len(self.variants), f"{variant.name} {runtime}")
-                    accuracy = self.evaluator.evaluate(variant, runtime, outcome.artifact,
-                                                       lambda: self.builder.model(variant, memo))
+                    accuracy = self.evaluator.evaluate(
+                        variant, runtime, outcome.artifact, lambda: self.builder.model(variant, memo)
+                    )
                 jobs.append(Job(variant, runtime, analytic, analytic_error, outcome, accuracy, cortex_m))
         return jobs
 
@@ -193,8 +238,10 @@ class Runner:
         jobs = self.build_jobs()
         previous = self.store.records() if self.resume else []
         rounds = self.store.rounds() if self.resume else []
-        workers = [threading.Thread(target=self._measure_target, args=(t, jobs, previous, rounds), name=t.name)
-                   for t in self.targets]
+        workers = [
+            threading.Thread(target=self._measure_target, args=(t, jobs, previous, rounds), name=t.name)
+            for t in self.targets
+        ]
         for w in workers:
             w.start()
         for w in workers:
@@ -216,8 +263,9 @@ class Runner:
             self._fatal = self._fatal or e
             self._stop.set()
 
-    def _not_done(self, target: Target, jobs: list[Job], previous: list[Record],
-                  identity: Callable[[Job], Identity]) -> list[Job]:
+    def _not_done(
+        self, target: Target, jobs: list[Job], previous: list[Record], identity: Callable[[Job], Identity]
+    ) -> list[Job]:
         """The jobs to measure: with --resume, those without an ok record of the same identity (saying why
         one is measured again)."""
         latest = {r.key: r for r in previous if r.ok}
@@ -233,21 +281,37 @@ class Runner:
                 with self.summary.lock:
                     self.summary.skipped += 1
                 continue
-            self.summary.notice(f"{job.variant.name} {job.runtime} on {target.name}: measuring again "
-                                f"({'; '.join(changes)})")
+            self.summary.notice(
+                f"{job.variant.name} {job.runtime} on {target.name}: measuring again ({'; '.join(changes)})"
+            )
             todo.append(job)
         return todo
 
     def _identity(self, job: Job, target: Target, device: dict[str, Any]) -> Identity:
         version = ((device.get("runtimes") or {}).get(job.runtime) or {}).get("version")
         artifact = job.build.artifact
-        return Identity(self.recipe.name, job.variant.name, job.runtime, target.name,
-                        artifact.sha256 if artifact else None, version, target.threads, target.runtimes.api(job.runtime))
+        return Identity(
+            self.recipe.name,
+            job.variant.name,
+            job.runtime,
+            target.name,
+            artifact.sha256 if artifact else None,
+            version,
+            target.threads,
+            target.runtimes.api(job.runtime),
+        )
 
     def _mcu_identity(self, job: Job, target: Target) -> Identity:
         artifact = job.build.artifact
-        return Identity(self.recipe.name, job.variant.name, job.runtime, target.name,
-                        artifact.sha256 if artifact else None, None, None)
+        return Identity(
+            self.recipe.name,
+            job.variant.name,
+            job.runtime,
+            target.name,
+            artifact.sha256 if artifact else None,
+            None,
+            None,
+        )
 
     def _measure_remote(self, target: Target, jobs: list[Job], previous: list[Record], rounds: list[RoundLine]) -> None:
         """Measure the target's jobs over a session; a session lost mid-sweep fails the round in flight and a
@@ -265,11 +329,17 @@ class Runner:
                     if measurements is None:
                         device = self._device_info(session, target, agent)
                         self.devices[target.name] = device
-                        pending = self._not_done(target, jobs, previous, lambda job: self._identity(job, target, device))
+                        pending = self._not_done(
+                            target, jobs, previous, lambda job: self._identity(job, target, device)
+                        )
                         cores = (device.get("env") or {}).get("cores_usable")
                         if isinstance(cores, int) and target.threads > cores:
-                            self._fail_all(target, pending, f"{target.path}: threads = {target.threads} but the device "
-                                                            f"has {cores} usable cores; set threads to at most {cores}")
+                            self._fail_all(
+                                target,
+                                pending,
+                                f"{target.path}: threads = {target.threads} but the device "
+                                f"has {cores} usable cores; set threads to at most {cores}",
+                            )
                             return
                         measurements = self._measurements(target, pending, device, rounds)
                     self._measure_in_rounds(session, target, agent, measurements)
@@ -288,8 +358,11 @@ class Runner:
             except ResultWriteError:
                 raise
             except Exception as e:  # noqa: BLE001 - a defect must not drop the jobs silently
-                self._fail_all(target, self._unfinished(target, jobs, measurements, previous),
-                               f"measurement on {target.name} failed: {one_line(e)}")
+                self._fail_all(
+                    target,
+                    self._unfinished(target, jobs, measurements, previous),
+                    f"measurement on {target.name} failed: {one_line(e)}",
+                )
                 return
 
     def _keep_what_was_measured(self, target: Target, measurements: list[Measurement] | None, reason: str) -> None:
@@ -299,8 +372,9 @@ class Runner:
                 m.notes.append(f"stopped after {len(m.rounds)} round(s): {reason}")
                 self._complete(m, target, stop_rule(target))
 
-    def _unfinished(self, target: Target, jobs: list[Job], measurements: list[Measurement] | None,
-                    previous: list[Record]) -> list[Job]:
+    def _unfinished(
+        self, target: Target, jobs: list[Job], measurements: list[Measurement] | None, previous: list[Record]
+    ) -> list[Job]:
         """The jobs still owed a record; before the device answered, all but those a resumed run has ok already."""
         if measurements is None:
             done = {r.key for r in previous if r.ok}
@@ -331,8 +405,9 @@ class Runner:
         info = call_agent(session, [device_python(target), agent, "sysinfo"], 120)
         return info if "env" in info else {}
 
-    def _measurements(self, target: Target, jobs: list[Job], device: dict[str, Any],
-                      earlier: list[RoundLine]) -> list[Measurement]:
+    def _measurements(
+        self, target: Target, jobs: list[Job], device: dict[str, Any], earlier: list[RoundLine]
+    ) -> list[Measurement]:
         """A measurement per job, with the rounds an interrupted run already took of that very measurement."""
         measurements = []
         for job in jobs:
@@ -343,8 +418,10 @@ class Runner:
                 if line.key == key and line.identity == _identity_json(identity) and line.result.get("status") == "ok":
                     m.add(line.result, line.seconds, line.run_id, target.measure.disturbed_cpu, keep_any=False)
             if m.rounds:
-                self.summary.notice(f"{job.variant.name} {job.runtime} on {target.name}: {len(m.rounds)} round(s) "
-                                    "of an interrupted run reused")
+                self.summary.notice(
+                    f"{job.variant.name} {job.runtime} on {target.name}: {len(m.rounds)} round(s) "
+                    "of an interrupted run reused"
+                )
             measurements.append(m)
         return measurements
 
@@ -366,12 +443,16 @@ class Runner:
                     self._complete(m, target, rule)
             if not active:
                 return
-            order = active[pass_number % len(active):] + active[: pass_number % len(active)]
+            order = active[pass_number % len(active) :] + active[: pass_number % len(active)]
             for n, m in enumerate(order, 1):
                 if self._stop.is_set():
                     return
-                self.progress.update(f"measure on {target.name}, round {len(m.rounds) + 1}", n, len(order),
-                                     f"{m.job.variant.name} {m.job.runtime}")
+                self.progress.update(
+                    f"measure on {target.name}, round {len(m.rounds) + 1}",
+                    n,
+                    len(order),
+                    f"{m.job.variant.name} {m.job.runtime}",
+                )
                 try:
                     self._one_round(session, target, agent, m, rule, pushed)
                 except TransportError as e:
@@ -392,8 +473,9 @@ class Runner:
         m.done = True
         self._finish(m.record(base_record(self.run_id, self.recipe, m.job, target), rule))
 
-    def _one_round(self, session, target: Target, agent: str | None, m: Measurement, rule: StopRule,
-                   pushed: dict[str, str]) -> None:
+    def _one_round(
+        self, session, target: Target, agent: str | None, m: Measurement, rule: StopRule, pushed: dict[str, str]
+    ) -> None:
         artifact = m.job.build.artifact
         if artifact.sha256 not in pushed:
             pushed[artifact.sha256] = session.push(artifact.path, f"{artifact.sha256[:16]}{artifact.path.suffix}")
@@ -410,8 +492,16 @@ class Runner:
 
             result = run_agent(session, device_python(target), agent, spec, target.measure.timeout_secs)
         seconds = time.monotonic() - started
-        self._append_round(RoundLine(list(m.job.key(self.recipe.name, target.name)), _identity_json(m.identity),
-                                     self.run_id, len(m.rounds), round(seconds, 3), result))
+        self._append_round(
+            RoundLine(
+                list(m.job.key(self.recipe.name, target.name)),
+                _identity_json(m.identity),
+                self.run_id,
+                len(m.rounds),
+                round(seconds, 3),
+                result,
+            )
+        )
         if result.get("status") != "ok":
             m.error = result.get("error") or "the measurement failed without a reason"
             m.results.append(result)
@@ -453,8 +543,12 @@ class Runner:
 
 
 def _identity_json(identity: Identity) -> dict[str, Any]:
-    return {"artifact_sha256": identity.artifact_sha256, "runtime_version": identity.runtime_version,
-            "threads": identity.threads, "api": identity.runner}
+    return {
+        "artifact_sha256": identity.artifact_sha256,
+        "runtime_version": identity.runtime_version,
+        "threads": identity.threads,
+        "api": identity.runner,
+    }
 
 
 def _still_reachable(session) -> bool:

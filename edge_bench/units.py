@@ -23,7 +23,13 @@ BYTE_UNITS: dict[str, int] = {
     "GiB": 1024**3,
 }
 # Unit -> (1024-based, 1000-based) spellings to suggest instead.
-AMBIGUOUS_BYTE_UNITS = {"K": ("KiB", "kB"), "KB": ("KiB", "kB"), "k": ("KiB", "kB"), "M": ("MiB", "MB"), "G": ("GiB", "GB")}
+AMBIGUOUS_BYTE_UNITS = {
+    "K": ("KiB", "kB"),
+    "KB": ("KiB", "kB"),
+    "k": ("KiB", "kB"),
+    "M": ("MiB", "MB"),
+    "G": ("GiB", "GB"),
+}
 HZ_UNITS: dict[str, int] = {"": 1, "hz": 1, "khz": 1000, "mhz": 1000**2, "ghz": 1000**3}  # matched case-insensitively
 
 _QUANTITY = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")

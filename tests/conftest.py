@@ -54,8 +54,12 @@ def write_tiny_tflite(path: Path) -> Path:
     from ai_edge_litert import schema_py_generated as tfl
 
     rng = np.random.default_rng(0)
-    weights = [rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4),
-               rng.standard_normal((4, 3, 3, 4)), rng.standard_normal(4)]
+    weights = [
+        rng.standard_normal((4, 3, 3, 3)),
+        rng.standard_normal(4),
+        rng.standard_normal((4, 3, 3, 4)),
+        rng.standard_normal(4),
+    ]
 
     def buffer(array=None):
         b = tfl.BufferT()
@@ -68,23 +72,50 @@ def write_tiny_tflite(path: Path) -> Path:
 
     def conv(inputs, output, activation):
         options = tfl.Conv2DOptionsT(padding=tfl.Padding.SAME, strideW=1, strideH=1, fusedActivationFunction=activation)
-        return tfl.OperatorT(opcodeIndex=0, inputs=inputs, outputs=[output],
-                             builtinOptionsType=tfl.BuiltinOptions.Conv2DOptions, builtinOptions=options)
+        return tfl.OperatorT(
+            opcodeIndex=0,
+            inputs=inputs,
+            outputs=[output],
+            builtinOptionsType=tfl.BuiltinOptions.Conv2DOptions,
+            builtinOptions=options,
+        )
 
     graph = tfl.SubGraphT(
-        tensors=[tensor("input", (1, 8, 8, 3), 1), tensor("w1", (4, 3, 3, 3), 2), tensor("b1", (4,), 3),
-                 tensor("hidden", (1, 8, 8, 4), 4), tensor("w2", (4, 3, 3, 4), 5), tensor("b2", (4,), 6),
-                 tensor("output", (1, 8, 8, 4), 7)],
-        inputs=[0], outputs=[6],
-        operators=[conv([0, 1, 2], 3, tfl.ActivationFunctionType.RELU),
-                   conv([3, 4, 5], 6, tfl.ActivationFunctionType.NONE)],
+        tensors=[
+            tensor("input", (1, 8, 8, 3), 1),
+            tensor("w1", (4, 3, 3, 3), 2),
+            tensor("b1", (4,), 3),
+            tensor("hidden", (1, 8, 8, 4), 4),
+            tensor("w2", (4, 3, 3, 4), 5),
+            tensor("b2", (4,), 6),
+            tensor("output", (1, 8, 8, 4), 7),
+        ],
+        inputs=[0],
+        outputs=[6],
+        operators=[
+            conv([0, 1, 2], 3, tfl.ActivationFunctionType.RELU),
+            conv([3, 4, 5], 6, tfl.ActivationFunctionType.NONE),
+        ],
     )
     model = tfl.ModelT(
-        version=3, subgraphs=[graph], description="edge-bench test model",
-        operatorCodes=[tfl.OperatorCodeT(deprecatedBuiltinCode=tfl.BuiltinOperator.CONV_2D,
-                                         builtinCode=tfl.BuiltinOperator.CONV_2D, version=1)],
-        buffers=[buffer(), buffer(), buffer(weights[0]), buffer(weights[1]), buffer(), buffer(weights[2]),
-                 buffer(weights[3]), buffer()],
+        version=3,
+        subgraphs=[graph],
+        description="edge-bench test model",
+        operatorCodes=[
+            tfl.OperatorCodeT(
+                deprecatedBuiltinCode=tfl.BuiltinOperator.CONV_2D, builtinCode=tfl.BuiltinOperator.CONV_2D, version=1
+            )
+        ],
+        buffers=[
+            buffer(),
+            buffer(),
+            buffer(weights[0]),
+            buffer(weights[1]),
+            buffer(),
+            buffer(weights[2]),
+            buffer(weights[3]),
+            buffer(),
+        ],
     )
     builder = flatbuffers.Builder(4096)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")

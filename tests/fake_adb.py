@@ -73,9 +73,15 @@ def _shell(command: str, root: Path, old: bool) -> int:
     env["PATH"] = f"{root}/system/bin:{env.get('PATH', '/usr/bin:/bin')}"
     env["TMPDIR"] = f"{root}/data/local/tmp"
     # adb forwards its own stdin to the device's shell (the agent's --exit-with-host watches it).
-    proc = subprocess.Popen(["/bin/sh", "-c", to_local(command, root)], cwd=str(root), env=env,
-                            stdin=None, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT if old else subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        ["/bin/sh", "-c", to_local(command, root)],
+        cwd=str(root),
+        env=env,
+        stdin=None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if old else subprocess.PIPE,
+        start_new_session=True,
+    )
     gate = {"open": True}
     threads = [threading.Thread(target=_forward, args=(proc.stdout, sys.stdout.buffer, root, gate))]
     if not old:
@@ -116,8 +122,10 @@ def main(argv: list[str]) -> int:
             return _fail(f"adb: error: cannot stat '{local}': No such file or directory")
         target = root / remote.lstrip("/")
         if not target.parent.is_dir():
-            return _fail(f"adb: error: failed to copy '{local}' to '{remote}': remote couldn't create file: "
-                         "No such file or directory")
+            return _fail(
+                f"adb: error: failed to copy '{local}' to '{remote}': remote couldn't create file: "
+                "No such file or directory"
+            )
         shutil.copyfile(local, target)
         print(f"{local}: 1 file pushed, 0 skipped.")
         return 0

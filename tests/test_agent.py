@@ -25,18 +25,32 @@ def artifacts(tmp_path_factory):
 
 
 def run_agent(spec: dict) -> dict:
-    done = subprocess.run([sys.executable, "-m", "edge_bench.device.agent", "measure", "--spec", json.dumps(spec)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "edge_bench.device.agent", "measure", "--spec", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARKER)]
     assert len(lines) == 1
-    return json.loads(lines[0][len(RESULT_MARKER):])
+    return json.loads(lines[0][len(RESULT_MARKER) :])
 
 
 @pytest.mark.parametrize("runtime", ["executorch", "litert"])
 def test_agent_measures_each_runtime(artifacts, runtime):
-    result = run_agent({"artifact": str(artifacts[runtime]), "runtime": runtime, "threads": 1,
-                        "warmup_runs": 2, "warmup_secs": 0.0, "min_runs": 7, "min_secs": 0.0, "max_secs": 5.0})
+    result = run_agent(
+        {
+            "artifact": str(artifacts[runtime]),
+            "runtime": runtime,
+            "threads": 1,
+            "warmup_runs": 2,
+            "warmup_secs": 0.0,
+            "min_runs": 7,
+            "min_secs": 0.0,
+            "max_secs": 5.0,
+        }
+    )
     assert result["status"] == "ok", result.get("traceback")
     latency = result["latency_ms"]
     assert latency["n"] >= 7 and len(latency["samples"]) == latency["n"]
@@ -78,10 +92,19 @@ def test_summary_statistics():
 
 def test_unreadable_meter_records_energy_missing_with_the_reason(artifacts):
     # No vcgencmd on this machine: the latency pass is kept, energy is missing and says why.
-    result = run_agent({"artifact": str(artifacts["litert"]), "runtime": "litert", "threads": 1,
-                        "warmup_runs": 1, "warmup_secs": 0.0, "min_runs": 3, "min_secs": 0.0, "max_secs": 2.0,
-                        "energy": {"meter": "rpi5-pmic", "options": {}, "period_secs": 0.1, "idle_secs": 0.2,
-                                   "duration_secs": 0.5}})
+    result = run_agent(
+        {
+            "artifact": str(artifacts["litert"]),
+            "runtime": "litert",
+            "threads": 1,
+            "warmup_runs": 1,
+            "warmup_secs": 0.0,
+            "min_runs": 3,
+            "min_secs": 0.0,
+            "max_secs": 2.0,
+            "energy": {"meter": "rpi5-pmic", "options": {}, "period_secs": 0.1, "idle_secs": 0.2, "duration_secs": 0.5},
+        }
+    )
     assert result["status"] == "ok"
     assert result["energy"]["meter"] == "rpi5-pmic"
     assert "vcgencmd" in result["energy"]["missing_reason"]

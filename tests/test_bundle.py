@@ -23,7 +23,8 @@ def test_holds_the_device_package_and_nothing_else(tmp_path):
     names = {n for n in zipfile.ZipFile(pyz).namelist() if not n.endswith("/")}  # files, not folder entries
     expected = {"__main__.py", "edge_bench/__init__.py"} | {
         f"edge_bench/device/{p.relative_to(PACKAGE_ROOT / 'device').as_posix()}"
-        for p in (PACKAGE_ROOT / "device").rglob("*") if p.suffix in (".py", ".cpp") and "__pycache__" not in p.parts
+        for p in (PACKAGE_ROOT / "device").rglob("*")
+        if p.suffix in (".py", ".cpp") and "__pycache__" not in p.parts
     }
     assert names == expected
     assert "edge_bench/device/agent.py" in names and "edge_bench/device/power/__init__.py" in names
@@ -60,7 +61,7 @@ def test_runs_isolated_from_the_repo(tmp_path):
     done = _run_isolated(pyz, fresh, "sysinfo")
     assert done.returncode == 0, done.stderr
     (line,) = [x for x in done.stdout.splitlines() if x.startswith(RESULT_MARKER)]
-    info = json.loads(line[len(RESULT_MARKER):])
+    info = json.loads(line[len(RESULT_MARKER) :])
     assert info["env"]["python"] == ".".join(map(str, sys.version_info[:3]))
 
     doctor = _run_isolated(pyz, fresh, "doctor", "--spec", json.dumps({"runtimes": [], "workdir": str(fresh)}))

@@ -41,8 +41,19 @@ def env(tmp_path, tmp_path_factory, monkeypatch):
 
 
 def test_run_records_both_runtimes_and_writes_the_report(env, capsys):
-    code = main(["run", "--target", env["target"], "--recipe", env["recipe"], "--only", "resolution=16",
-                 "--out", str(env["out"])])
+    code = main(
+        [
+            "run",
+            "--target",
+            env["target"],
+            "--recipe",
+            env["recipe"],
+            "--only",
+            "resolution=16",
+            "--out",
+            str(env["out"]),
+        ]
+    )
     assert code == 0, capsys.readouterr()
     records = read_records(env["out"] / "results.jsonl")
     assert sorted(r.runtime for r in records) == ["executorch", "litert"]
@@ -68,8 +79,19 @@ def test_failed_variant_is_recorded_and_the_sweep_goes_on(env, monkeypatch, caps
 
     monkeypatch.setattr(litert, "export_tflite", broken)
     monkeypatch.setenv("EDGE_BENCH_CACHE", str(env["out"].parent / "fresh-cache"))
-    code = main(["run", "--target", env["target"], "--recipe", env["recipe"], "--only", "resolution=16",
-                 "--out", str(env["out"])])
+    code = main(
+        [
+            "run",
+            "--target",
+            env["target"],
+            "--recipe",
+            env["recipe"],
+            "--only",
+            "resolution=16",
+            "--out",
+            str(env["out"]),
+        ]
+    )
     assert code == 1
     records = {r.runtime: r for r in read_records(env["out"] / "results.jsonl")}
     assert records["executorch"].status == "ok"
@@ -79,10 +101,22 @@ def test_failed_variant_is_recorded_and_the_sweep_goes_on(env, monkeypatch, caps
 
 
 def test_resume_after_kill_loses_and_duplicates_nothing(env):
-    script = (f"import sys; sys.path.insert(0, {str(REPO)!r}); from tests import tinymodels; tinymodels.register(); "
-              "from edge_bench.cli import main; sys.exit(main(sys.argv[1:]))")
-    argv = [sys.executable, "-c", script, "run", "--target", env["target"], "--recipe", env["recipe"],
-            "--out", str(env["out"])]
+    script = (
+        f"import sys; sys.path.insert(0, {str(REPO)!r}); from tests import tinymodels; tinymodels.register(); "
+        "from edge_bench.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    argv = [
+        sys.executable,
+        "-c",
+        script,
+        "run",
+        "--target",
+        env["target"],
+        "--recipe",
+        env["recipe"],
+        "--out",
+        str(env["out"]),
+    ]
     results = env["out"] / "results.jsonl"
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
     deadline = time.monotonic() + 400
@@ -102,16 +136,19 @@ def test_resume_after_kill_loses_and_duplicates_nothing(env):
     assert after[: len(before)] == before  # what was recorded is kept as it was
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["run", "--target", "host", "--recipe", "no-such-recipe"], "unknown recipe 'no-such-recipe'"),
-    (["run", "--target", "no-such-target", "--recipe", "smoke"], "unknown target 'no-such-target'"),
-    (["run", "--target", "host", "--recipe", "smoke", "--only", "resolution"], "expected KEY=VALUE"),
-    (["run", "--target", "host", "--recipe", "smoke", "--only", "colour=red"], "has no field 'colour'"),
-    (["run", "--target", "host", "--recipe", "smoke", "--runtime", "onnx"], "--runtime onnx"),
-    (["run", "--recipe", "smoke"], "--target"),
-    (["frobnicate"], "invalid choice"),
-    (["report", "/no/such/dir"], "no results.jsonl"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--target", "host", "--recipe", "no-such-recipe"], "unknown recipe 'no-such-recipe'"),
+        (["run", "--target", "no-such-target", "--recipe", "smoke"], "unknown target 'no-such-target'"),
+        (["run", "--target", "host", "--recipe", "smoke", "--only", "resolution"], "expected KEY=VALUE"),
+        (["run", "--target", "host", "--recipe", "smoke", "--only", "colour=red"], "has no field 'colour'"),
+        (["run", "--target", "host", "--recipe", "smoke", "--runtime", "onnx"], "--runtime onnx"),
+        (["run", "--recipe", "smoke"], "--target"),
+        (["frobnicate"], "invalid choice"),
+        (["report", "/no/such/dir"], "no results.jsonl"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -127,8 +164,12 @@ def test_malformed_recipe_file_exit_2(tmp_path, capsys):
 
 
 def test_console_script_reports_bad_input_without_traceback():
-    done = subprocess.run([str(Path(sys.executable).parent / "edge-bench"), "run", "--target", "host", "--recipe", "nope"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "edge-bench"), "run", "--target", "host", "--recipe", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().startswith("edge-bench: error: unknown recipe 'nope'")
     assert "Traceback" not in done.stderr
@@ -139,11 +180,27 @@ def test_report_merges_directories(env, tmp_path, capsys):
     from tests.records import make_record
 
     for name in ("a", "b"):
-        ResultStore(tmp_path / name).append(make_record(
-            run_id=name, recipe="r", variant={"name": "v", "arch": "x", "resolution": 96, "width": 1.0},
-            runtime="litert", target=f"board-{name}", status="ok",
-            latency_ms={"median": 2.0, "mean": 2.0, "p90": 2.5, "p99": 3.0, "std": 0.1, "min": 1.9, "max": 3.0, "n": 20},
-            analytic={"flops": 1e9, "memory_bytes": 1e6}))
+        ResultStore(tmp_path / name).append(
+            make_record(
+                run_id=name,
+                recipe="r",
+                variant={"name": "v", "arch": "x", "resolution": 96, "width": 1.0},
+                runtime="litert",
+                target=f"board-{name}",
+                status="ok",
+                latency_ms={
+                    "median": 2.0,
+                    "mean": 2.0,
+                    "p90": 2.5,
+                    "p99": 3.0,
+                    "std": 0.1,
+                    "min": 1.9,
+                    "max": 3.0,
+                    "n": 20,
+                },
+                analytic={"flops": 1e9, "memory_bytes": 1e6},
+            )
+        )
     assert main(["report", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "merged")]) == 0
     text = (tmp_path / "merged" / "report.md").read_text()
     assert "board-a" in text and "board-b" in text
@@ -167,10 +224,28 @@ def test_analyze_writes_the_table_and_the_tradeoff_picture(env, capsys):
 @pytest.mark.parametrize("sram, fits", [("512 KiB", True), ("1 KiB", False)])
 def test_mcu_target_checks_fit_and_measures_nothing(env, sram, fits):
     board = env["out"].parent / "board.toml"
-    board.write_text(f'description = "test board"\nkind = "mcu"\nthreads = 1\n[mcu]\nsram_bytes = "{sram}"\n'
-                     'flash_bytes = "2 MiB"\nclock_hz = "480 MHz"\ncore = "cortex-m7"\nmacs_per_cycle = 0.5\n')
-    assert main(["run", "--target", str(board), "--recipe", env["recipe"], "--runtime", "litert",
-                 "--only", "resolution=16", "--out", str(env["out"])]) == 0
+    board.write_text(
+        f'description = "test board"\nkind = "mcu"\nthreads = 1\n[mcu]\nsram_bytes = "{sram}"\n'
+        'flash_bytes = "2 MiB"\nclock_hz = "480 MHz"\ncore = "cortex-m7"\nmacs_per_cycle = 0.5\n'
+    )
+    assert (
+        main(
+            [
+                "run",
+                "--target",
+                str(board),
+                "--recipe",
+                env["recipe"],
+                "--runtime",
+                "litert",
+                "--only",
+                "resolution=16",
+                "--out",
+                str(env["out"]),
+            ]
+        )
+        == 0
+    )
     [record] = read_records(env["out"] / "results.jsonl")
     assert record.status == "ok" and record.latency is None  # a fit check, not a measurement
     assert "not measured" in record.measurement_missing_reason
@@ -195,9 +270,18 @@ def test_mcu_target_checks_fit_and_measures_nothing(env, sram, fits):
 def test_vit_closed_form_sits_beside_the_graph_counts():
     from edge_bench.analytic.sweep import closed_form_columns
 
-    columns = closed_form_columns({"flops": 200, "weight_bytes": 100, "activation_bytes": 50,
-                                   "closed_form": {"vit_closed_form_flops": 150, "vit_closed_form_weights": 100,
-                                                   "vit_closed_form_activations_max": 60}})
+    columns = closed_form_columns(
+        {
+            "flops": 200,
+            "weight_bytes": 100,
+            "activation_bytes": 50,
+            "closed_form": {
+                "vit_closed_form_flops": 150,
+                "vit_closed_form_weights": 100,
+                "vit_closed_form_activations_max": 60,
+            },
+        }
+    )
     assert columns["vit_closed_form_flops_vs_graph"] == pytest.approx(-0.25)
     assert columns["vit_closed_form_weights_vs_graph"] == 0
     assert columns["vit_closed_form_activations_max_vs_graph"] == pytest.approx(0.2)

@@ -31,8 +31,14 @@ def test_shipped_recipe_and_target_load():
         ('[model]\narch = "alexnet"\n[sweep]\nresolution = [224]', "'model.arch' = 'alexnet' is unknown"),
         ('[model]\narch = "resnet50"\n[sweep]\nresolution = []', "'sweep.resolution' must be a non-empty list"),
         ('[model]\narch = "resnet50"', "needs a [sweep] table or [[variants]]"),
-        ('[model]\narch = "resnet50"\n[sweep]\nresolution = [224]\n[quantize]\nbatches = "many"', "'quantize.batches' must be int"),
-        ('[model]\narch = "resnet50"\n[sweep]\nresolution = [224]\n[quantize]\nbatches = 0', "'quantize.batches' must be > 0"),
+        (
+            '[model]\narch = "resnet50"\n[sweep]\nresolution = [224]\n[quantize]\nbatches = "many"',
+            "'quantize.batches' must be int",
+        ),
+        (
+            '[model]\narch = "resnet50"\n[sweep]\nresolution = [224]\n[quantize]\nbatches = 0',
+            "'quantize.batches' must be > 0",
+        ),
         ('runtimes = ["onnx"]\n[model]\narch = "resnet50"\n[sweep]\nresolution = [224]', "'runtimes' must be a list"),
     ],
 )
@@ -86,10 +92,13 @@ def test_shipped_targets_load(name):
     assert target.description and target.threads >= 1
 
 
-@pytest.mark.parametrize("energy, expected", [
-    ('meter = "wattmeter-9000"', "'energy.meter' = 'wattmeter-9000' is unknown"),
-    ('meter = "hwmon"\noptions = { colour = "red" }', "'energy.options.colour' is not an option of meter 'hwmon'"),
-])
+@pytest.mark.parametrize(
+    "energy, expected",
+    [
+        ('meter = "wattmeter-9000"', "'energy.meter' = 'wattmeter-9000' is unknown"),
+        ('meter = "hwmon"\noptions = { colour = "red" }', "'energy.options.colour' is not an option of meter 'hwmon'"),
+    ],
+)
 def test_bad_energy_meter(tmp_path, energy, expected):
     path = write(tmp_path, "board.toml", f'kind = "local"\nthreads = 1\n[energy]\n{energy}\n')
     with pytest.raises(InputError, match=expected):

@@ -44,7 +44,12 @@ def folder(tmp_path):
 def test_image_folder_classes_sorted_like_torchvision(folder):
     dataset = read_image_folder(folder)
     assert dataset.classes == ("a_green", "b_red", "empty_class")
-    assert [(p.name, label) for p, label in dataset.samples] == [("1.png", 0), ("1.png", 1), ("2.JPG", 1), ("3.jpeg", 1)]
+    assert [(p.name, label) for p, label in dataset.samples] == [
+        ("1.png", 0),
+        ("1.png", 1),
+        ("2.JPG", 1),
+        ("3.jpeg", 1),
+    ]
 
 
 def test_max_images_spreads_over_classes(folder):
@@ -92,7 +97,10 @@ def test_eval_transform_matches_torchvision(tmp_path):
     transforms = pytest.importorskip("torchvision.transforms")
     rng = np.random.default_rng(0)
     image = Image.fromarray(rng.integers(0, 256, size=(37, 53, 3), dtype=np.uint8))
-    for interpolation, mode in (("bilinear", transforms.InterpolationMode.BILINEAR), ("bicubic", transforms.InterpolationMode.BICUBIC)):
+    for interpolation, mode in (
+        ("bilinear", transforms.InterpolationMode.BILINEAR),
+        ("bicubic", transforms.InterpolationMode.BICUBIC),
+    ):
         ours = EvalTransform.for_variant(20, EvalConfig(resize_ratio=0.8, interpolation=interpolation))(image)
         reference = transforms.Compose(
             [
@@ -181,7 +189,9 @@ def test_upsample_matches_torch_interpolate():
     logits = rng.normal(size=(1, 3, 5, 7)).astype(np.float32)
     for mode in ("bilinear", "bicubic"):
         for size in ((13, 9), (5, 7), (3, 20)):
-            reference = torch.nn.functional.interpolate(torch.from_numpy(logits), size=size, mode=mode, align_corners=False)
+            reference = torch.nn.functional.interpolate(
+                torch.from_numpy(logits), size=size, mode=mode, align_corners=False
+            )
             np.testing.assert_allclose(upsample_logits(logits, size, mode), reference.numpy(), atol=1e-5)
     with pytest.raises(InputError):
         upsample_logits(logits, (3, 3), "area")

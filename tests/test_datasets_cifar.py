@@ -24,8 +24,12 @@ from edge_bench.errors import InputError
 def write_cifar_batch(path, colours, labels, label_key="labels"):
     """One batch file of solid-colour 32x32 images, as cifar-10-batches-py holds them."""
     planes = np.array([[np.full(1024, c, dtype=np.uint8) for c in rgb] for rgb in colours], dtype=np.uint8)
-    entry = {"batch_label": "testing batch 1 of 1", label_key: list(labels),
-             "data": planes.reshape(len(colours), 3072), "filenames": [f"{i}.png" for i in range(len(colours))]}
+    entry = {
+        "batch_label": "testing batch 1 of 1",
+        label_key: list(labels),
+        "data": planes.reshape(len(colours), 3072),
+        "filenames": [f"{i}.png" for i in range(len(colours))],
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(entry, protocol=2))
     return path
@@ -53,7 +57,9 @@ def test_planes_are_row_major_red_then_green_then_blue(tmp_path):
 def test_the_test_split_is_scored_resized_whole_and_normalized(tmp_path):
     write_cifar_batch(tmp_path / "test_batch", [(255, 0, 0), (0, 255, 0), (0, 0, 255)], [0, 1, 2])
     write_cifar_batch(tmp_path / "data_batch_1", [(9, 9, 9)], [5])
-    write_cifar_meta(tmp_path, ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"])
+    write_cifar_meta(
+        tmp_path, ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    )
     assert is_cifar_folder(tmp_path) and not is_cifar_folder(tmp_path / "nowhere")
     dataset = read_cifar(tmp_path)
     assert dataset.classes[0] == "airplane" and len(dataset.classes) == 10 and len(dataset.images) == 3
@@ -72,8 +78,10 @@ def test_calibration_draws_from_the_training_batches(tmp_path):
     assert [a.shape for a in drawn] == [(1, 3, 12, 12)] * 3
     # The three training images, in some order; never the test image.
     firsts = sorted(tuple(np.round(a[0, :, 0, 0], 3)) for a in drawn)
-    expected = sorted(tuple(np.round((np.array(c, np.float32) / 255 - CIFAR10_MEAN) / CIFAR10_STD, 3))
-                      for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255)))
+    expected = sorted(
+        tuple(np.round((np.array(c, np.float32) / 255 - CIFAR10_MEAN) / CIFAR10_STD, 3))
+        for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))
+    )
     assert firsts == expected
     with pytest.raises(InputError, match="holds 3 training images but quantize.batches = 4"):
         list(calibration_batches(tmp_path, 12, 4, seed=0, eval_config=EvalConfig()))
@@ -123,19 +131,50 @@ def python2_pickle(entry: dict) -> bytes:
         if isinstance(v, list):
             return b"](" + b"".join(map(value, v)) + b"e"
         assert isinstance(v, np.ndarray) and v.dtype == np.uint8 and v.ndim == 2
-        dtype = (b"cnumpy\ndtype\n" + string(b"u1") + integer(0) + integer(1) + b"\x87R"
-                 + b"(" + integer(3) + string(b"|") + b"NNN" + integer(-1) + integer(-1) + integer(0) + b"tb")
-        return (b"cnumpy.core.multiarray\n_reconstruct\n" + b"cnumpy\nndarray\n" + integer(0) + b"\x85" + string(b"b")
-                + b"\x87R" + b"(" + integer(1) + b"(" + b"".join(integer(d) for d in v.shape) + b"t" + dtype + b"\x89"
-                + string(v.tobytes()) + b"tb")
+        dtype = (
+            b"cnumpy\ndtype\n"
+            + string(b"u1")
+            + integer(0)
+            + integer(1)
+            + b"\x87R"
+            + b"("
+            + integer(3)
+            + string(b"|")
+            + b"NNN"
+            + integer(-1)
+            + integer(-1)
+            + integer(0)
+            + b"tb"
+        )
+        return (
+            b"cnumpy.core.multiarray\n_reconstruct\n"
+            + b"cnumpy\nndarray\n"
+            + integer(0)
+            + b"\x85"
+            + string(b"b")
+            + b"\x87R"
+            + b"("
+            + integer(1)
+            + b"("
+            + b"".join(integer(d) for d in v.shape)
+            + b"t"
+            + dtype
+            + b"\x89"
+            + string(v.tobytes())
+            + b"tb"
+        )
 
     return b"\x80\x02}(" + b"".join(value(k) + value(v) for k, v in entry.items()) + b"u."
 
 
 def test_a_batch_pickled_by_python_2_reads_as_the_real_files_do(tmp_path):
     data = np.random.default_rng(0).integers(0, 256, size=(3, 3072), dtype=np.uint8)
-    entry = {"batch_label": "testing batch 1 of 1", "labels": [6, 9, 0], "data": data,
-             "filenames": ["a.png", "b.png", "c.png"]}
+    entry = {
+        "batch_label": "testing batch 1 of 1",
+        "labels": [6, 9, 0],
+        "data": data,
+        "filenames": ["a.png", "b.png", "c.png"],
+    }
     (tmp_path / "test_batch").write_bytes(python2_pickle(entry))
     images, labels = read_cifar_batch(tmp_path / "test_batch")
     assert labels.tolist() == [6, 9, 0] and np.array_equal(images.reshape(3, 3072), data)

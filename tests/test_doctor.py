@@ -46,8 +46,12 @@ def test_python_disk_and_clocksource():
 
 
 def test_format_checks():
-    text = format_checks([Check("python", True, "3.11.7 (/usr/bin/python3)"),
-                          Check("litert", False, "LiteRT is not installed on the device", "pip install ai-edge-litert==2.3.0")])
+    text = format_checks(
+        [
+            Check("python", True, "3.11.7 (/usr/bin/python3)"),
+            Check("litert", False, "LiteRT is not installed on the device", "pip install ai-edge-litert==2.3.0"),
+        ]
+    )
     assert text.splitlines() == [
         "ok    python  3.11.7 (/usr/bin/python3)",
         "FAIL  litert  LiteRT is not installed on the device",
@@ -67,7 +71,18 @@ def _by_name(found: list[Check]) -> dict[str, Check]:
 def test_doctor_over_ssh(sshd_target):
     found = run_doctor(sshd_target, runtimes=["litert"])
     names = [c.name for c in found]
-    assert names == ["connection", "agent bundle", "python", "numpy", "litert", "governor", "meter", "disk", "ram", "clocksource"]
+    assert names == [
+        "connection",
+        "agent bundle",
+        "python",
+        "numpy",
+        "litert",
+        "governor",
+        "meter",
+        "disk",
+        "ram",
+        "clocksource",
+    ]
     got = _by_name(found)
     for name in ("connection", "python", "numpy", "litert", "meter"):
         assert got[name].ok, got[name]
@@ -100,8 +115,13 @@ def test_unreachable_target_is_one_check_with_the_fix(sshd_server, sshd_target):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    config = SshConfig(host="127.0.0.1", user="pi", port=closed_port, connect_timeout_secs=3,
-                       options=(f"UserKnownHostsFile={sshd_server.known_hosts}",))
+    config = SshConfig(
+        host="127.0.0.1",
+        user="pi",
+        port=closed_port,
+        connect_timeout_secs=3,
+        options=(f"UserKnownHostsFile={sshd_server.known_hosts}",),
+    )
     found = run_doctor(dataclasses.replace(sshd_target, ssh=config))
     assert len(found) == 1 and found[0].name == "connection" and not found[0].ok
     assert "Connection refused" in found[0].detail
@@ -122,8 +142,17 @@ def test_doctor_over_adb_without_python(tmp_path, monkeypatch):
     (battery / "voltage_now").write_text("3900000\n")  # µV
     target = phone.target(energy='[energy]\nmeter = "android-battery"\n')
     got = _by_name(run_doctor(target))
-    assert list(got) == ["connection", "python", "executorch", "litert", "governor", "meter", "disk", "ram",
-                         "clocksource"]
+    assert list(got) == [
+        "connection",
+        "python",
+        "executorch",
+        "litert",
+        "governor",
+        "meter",
+        "disk",
+        "ram",
+        "clocksource",
+    ]
     assert got["python"].ok and "native tools" in got["python"].detail
     assert got["litert"].ok
     assert not got["executorch"].ok and "[adb] executor_runner" in got["executorch"].fix

@@ -47,14 +47,21 @@ def unavailable_reason() -> str | None:
 
 
 def board(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess:
-    return subprocess.run([*(as_root() or []), "bash", str(BOARD), *args, "--name", NAME], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [*(as_root() or []), "bash", str(BOARD), *args, "--name", NAME], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def edge_bench(*args: str, cwd: Path, timeout: float = 3600) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "edge_bench.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "edge_bench.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +145,18 @@ def check_outputs_match_host(board_target: Path, records: list[dict], tmp_path: 
             side = record["variant"]["resolution"]
             images = np.random.default_rng(n).standard_normal((4, 3, side, side)).astype(np.float32)
             np.save(tmp_path / "inputs.npy", images)
-            spec = {"artifact": session.push(Path(record["artifact"]["path"]), "model.tflite"), "runtime": "litert",
-                    "threads": 1, "warmup_runs": 0, "warmup_secs": 0, "min_runs": 1, "min_secs": 0, "max_secs": 10,
-                    "inputs": session.push(tmp_path / "inputs.npy", "inputs.npy"),
-                    "outputs": session.device_path("outputs.npy")}
+            spec = {
+                "artifact": session.push(Path(record["artifact"]["path"]), "model.tflite"),
+                "runtime": "litert",
+                "threads": 1,
+                "warmup_runs": 0,
+                "warmup_secs": 0,
+                "min_runs": 1,
+                "min_secs": 0,
+                "max_secs": 10,
+                "inputs": session.push(tmp_path / "inputs.npy", "inputs.npy"),
+                "outputs": session.device_path("outputs.npy"),
+            }
             result = run_agent(session, target.python, agent, spec, 600)
             assert result["status"] == "ok", result.get("error")
             session.pull("outputs.npy", tmp_path / "outputs.npy")

@@ -32,9 +32,14 @@ def test_flat_rows_carry_the_label():
 
 
 def test_emulated_timings_are_shown_but_never_fitted_or_recommended(tmp_path):
-    real = [record("host", runtime, r, accuracy=labelled(r)) for runtime in ("executorch", "litert") for r in RESOLUTIONS]
-    fake = [emulated(record("pi5", runtime, r, accuracy=labelled(r))) for runtime in ("executorch", "litert")
-            for r in RESOLUTIONS]
+    real = [
+        record("host", runtime, r, accuracy=labelled(r)) for runtime in ("executorch", "litert") for r in RESOLUTIONS
+    ]
+    fake = [
+        emulated(record("pi5", runtime, r, accuracy=labelled(r)))
+        for runtime in ("executorch", "litert")
+        for r in RESOLUTIONS
+    ]
     markdown = write_report(real + fake, tmp_path).read_text()
     fits = pd.read_csv(tmp_path / "fit.csv")
     assert set(fits["target"]) == {"host"}

@@ -67,8 +67,12 @@ def colour_checkpoint(path, segmenter: bool):
         bias[:3] = 3.0
         state = {"conv.weight": weight, "conv.bias": bias}
     else:
-        state = {"conv.weight": torch.eye(3).view(3, 3, 1, 1), "conv.bias": torch.full((3,), 3.0),
-                 "fc.weight": torch.eye(3), "fc.bias": torch.zeros(3)}
+        state = {
+            "conv.weight": torch.eye(3).view(3, 3, 1, 1),
+            "conv.bias": torch.full((3,), 3.0),
+            "fc.weight": torch.eye(3),
+            "fc.bias": torch.zeros(3),
+        }
     torch.save(state, path)
     return path
 
@@ -113,7 +117,11 @@ def built(recipe, cache, runtime):
 def tiny_random(setup):
     """tinycnn (10 classes, random weights) for both runtimes."""
     root, cache = setup
-    recipe = recipe_file(root, "tiny", '[model]\narch = "tinycnn"\nnum_classes = 10\n[sweep]\nresolution = [16]\n[quantize]\nbatches = 4\n')
+    recipe = recipe_file(
+        root,
+        "tiny",
+        '[model]\narch = "tinycnn"\nnum_classes = 10\n[sweep]\nresolution = [16]\n[quantize]\nbatches = 4\n',
+    )
     return recipe, {r: built(recipe, cache, r) for r in ("executorch", "litert")}
 
 
@@ -204,11 +212,17 @@ def test_accuracy_on_generated_cifar10_batches(setup, colour_classifier):
     write_cifar_batch(cifar / "test_batch", [RED, GREEN, BLUE, (200, 40, 30), BLUE], [0, 1, 2, 0, 0])
     write_cifar_batch(cifar / "data_batch_1", [GREEN], [1])  # never scored
     write_cifar_meta(cifar, ["red", "green", "blue"])
-    result = Evaluator(recipe, root / "eval-cifar", dataset=cifar, fidelity_samples=4).evaluate(variant, "litert", artifact, fp32)
+    result = Evaluator(recipe, root / "eval-cifar", dataset=cifar, fidelity_samples=4).evaluate(
+        variant, "litert", artifact, fp32
+    )
     assert "eval_error" not in result, result
-    assert result["n_images"] == 5 and result["top1"] == pytest.approx(80.0) and result["fp32_top1"] == pytest.approx(80.0)
+    assert (
+        result["n_images"] == 5 and result["top1"] == pytest.approx(80.0) and result["fp32_top1"] == pytest.approx(80.0)
+    )
     write_cifar_meta(cifar, [str(i) for i in range(10)])  # CIFAR-10's 10 classes against a 3-class network
-    mismatch = Evaluator(recipe, root / "eval-cifar-10", dataset=cifar, fidelity_samples=4).evaluate(variant, "litert", artifact, fp32)
+    mismatch = Evaluator(recipe, root / "eval-cifar-10", dataset=cifar, fidelity_samples=4).evaluate(
+        variant, "litert", artifact, fp32
+    )
     assert "3 classes but --dataset has 10 CIFAR-10 classes" in mismatch["eval_error"]
 
 
@@ -224,7 +238,9 @@ def test_random_weights_get_fidelity_but_no_accuracy(setup, tiny_random, image_f
 
     # Pretrained weights that could not be had: the artifact holds random weights, and the note says why.
     note = "ResNet50_Weights.IMAGENET1K_V2 unavailable, random weights used (URLError: offline)"
-    offline = dataclasses.replace(artifact, sha256="0" * 64, manifest={**artifact.manifest, "weights": {"kind": "random", "note": note}})
+    offline = dataclasses.replace(
+        artifact, sha256="0" * 64, manifest={**artifact.manifest, "weights": {"kind": "random", "note": note}}
+    )
     result = evaluator.evaluate(variant, "litert", offline, fp32)
     assert result["accuracy_note"] == f"not measured: random weights ({note})" and "top1" not in result
 
@@ -266,13 +282,17 @@ def test_failures_are_returned_not_raised_and_not_cached(setup, tiny_random, col
     evaluator = Evaluator(recipe, tmp_path, fidelity_samples=2)
     garbage = tmp_path / "garbage.pte"
     garbage.write_bytes(b"not a program")
-    result = evaluator.evaluate(variant, "executorch", dataclasses.replace(artifact, path=garbage, sha256="1" * 64), fp32)
+    result = evaluator.evaluate(
+        variant, "executorch", dataclasses.replace(artifact, path=garbage, sha256="1" * 64), fp32
+    )
     assert result["eval_error"] and "\n" not in result["eval_error"]
 
     def broken_model():
         raise RuntimeError("no model today")
 
-    result = evaluator.evaluate(variant, "litert", dataclasses.replace(artifacts["litert"][1], sha256="2" * 64), broken_model)
+    result = evaluator.evaluate(
+        variant, "litert", dataclasses.replace(artifacts["litert"][1], sha256="2" * 64), broken_model
+    )
     assert result["eval_error"] == "RuntimeError: no model today"
     assert not list((tmp_path / "evaluation").glob("*.json"))
 
@@ -281,7 +301,9 @@ def test_failures_are_returned_not_raised_and_not_cached(setup, tiny_random, col
     two_classes = tmp_path / "two"
     image(two_classes / "a" / "0.png", RED)
     image(two_classes / "b" / "0.png", GREEN)
-    result = Evaluator(colour_recipe, tmp_path, dataset=two_classes, fidelity_samples=2).evaluate(c_variant, "litert", c_artifact, c_fp32)
+    result = Evaluator(colour_recipe, tmp_path, dataset=two_classes, fidelity_samples=2).evaluate(
+        c_variant, "litert", c_artifact, c_fp32
+    )
     assert "3 classes but --dataset has 2 class folders" in result["eval_error"]
     assert math.isfinite(result["sqnr_db"]) and "top1" not in result
 
@@ -302,5 +324,10 @@ def test_bad_dataset_or_arguments_are_input_errors(setup, tiny_random, tmp_path)
 def test_infinite_sqnr_is_stored_as_null_with_a_note():
     fields = fidelity_fields({"sqnr_db": math.inf, "top1_agreement": 100.0, "n": 3})
     assert fields == {"sqnr_db": None, "sqnr_note": "outputs identical", "top1_agreement": 100.0}
-    assert fidelity_fields({"sqnr_db": -math.inf, "top1_agreement": 0.0, "n": 1}, prefix="dataset_")["dataset_sqnr_note"]
-    assert fidelity_fields({"sqnr_db": 31.5, "top1_agreement": 90.0, "n": 1}) == {"sqnr_db": 31.5, "top1_agreement": 90.0}
+    assert fidelity_fields({"sqnr_db": -math.inf, "top1_agreement": 0.0, "n": 1}, prefix="dataset_")[
+        "dataset_sqnr_note"
+    ]
+    assert fidelity_fields({"sqnr_db": 31.5, "top1_agreement": 90.0, "n": 1}) == {
+        "sqnr_db": 31.5,
+        "top1_agreement": 90.0,
+    }

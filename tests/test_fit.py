@@ -21,7 +21,11 @@ def record(target, runtime, gflops, latency, activation_mb=1.0, energy=None, sta
         status=status,
         latency_ms={"median": latency},
         energy={"mj_per_inference": energy} if energy is not None else None,
-        analytic={"flops": gflops * GFLOP, "activation_bytes": activation_mb * MB, "memory_bytes": memory.get("memory_bytes")},
+        analytic={
+            "flops": gflops * GFLOP,
+            "activation_bytes": activation_mb * MB,
+            "memory_bytes": memory.get("memory_bytes"),
+        },
         memory={"model_rss_bytes": memory.get("model_rss_bytes"), "planned_bytes": memory.get("planned_bytes")},
     )
 
@@ -74,7 +78,9 @@ def test_scores_with_known_residuals():
 def test_flops_plus_activation_recovers_both_coefficients():
     gflops = [1.0, 2.0, 3.0, 4.0, 5.0]
     act_mb = [4.0, 1.0, 3.0, 0.5, 2.0]
-    df = to_dataframe([record("pi5", "litert", g, 2 * g + 0.5 * a + 1, activation_mb=a) for g, a in zip(gflops, act_mb)])
+    df = to_dataframe(
+        [record("pi5", "litert", g, 2 * g + 0.5 * a + 1, activation_mb=a) for g, a in zip(gflops, act_mb)]
+    )
     row = one(fit_table(df), metric="latency_median_ms", model="flops+activation")
     assert row["per_gflop"] == pytest.approx(2.0)
     assert row["per_mb_activation"] == pytest.approx(0.5)
@@ -130,7 +136,9 @@ def test_memory_ratios_divide_only_like_by_like():
     out = memory_ratios(df)
     first, second = out.iloc[0], out.iloc[1]
     assert first["rss_over_memory"] == pytest.approx(3.0)
-    assert first["deployed_over_activation"] == pytest.approx(1.5) and first["deployed_activation_diff_pct"] == pytest.approx(50.0)
+    assert first["deployed_over_activation"] == pytest.approx(1.5) and first[
+        "deployed_activation_diff_pct"
+    ] == pytest.approx(50.0)
     assert first["arena_over_liveness"] is None  # no arena or liveness column at all
     assert second["rss_over_memory"] is None and second["deployed_over_activation"] is None
     # The runtime's own allocation is shown, never a denominator.

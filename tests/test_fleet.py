@@ -27,7 +27,9 @@ def setup(tmp_path, tmp_path_factory):
 
 def test_two_devices_measure_the_same_artifacts(setup, sshd_target, tmp_path):
     recipe, host, builder = setup
-    runner = Runner(recipe, expand(recipe), ["litert"], [host, sshd_target], ResultStore(tmp_path / "out"), builder=builder)
+    runner = Runner(
+        recipe, expand(recipe), ["litert"], [host, sshd_target], ResultStore(tmp_path / "out"), builder=builder
+    )
     summary = runner.run()
     assert (summary.ok, summary.failed) == (4, 0), summary.failures
     records = read_records(tmp_path / "out" / "results.jsonl")
@@ -39,13 +41,18 @@ def test_two_devices_measure_the_same_artifacts(setup, sshd_target, tmp_path):
         assert sorted(r.variant["resolution"] for r in rows) == [16, 24]
         assert all(r.latency.median > 0 for r in rows)
     # Same artifact bytes on both devices.
-    assert {r.artifact.sha256 for r in by_target["fast-host"]} == {r.artifact.sha256 for r in by_target[sshd_target.name]}
+    assert {r.artifact.sha256 for r in by_target["fast-host"]} == {
+        r.artifact.sha256 for r in by_target[sshd_target.name]
+    }
 
 
 def test_unreachable_board_fails_its_jobs_and_the_others_go_on(setup, sshd_target, tmp_path):
     recipe, host, builder = setup
-    gone = dataclasses.replace(sshd_target, name="gone-board",
-                               ssh=SshConfig(host="127.0.0.1", port=1, connect_timeout_secs=3, options=("StrictHostKeyChecking=no",)))
+    gone = dataclasses.replace(
+        sshd_target,
+        name="gone-board",
+        ssh=SshConfig(host="127.0.0.1", port=1, connect_timeout_secs=3, options=("StrictHostKeyChecking=no",)),
+    )
     runner = Runner(recipe, expand(recipe), ["litert"], [host, gone], ResultStore(tmp_path / "out"), builder=builder)
     summary = runner.run()
     assert (summary.ok, summary.failed) == (2, 2)

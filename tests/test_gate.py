@@ -38,9 +38,14 @@ def run(seed, center=10.0, rounds=5, between=0.02, shape=ar1, variant="v", sha="
         level = center * math.exp(rng.gauss(0, between))
         samples = shape(rng, level, 40)
         made.append(Round(i, samples, sorted(samples)[20]))
-    record = make_record(recipe="r", variant={"name": variant, "arch": "a", "resolution": 1, "width": 1.0},
-                         runtime="litert", target="pi", status="ok",
-                         env={"threads": 4, "runtime": {"version": runtime_version}})
+    record = make_record(
+        recipe="r",
+        variant={"name": variant, "arch": "a", "resolution": 1, "width": 1.0},
+        runtime="litert",
+        target="pi",
+        status="ok",
+        env={"threads": 4, "runtime": {"version": runtime_version}},
+    )
     record.artifact = ArtifactRef(sha, 1)
     record.latency = summarize(made, RULE)
     return record
@@ -48,22 +53,33 @@ def run(seed, center=10.0, rounds=5, between=0.02, shape=ar1, variant="v", sha="
 
 def test_the_interval_of_a_ratio_covers_the_truth():
     # 200 pairs of runs with a 10 % slowdown: the 95 % interval holds 1.10 about 95 % of the time.
-    hits = sum(lo <= 1.10 <= hi for lo, hi in (ratio_interval(run(2 * k).latency.round_medians,
-                                                                 run(2 * k + 1, center=11.0).latency.round_medians,
-                                                                 0.95)[1:] for k in range(200)))
+    hits = sum(
+        lo <= 1.10 <= hi
+        for lo, hi in (
+            ratio_interval(run(2 * k).latency.round_medians, run(2 * k + 1, center=11.0).latency.round_medians, 0.95)[
+                1:
+            ]
+            for k in range(200)
+        )
+    )
     assert 180 <= hits <= 200
 
 
 @pytest.mark.parametrize("shape", [ar1, bimodal])
 def test_back_to_back_runs_of_the_same_artifact_rarely_cry_wolf(shape):
-    flagged = sum(c.regressed for k in range(100) for c in compare([run(2 * k, shape=shape)], [run(2 * k + 1, shape=shape)]))
+    flagged = sum(
+        c.regressed for k in range(100) for c in compare([run(2 * k, shape=shape)], [run(2 * k + 1, shape=shape)])
+    )
     assert flagged <= 5
 
 
 @pytest.mark.parametrize("shape, power", [(ar1, 95), (bimodal, 90)])  # a bimodal process's median wanders more
 def test_a_ten_percent_slowdown_is_caught(shape, power):
-    caught = sum(c.regressed for k in range(100)
-                 for c in compare([run(2 * k, shape=shape)], [run(2 * k + 1, center=11.0, shape=shape)]))
+    caught = sum(
+        c.regressed
+        for k in range(100)
+        for c in compare([run(2 * k, shape=shape)], [run(2 * k + 1, center=11.0, shape=shape)])
+    )
     assert caught >= power
 
 
@@ -112,8 +128,14 @@ def test_compare_command_exit_codes_and_failures_reported_apart(tmp_path, capsys
     ResultStore(tmp_path / "base").append(run(0))
     ResultStore(tmp_path / "same").append(run(2))
     ResultStore(tmp_path / "slow").append(run(3, center=12.0))
-    failed = make_record(recipe="r", variant={"name": "w", "arch": "a", "resolution": 1, "width": 1.0},
-                         runtime="litert", target="pi", status="failed", error="agent crashed")
+    failed = make_record(
+        recipe="r",
+        variant={"name": "w", "arch": "a", "resolution": 1, "width": 1.0},
+        runtime="litert",
+        target="pi",
+        status="failed",
+        error="agent crashed",
+    )
     ResultStore(tmp_path / "slow").append(failed)
     ResultStore(tmp_path / "other").append(run(4, variant="w"))
     assert main(["compare", str(tmp_path / "base"), str(tmp_path / "same")]) == 0
@@ -123,8 +145,16 @@ def test_compare_command_exit_codes_and_failures_reported_apart(tmp_path, capsys
     assert main(["compare", str(tmp_path / "base"), str(tmp_path / "other")]) == 2
 
 
-@pytest.mark.parametrize("flag", [["--min-change", "-0.1"], ["--min-change", "nan"], ["--confidence", "1.5"],
-                                  ["--confidence", "inf"], ["--last", "0"]])
+@pytest.mark.parametrize(
+    "flag",
+    [
+        ["--min-change", "-0.1"],
+        ["--min-change", "nan"],
+        ["--confidence", "1.5"],
+        ["--confidence", "inf"],
+        ["--last", "0"],
+    ],
+)
 def test_bad_gate_flags_are_refused(tmp_path, flag, capsys):
     ResultStore(tmp_path / "base").append(run(0))
     assert main(["compare", str(tmp_path / "base"), str(tmp_path / "base"), *flag]) == 2

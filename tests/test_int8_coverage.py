@@ -170,7 +170,11 @@ def test_counting_rules_on_a_graph_written_by_hand():
     assert (summary["int8_ops"], summary["float_ops"], summary["other_ops"]) == (1, 3, 0)
     assert summary["macs"] == 4000 and summary["int8_macs"] == 3000 and summary["int8_macs_pct"] == 75.0
     assert summary["int8_ops_pct"] == 25.0 and summary["fully_int8"] is False
-    assert summary["float_reasons"] == {"BATCH_MATMUL": UNEXPLAINED, "SHAPE": UNEXPLAINED, "aten::add.out": OUTSIDE_DELEGATE}
+    assert summary["float_reasons"] == {
+        "BATCH_MATMUL": UNEXPLAINED,
+        "SHAPE": UNEXPLAINED,
+        "aten::add.out": OUTSIDE_DELEGATE,
+    }
     metric = deployed_activation(_graph(ops, tensors))
     # The product reads one 800-byte tensor (twice: counted once) and writes another; weights never count.
     assert metric == {"bytes": 1600, "op": "3:BATCH_MATMUL", "ops": 6}
@@ -188,14 +192,25 @@ def test_handmade_float_tflite(tmp_path):
 
 
 def _xnn_value(id_out: int, dims: list[int], datatype: str = "xnn_datatype_qint8", constant: int = 0) -> dict:
-    return {"xvalue_union_type": "XNNTensorValue",
-            "xvalue_union": {"datatype": datatype, "dims": dims, "constant_buffer_idx": constant, "id_out": id_out}}
+    return {
+        "xvalue_union_type": "XNNTensorValue",
+        "xvalue_union": {"datatype": datatype, "dims": dims, "constant_buffer_idx": constant, "id_out": id_out},
+    }
 
 
 def _conv(input_id: int, output_id: int) -> dict:
-    return {"xnode_union_type": "XNNConv2d",
-            "xnode_union": {"input1_id": input_id, "filter_id": 9, "bias_id": 2**32 - 1, "output_id": output_id,
-                            "kernel_height": 1, "kernel_width": 1, "group_input_channels": 4}}
+    return {
+        "xnode_union_type": "XNNConv2d",
+        "xnode_union": {
+            "input1_id": input_id,
+            "filter_id": 9,
+            "bias_id": 2**32 - 1,
+            "output_id": output_id,
+            "kernel_height": 1,
+            "kernel_width": 1,
+            "group_input_channels": 4,
+        },
+    }
 
 
 def test_xnnpack_clamp_fuses_into_its_producer_only_when_nothing_else_reads_it():

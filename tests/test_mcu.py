@@ -10,10 +10,19 @@ from torch import nn
 
 from edge_bench.config import RECIPES_DIR, TARGETS_DIR, McuConfig, load_recipe, load_target
 from edge_bench.errors import VariantFailure
-from edge_bench.mcu import LATENCY_FORMULA, NOT_MEASURED_REASON, estimate_latency_ms, fit_check, mcu_planned_bytes, mcu_record
+from edge_bench.mcu import (
+    LATENCY_FORMULA,
+    NOT_MEASURED_REASON,
+    estimate_latency_ms,
+    fit_check,
+    mcu_planned_bytes,
+    mcu_record,
+)
 from edge_bench.recipes import expand
 
-H7 = McuConfig(sram_bytes=512 * 1024, flash_bytes=2 * 1024 * 1024, clock_hz=480_000_000, core="cortex-m7", macs_per_cycle=0.5)
+H7 = McuConfig(
+    sram_bytes=512 * 1024, flash_bytes=2 * 1024 * 1024, clock_hz=480_000_000, core="cortex-m7", macs_per_cycle=0.5
+)
 ANALYTIC = {"macs": 6_000_000, "weight_bytes": 400_000, "liveness_bytes": 300_000, "activation_bytes": 250_000}
 
 
@@ -129,7 +138,10 @@ def test_planned_bytes_for_a_microcontroller(xnnpack_pte, tiny_tflite):
     from edge_bench.artifacts.arena import tflite_arena_estimate
 
     assert mcu_planned_bytes(xnnpack_pte) == (None, "xnnpack_plan_incomplete")
-    assert mcu_planned_bytes(tiny_tflite) == (tflite_arena_estimate(tiny_tflite)["tflm_arena_bytes"], "tflm_arena_estimate")
+    assert mcu_planned_bytes(tiny_tflite) == (
+        tflite_arena_estimate(tiny_tflite)["tflm_arena_bytes"],
+        "tflm_arena_estimate",
+    )
 
 
 def test_mcu_record(xnnpack_pte, tiny_tflite):

@@ -26,12 +26,17 @@ def tiny(name: str) -> tuple[torch.nn.Module, torch.Tensor, dict]:
 
 def quantizer(kind: str):
     if kind == "xnnpack":
-        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer, get_symmetric_quantization_config
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+            XNNPACKQuantizer,
+            get_symmetric_quantization_config,
+        )
 
         return XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
     from litert_torch.quantize import pt2e_quantizer
 
-    return pt2e_quantizer.PT2EQuantizer().set_global(pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True))
+    return pt2e_quantizer.PT2EQuantizer().set_global(
+        pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True)
+    )
 
 
 def ops(graph_module: torch.fx.GraphModule) -> set[str]:
@@ -52,7 +57,9 @@ def test_builder_exports_and_quantizes_with_both_pt2e_quantizers(name):
         converted = quantize(model, x, quantizer(kind), [x], fold_quantize=(kind == "xnnpack"))
         names = ops(converted)
         assert any("quantize_per_tensor" in op for op in names), f"{kind}: no quantize node in {name}"
-        assert any("dequantize_per_channel" in op for op in names), f"{kind}: weights not quantized per channel in {name}"
+        assert any("dequantize_per_channel" in op for op in names), (
+            f"{kind}: weights not quantized per channel in {name}"
+        )
         with torch.no_grad():
             out = converted(x)
         assert out.shape == expected.shape and torch.isfinite(out).all()

@@ -101,7 +101,8 @@ def test_the_seed_recipes_sweep_what_the_poster_swept():
     nasnet = expand(load_recipe("nasnet-cifar10-rs"))
     assert [v.fields["resolution"] for v in nasnet] == [32, 28, 24, 20, 16, 12]
     assert {(v.fields["arch"], v.fields["cells"], v.fields["filters"], v.fields["num_classes"]) for v in nasnet} == {
-        ("nasnet_a", 6, 32, 10)}
+        ("nasnet_a", 6, 32, 10)
+    }
     v1 = expand(load_recipe("resnet50-v1-rs"))
     assert [v.fields["resolution"] for v in v1] == [224, 210, 196, 182, 168, 154, 140]
     assert {v.arch for v in v1} == {"resnet50_v1"}

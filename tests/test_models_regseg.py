@@ -59,7 +59,11 @@ def test_group_width_scaling_keeps_the_groups_of_every_convolution():
     for name, conv in a.items():
         if name.startswith(("stem", "body")) and ".se." not in name:
             assert b[name].out_channels == conv.out_channels * 0.75, name
-    assert (thin.decoder.head16.conv.out_channels, thin.decoder.conv8.conv.out_channels, thin.decoder.head4.conv.out_channels) == (96, 48, 6)
+    assert (
+        thin.decoder.head16.conv.out_channels,
+        thin.decoder.conv8.conv.out_channels,
+        thin.decoder.head4.conv.out_channels,
+    ) == (96, 48, 6)
     assert thin.decoder.classifier.out_channels == 19
 
 
@@ -77,21 +81,40 @@ def test_batch_norm_per_part_equals_batch_norm_after_the_concatenation():
         bn.running_var.uniform_(0.5, 2)
         bn.weight.data.normal_()
         bn.bias.data.normal_()
-    merged = {name: torch.cat([getattr(bn, name) for bn in split.bns]) for name in ("running_mean", "running_var", "weight", "bias")}
+    merged = {
+        name: torch.cat([getattr(bn, name) for bn in split.bns])
+        for name in ("running_mean", "running_var", "weight", "bias")
+    }
     x = torch.randn(1, 64, 12, 12)
     with torch.no_grad():
         concatenated = torch.cat([conv(p) for conv, p in zip(split.convs, torch.split(x, 32, dim=1))], dim=1)
-        authors = F.batch_norm(concatenated, merged["running_mean"], merged["running_var"], merged["weight"], merged["bias"], False, 0.0, 1e-5)
+        authors = F.batch_norm(
+            concatenated,
+            merged["running_mean"],
+            merged["running_var"],
+            merged["weight"],
+            merged["bias"],
+            False,
+            0.0,
+            1e-5,
+        )
         assert torch.allclose(split(x), authors, atol=1e-5)
 
 
 def test_module_names_follow_the_authors_code():
     keys = set(authors_layout(RegSeg(19, 1.0).state_dict()))
     for key in (
-        "stem.conv.weight", "stem.bn.running_var",
-        "body.stage4.conv1.weight", "body.stage4.se.conv1.bias", "body.stage4.shortcut.conv.weight",
-        "body.stage8.2.conv2.weight", "body.stage16.1.bn2.weight", "body.stage16.2.conv2.convs.1.weight",
-        "body.stage16.13.shortcut.bn.weight", "decoder.head4.conv.weight", "decoder.conv4.bn.bias",
+        "stem.conv.weight",
+        "stem.bn.running_var",
+        "body.stage4.conv1.weight",
+        "body.stage4.se.conv1.bias",
+        "body.stage4.shortcut.conv.weight",
+        "body.stage8.2.conv2.weight",
+        "body.stage16.1.bn2.weight",
+        "body.stage16.2.conv2.convs.1.weight",
+        "body.stage16.13.shortcut.bn.weight",
+        "decoder.head4.conv.weight",
+        "decoder.conv4.bn.bias",
         "decoder.classifier.bias",
     ):
         assert key in keys, key

@@ -83,7 +83,9 @@ def test_resize_after_stem_is_inside_the_exported_and_quantized_graph():
 
 
 def test_no_resize_when_off():
-    exported = torch.export.export(ARCHS["resnet50"].build(fields(width=0.25, resolution=32)), (torch.randn(1, 3, 32, 32),))
+    exported = torch.export.export(
+        ARCHS["resnet50"].build(fields(width=0.25, resolution=32)), (torch.randn(1, 3, 32, 32),)
+    )
     assert not any("upsample" in str(n.target) for n in exported.graph.nodes)
 
 

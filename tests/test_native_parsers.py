@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from edge_bench.android.tools import (benchmark_model_argv, executor_runner_argv, parse_benchmark_model,
-                                      parse_executor_runner, parse_stat_line)
+from edge_bench.android.tools import (
+    benchmark_model_argv,
+    executor_runner_argv,
+    parse_benchmark_model,
+    parse_executor_runner,
+    parse_stat_line,
+)
 
 SAMPLES = Path(__file__).parent / "samples"
 MIB = 1024 * 1024
@@ -27,25 +32,61 @@ def test_every_fixture_names_its_source():
 
 # ---------------------------------------------------------------- benchmark_model
 
+
 def test_benchmark_model_argv_uses_the_tool_flag_names():
-    argv = benchmark_model_argv("/data/local/tmp/benchmark_model", "/data/local/tmp/m.tflite", threads=4,
-                                warmup_runs=3, warmup_secs=0.5, min_runs=50, min_secs=1.0, max_secs=150.0)
-    assert argv == ["/data/local/tmp/benchmark_model", "--graph=/data/local/tmp/m.tflite", "--num_threads=4",
-                    "--warmup_runs=3", "--warmup_min_secs=0.5", "--num_runs=50", "--min_secs=1",
-                    "--max_secs=150", "--use_xnnpack=true"]
+    argv = benchmark_model_argv(
+        "/data/local/tmp/benchmark_model",
+        "/data/local/tmp/m.tflite",
+        threads=4,
+        warmup_runs=3,
+        warmup_secs=0.5,
+        min_runs=50,
+        min_secs=1.0,
+        max_secs=150.0,
+    )
+    assert argv == [
+        "/data/local/tmp/benchmark_model",
+        "--graph=/data/local/tmp/m.tflite",
+        "--num_threads=4",
+        "--warmup_runs=3",
+        "--warmup_min_secs=0.5",
+        "--num_runs=50",
+        "--min_secs=1",
+        "--max_secs=150",
+        "--use_xnnpack=true",
+    ]
     off = benchmark_model_argv("bm", "m.tflite", 1, 1, 0.5, 10, 1, 60, use_xnnpack=False, report_peak_memory=True)
     assert "--use_xnnpack=false" in off and off[-1] == "--report_peak_memory_footprint=true"
 
 
 def test_stat_lines_of_every_shape():
     # Lines as they stand in the captures: percentiles (TF 2.20), scientific notation, a single warm-up run.
-    full = parse_stat_line("INFO: count=50 first=1249964 curr=1240143 min=1238588 max=1252566 avg=1.24027e+06 "
-                           "std=2565 p5=1238753 median=1239807 p95=1247415")
-    assert full == {"count": 50, "first": 1249964.0, "curr": 1240143.0, "min": 1238588.0, "max": 1252566.0,
-                    "avg": 1240270.0, "std": 2565.0, "p5": 1238753.0, "median": 1239807.0, "p95": 1247415.0}
+    full = parse_stat_line(
+        "INFO: count=50 first=1249964 curr=1240143 min=1238588 max=1252566 avg=1.24027e+06 "
+        "std=2565 p5=1238753 median=1239807 p95=1247415"
+    )
+    assert full == {
+        "count": 50,
+        "first": 1249964.0,
+        "curr": 1240143.0,
+        "min": 1238588.0,
+        "max": 1252566.0,
+        "avg": 1240270.0,
+        "std": 2565.0,
+        "p5": 1238753.0,
+        "median": 1239807.0,
+        "p95": 1247415.0,
+    }
     single = parse_stat_line("count=1 curr=3512391")
-    assert single == {"count": 1, "curr": 3512391.0, "min": 3512391.0, "max": 3512391.0, "avg": 3512391.0,
-                      "first": 3512391.0, "std": 0.0}
+    assert single == {
+        "count": 1,
+        "curr": 3512391.0,
+        "min": 3512391.0,
+        "max": 3512391.0,
+        "avg": 3512391.0,
+        "first": 3512391.0,
+        "std": 0.0,
+    }
     assert parse_stat_line("INFO: count=1 curr=905463 p5=905463 median=905463 p95=905463")["median"] == 905463.0
     assert parse_stat_line("INFO: Loaded model mobilenet_quant_v1_224.tflite") is None
 
@@ -74,7 +115,12 @@ def test_benchmark_model_captures_with_both_stat_lines(name):
     assert r["status"] == "ok" and r["error"] is None
     lat = r["latency_ms"]
     assert (lat["mean"], lat["min"], lat["max"], lat["std"], lat["n"]) == (
-        pytest.approx(mean), pytest.approx(lo), pytest.approx(hi), pytest.approx(std), n)
+        pytest.approx(mean),
+        pytest.approx(lo),
+        pytest.approx(hi),
+        pytest.approx(std),
+        n,
+    )
     assert lat["p90"] is None and lat["p99"] is None  # never printed by the tool: not invented
     assert r["first_inference_ms"] == pytest.approx(first)
     assert r["load_ms"] == pytest.approx(load)
@@ -84,7 +130,10 @@ def test_benchmark_model_captures_with_both_stat_lines(name):
 def test_percentiles_only_where_the_tool_prints_them():
     newer = parse_benchmark_model(sample("benchmark_model/am62x_tf220_cpu.txt"))["latency_ms"]
     assert (newer["p5"], newer["median"], newer["p95"]) == (
-        pytest.approx(1238.753), pytest.approx(1239.807), pytest.approx(1247.415))
+        pytest.approx(1238.753),
+        pytest.approx(1239.807),
+        pytest.approx(1247.415),
+    )
     older = parse_benchmark_model(sample("benchmark_model/am62x_tf218_cpu.txt"))["latency_ms"]
     assert older["p5"] is None and older["median"] is None and older["p95"] is None
 
@@ -109,17 +158,25 @@ def test_tool_parameters_and_delegate_from_the_log():
     assert parse_benchmark_model(sample("benchmark_model/am57x_tf1.txt"))["env"]["threads"] == 1
 
 
-@pytest.mark.parametrize("name, mean, std, lo, hi, first, load, overall_mb", [
-    ("mi11_tf24_fp32_cpu.txt", 249.684, 1.442, 247.067, 254.474, 360.262, 16.242, 138.809),
-    ("mi11_tf24_fp32_nnapi_gpu.txt", 92.5712, 1.638, 89.745, 96.719, 120.877, 365.972, 61.0547),
-    ("mi11_tf24_int8_cpu.txt", 95.7883, 1.284, 93.066, 99.490, 152.949, 1.779, 36.9883),
-])
+@pytest.mark.parametrize(
+    "name, mean, std, lo, hi, first, load, overall_mb",
+    [
+        ("mi11_tf24_fp32_cpu.txt", 249.684, 1.442, 247.067, 254.474, 360.262, 16.242, 138.809),
+        ("mi11_tf24_fp32_nnapi_gpu.txt", 92.5712, 1.638, 89.745, 96.719, 120.877, 365.972, 61.0547),
+        ("mi11_tf24_int8_cpu.txt", 95.7883, 1.284, 93.066, 99.490, 152.949, 1.779, 36.9883),
+    ],
+)
 def test_a_log_cut_to_its_tail_keeps_the_timed_runs(name, mean, std, lo, hi, first, load, overall_mb):
     r = parse_benchmark_model(sample(f"benchmark_model/{name}"))
     assert r["status"] == "ok"
     lat = r["latency_ms"]
     assert (lat["n"], lat["mean"], lat["std"], lat["min"], lat["max"]) == (
-        50, pytest.approx(mean), pytest.approx(std), pytest.approx(lo), pytest.approx(hi))
+        50,
+        pytest.approx(mean),
+        pytest.approx(std),
+        pytest.approx(lo),
+        pytest.approx(hi),
+    )
     assert r["warmup_runs"] is None  # the warm-up's stat line is not in the excerpt
     assert r["first_inference_ms"] == pytest.approx(first) and r["load_ms"] == pytest.approx(load)
     assert r["memory"]["model_rss_bytes"] == round(overall_mb * MIB)
@@ -146,7 +203,9 @@ def test_failed_benchmark_model_keeps_the_tools_error():
 
 
 def test_failure_without_an_error_line_names_the_last_step():
-    r = parse_benchmark_model("STARTING!\nLoaded model m.tflite\nFailed to apply NNAPI delegate.\nBenchmarking failed.\n")
+    r = parse_benchmark_model(
+        "STARTING!\nLoaded model m.tflite\nFailed to apply NNAPI delegate.\nBenchmarking failed.\n"
+    )
     assert r["status"] == "failed" and r["error"] == "benchmark_model failed after: Failed to apply NNAPI delegate."
 
 
@@ -157,27 +216,43 @@ def test_garbage_is_a_failure_not_an_exception():
 
 # ---------------------------------------------------------------- executor_runner
 
+
 def test_executor_runner_argv_counts_first_warmup_and_timed_runs():
-    assert executor_runner_argv("/data/local/tmp/xnn_executor_runner", "/data/local/tmp/m.pte", threads=4,
-                                warmup_runs=1, min_runs=4) == [
-        "/data/local/tmp/xnn_executor_runner", "--model_path=/data/local/tmp/m.pte", "--num_executions=6",
-        "--cpu_threads=4"]
+    assert executor_runner_argv(
+        "/data/local/tmp/xnn_executor_runner", "/data/local/tmp/m.pte", threads=4, warmup_runs=1, min_runs=4
+    ) == [
+        "/data/local/tmp/xnn_executor_runner",
+        "--model_path=/data/local/tmp/m.pte",
+        "--num_executions=6",
+        "--cpu_threads=4",
+    ]
 
 
 def test_v1_runner_total_time_gives_the_mean():
     r = parse_executor_runner(sample("executor_runner/v10_mv2_xnnpack.txt"))
     assert r["status"] == "ok" and r["error"] is None
-    assert r["latency_ms"] == {"median": None, "mean": pytest.approx(15.013292), "p90": None, "p99": None,
-                               "std": None, "min": None, "max": None, "n": 1}
+    assert r["latency_ms"] == {
+        "median": None,
+        "mean": pytest.approx(15.013292),
+        "p90": None,
+        "p99": None,
+        "std": None,
+        "min": None,
+        "max": None,
+        "n": 1,
+    }
     assert r["executions"] == 1 and r["total_execute_ms"] == pytest.approx(15.013292)
     assert r["outputs_printed"] == 1 and "total" in r["notes"]["latency_ms"]
 
 
-@pytest.mark.parametrize("name, one_execution_ms, planned", [
-    ("v01_resnet18_portable.txt", 143329.941, 64346944),  # 00:00:00.437405 -> 00:02:23.767346
-    ("docs_mv2_portable.txt", 6880.449, 18652672),  # 00:00:00.007490 -> 00:00:06.887939
-    ("qnn_docs.txt", 7.269, None),  # 00:00:00.357555 -> 00:00:00.364824
-])
+@pytest.mark.parametrize(
+    "name, one_execution_ms, planned",
+    [
+        ("v01_resnet18_portable.txt", 143329.941, 64346944),  # 00:00:00.437405 -> 00:02:23.767346
+        ("docs_mv2_portable.txt", 6880.449, 18652672),  # 00:00:00.007490 -> 00:00:06.887939
+        ("qnn_docs.txt", 7.269, None),  # 00:00:00.357555 -> 00:00:00.364824
+    ],
+)
 def test_runner_without_a_time_fails_and_keeps_its_one_execution(name, one_execution_ms, planned):
     r = parse_executor_runner(sample(f"executor_runner/{name}"))
     assert r["status"] == "failed" and r["latency_ms"] is None
@@ -211,10 +286,20 @@ def test_the_benchmark_script_summary_is_not_mistaken_for_runner_output():
 # The v1.3 runner's per-iteration and load lines have no attributable real capture: these are built from
 # its format strings ("Model loaded in %f ms.", "Iteration %u of %u: %f ms", "Model executed successfully
 # %u time(s) in %f ms.") with the posix PAL prefix ("%c %02u:%02u:%02u.%06lu executorch:%s:%zu] %s").
-V13 = "".join(f"I 00:00:00.{i:06d} executorch:executor_runner.cpp:1] {msg}\n" for i, msg in enumerate([
-    "Setting up planned buffer 0, size 4096.", "Model loaded in 10.500000 ms.",
-    "Iteration 1 of 4: 12.000000 ms", "Iteration 2 of 4: 11.000000 ms", "Iteration 3 of 4: 10.000000 ms",
-    "Iteration 4 of 4: 10.400000 ms", "Model executed successfully 4 time(s) in 43.400000 ms."]))
+V13 = "".join(
+    f"I 00:00:00.{i:06d} executorch:executor_runner.cpp:1] {msg}\n"
+    for i, msg in enumerate(
+        [
+            "Setting up planned buffer 0, size 4096.",
+            "Model loaded in 10.500000 ms.",
+            "Iteration 1 of 4: 12.000000 ms",
+            "Iteration 2 of 4: 11.000000 ms",
+            "Iteration 3 of 4: 10.000000 ms",
+            "Iteration 4 of 4: 10.400000 ms",
+            "Model executed successfully 4 time(s) in 43.400000 ms.",
+        ]
+    )
+)
 
 
 def test_v13_runner_per_iteration_lines():
@@ -231,7 +316,9 @@ def test_v13_runner_read_from_logcat_raw_messages():
 
 
 def test_runner_error_lines_are_the_reason():
-    text = ("I 00:00:00.003120 executorch:executor_runner.cpp:1] Using method forward\n"
-            "E 00:00:00.003301 executorch:method.cpp:1] Missing operator: [0] aten::_native_batch_norm_legit_no_training.out\n")
+    text = (
+        "I 00:00:00.003120 executorch:executor_runner.cpp:1] Using method forward\n"
+        "E 00:00:00.003301 executorch:method.cpp:1] Missing operator: [0] aten::_native_batch_norm_legit_no_training.out\n"
+    )
     r = parse_executor_runner(text)
     assert r["status"] == "failed" and r["error"].startswith("Missing operator")

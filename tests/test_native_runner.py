@@ -24,8 +24,9 @@ from edge_bench.recipes import Only, expand
 from edge_bench.runner import measurement_spec
 from edge_bench.transport.bundle import build_agent_zipapp
 
-pytestmark = pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++") is None,
-                                reason="no C++ compiler on this machine")
+pytestmark = pytest.mark.skipif(
+    shutil.which("c++") is None and shutil.which("g++") is None, reason="no C++ compiler on this machine"
+)
 QUICK = {"threads": 1, "warmup_runs": 2, "warmup_secs": 0.0, "min_runs": 7, "min_secs": 0.0, "max_secs": 5.0}
 PHASES = {"baseline", "load", "prepare", "first_inference", "timed"}
 
@@ -48,11 +49,12 @@ def runner():
 
 def agent(spec: dict, python: str = sys.executable, env: dict | None = None, pyz: Path | None = None) -> dict:
     program = [str(pyz)] if pyz else ["-m", "edge_bench.device.agent"]
-    done = subprocess.run([python, *program, "measure", "--spec", json.dumps(spec)], capture_output=True, text=True,
-                          timeout=600, env=env)
+    done = subprocess.run(
+        [python, *program, "measure", "--spec", json.dumps(spec)], capture_output=True, text=True, timeout=600, env=env
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     (line,) = [x for x in done.stdout.splitlines() if x.startswith(RESULT_MARKER)]
-    return json.loads(line[len(RESULT_MARKER):])
+    return json.loads(line[len(RESULT_MARKER) :])
 
 
 def broken_compilers(folder: Path, script: str) -> dict:
@@ -122,8 +124,17 @@ def test_native_and_python_runtimes_compute_the_same_outputs(smoke, runner, tmp_
     outputs = {}
     for api in ("native", "python"):
         out = tmp_path / f"{api}.npy"
-        result = agent({**QUICK, "min_runs": 1, "artifact": smoke["executorch"], "runtime": "executorch", "api": api,
-                        "inputs": str(images), "outputs": str(out)})
+        result = agent(
+            {
+                **QUICK,
+                "min_runs": 1,
+                "artifact": smoke["executorch"],
+                "runtime": "executorch",
+                "api": api,
+                "inputs": str(images),
+                "outputs": str(out),
+            }
+        )
         assert result["status"] == "ok", result.get("error")
         outputs[api] = np.load(out)
     assert outputs["native"].shape == (3, 1000)
@@ -148,8 +159,15 @@ def test_energy_pass_loops_inside_the_runner(smoke, runner):
             calls.append(seconds)
             return loop(seconds)
 
-        result["energy"] = energy_pass("two-watts", {}, period_secs=0.02, idle_secs=0.0, duration_secs=0.4,
-                                       loop=counted, registry={"two-watts": lambda options, period, source: TwoWatts()})
+        result["energy"] = energy_pass(
+            "two-watts",
+            {},
+            period_secs=0.02,
+            idle_secs=0.0,
+            duration_secs=0.4,
+            loop=counted,
+            registry={"two-watts": lambda options, period, source: TwoWatts()},
+        )
 
     spec = {**agent_module.DEFAULTS, **QUICK, "artifact": smoke["executorch"], "runtime": "executorch", "api": "native"}
     result = {"status": "failed", "error": None, "env": {}}
@@ -175,8 +193,12 @@ def test_a_board_without_torch_measures_through_the_zipapp(smoke, runner, tmp_pa
     assert subprocess.run([python, "-c", "import torch"], capture_output=True).returncode != 0
     pyz = build_agent_zipapp(tmp_path / "agent")
     env = {**os.environ, "EDGE_BENCH_CACHE": str(tmp_path / "board-cache")}  # builds from the zipapp's source
-    result = agent({**QUICK, "artifact": smoke["executorch"], "runtime": "executorch", "api": "native"},
-                   python=python, env=env, pyz=pyz)
+    result = agent(
+        {**QUICK, "artifact": smoke["executorch"], "runtime": "executorch", "api": "native"},
+        python=python,
+        env=env,
+        pyz=pyz,
+    )
     assert result["status"] == "ok", result.get("error")
     assert result["env"]["runtime"]["api"] == "native" and result["env"]["runtime"]["built_now"]
     assert result["env"]["runtime"]["compiler"] == runner.compiler
@@ -198,8 +220,10 @@ def test_a_compiler_that_does_not_run_falls_back_to_the_python_runtime(smoke, tm
 
 
 def test_a_failing_build_falls_back_with_the_compiler_error(smoke, tmp_path):
-    script = ('case "$1" in --version) echo "fakec++ 1.0";; -dumpmachine) echo "x86_64-linux-gnu";; '
-              '*) echo "et_runner.cpp:1:1: error: this compiler builds nothing" >&2; exit 1;; esac')
+    script = (
+        'case "$1" in --version) echo "fakec++ 1.0";; -dumpmachine) echo "x86_64-linux-gnu";; '
+        '*) echo "et_runner.cpp:1:1: error: this compiler builds nothing" >&2; exit 1;; esac'
+    )
     env = broken_compilers(tmp_path / "bin", script)
     env["EDGE_BENCH_CACHE"] = str(tmp_path / "cache")
     result = agent({**QUICK, "artifact": smoke["executorch"], "runtime": "executorch", "api": "native"}, env=env)
@@ -212,8 +236,11 @@ def test_a_failing_build_falls_back_with_the_compiler_error(smoke, tmp_path):
 
 def test_no_runner_and_no_python_runtime_is_a_failed_record_naming_both(smoke, python_without_runtimes, tmp_path):
     env = broken_compilers(tmp_path / "bin", "exit 1")
-    result = agent({**QUICK, "artifact": smoke["executorch"], "runtime": "executorch", "api": "native"},
-                   python=python_without_runtimes, env=env)
+    result = agent(
+        {**QUICK, "artifact": smoke["executorch"], "runtime": "executorch", "api": "native"},
+        python=python_without_runtimes,
+        env=env,
+    )
     assert result["status"] == "failed"
     assert "ExecuTorch is not installed" in result["error"] and "native runner unavailable" in result["error"]
     assert "\n" not in result["error"]
@@ -238,8 +265,9 @@ def test_a_runner_that_dies_is_a_failed_record(tmp_path, runner):
     dying.chmod(0o755)
     spec = {**agent_module.DEFAULTS, **QUICK, "artifact": "m.pte", "runtime": "executorch", "api": "native"}
     result = {"status": "failed", "error": None, "env": {}}
-    measure_native(native_build.Runner(dying, "0" * 64, "sh", runner.wheel, "k", False, None), spec, result,
-                   agent_module._energy)
+    measure_native(
+        native_build.Runner(dying, "0" * 64, "sh", runner.wheel, "k", False, None), spec, result, agent_module._energy
+    )
     assert result["status"] == "failed"
     assert result["error"] == "native runner ended without a result (killed by SIGSEGV): segfault here"
     assert result["memory"]["peak_rss_bytes"] is None and "failed before" in result["memory"]["missing_reason"]
@@ -254,8 +282,16 @@ def test_litert_compiled_model_api_measures_and_matches_the_interpreter(smoke, t
     outputs = {}
     for api in ("compiled_model", "interpreter"):
         out = tmp_path / f"{api}.npy"
-        result = agent({**QUICK, "artifact": smoke["litert"], "runtime": "litert", "api": api,
-                        "inputs": str(images), "outputs": str(out)})
+        result = agent(
+            {
+                **QUICK,
+                "artifact": smoke["litert"],
+                "runtime": "litert",
+                "api": api,
+                "inputs": str(images),
+                "outputs": str(out),
+            }
+        )
         assert result["status"] == "ok", result.get("error")
         assert result["env"]["runtime"]["api"] == api and result["latency_ms"]["n"] >= 7
         assert set(result["memory"]["phases"]) == PHASES
@@ -281,7 +317,9 @@ def test_target_runtimes_table(tmp_path):
     path.write_text('kind = "local"\nthreads = 1\n[runtimes]\nlitert = "compiled_model"\n')
     assert measurement_spec(load_target(str(path)), "m.tflite", "litert")["api"] == "compiled_model"
     path.write_text('kind = "local"\nthreads = 1\n[runtimes]\nexecutorch = "c++"\n')
-    with pytest.raises(InputError, match=r"t.toml: key 'runtimes.executorch' must be one of \['python', 'native'\], got 'c\+\+'"):
+    with pytest.raises(
+        InputError, match=r"t.toml: key 'runtimes.executorch' must be one of \['python', 'native'\], got 'c\+\+'"
+    ):
         load_target(str(path))
     path.write_text('kind = "local"\nthreads = 1\n[runtimes]\nonnx = "python"\n')
     with pytest.raises(InputError, match="unknown key 'runtimes.onnx'"):
@@ -293,14 +331,31 @@ def test_a_plain_run_on_the_host_measures_executorch_natively(smoke, runner, tmp
     from edge_bench.results import read_records
 
     target = tmp_path / "host.toml"
-    target.write_text(Path(load_target("host").path).read_text()
-                      # min_secs stays: a timed span under 0.2 s is too short to read other processes' CPU use
-                      .replace("warmup_secs = 0.2", "warmup_secs = 0.0")
-                      .replace("rounds_min = 3", "rounds_min = 2").replace("rounds_max = 10", "rounds_max = 2")
-                      .replace("retakes = 3", "retakes = 0"))
+    target.write_text(
+        Path(load_target("host").path)
+        .read_text()
+        # min_secs stays: a timed span under 0.2 s is too short to read other processes' CPU use
+        .replace("warmup_secs = 0.2", "warmup_secs = 0.0")
+        .replace("rounds_min = 3", "rounds_min = 2")
+        .replace("rounds_max = 10", "rounds_max = 2")
+        .replace("retakes = 3", "retakes = 0")
+    )
     out = tmp_path / "run"
-    code = main(["run", "--target", str(target), "--recipe", "smoke", "--only", "resolution=64",
-                 "--runtime", "executorch", "--out", str(out)])
+    code = main(
+        [
+            "run",
+            "--target",
+            str(target),
+            "--recipe",
+            "smoke",
+            "--only",
+            "resolution=64",
+            "--runtime",
+            "executorch",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     (record,) = read_records(out / "results.jsonl")
     assert record.status == "ok", record.error

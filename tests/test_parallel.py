@@ -42,13 +42,15 @@ def test_plan_never_starts_more_workers_than_tasks():
 
 def test_plan_is_bounded_by_available_memory_and_says_so():
     # 7.5 GiB available, 0.5 GiB kept back: 7 GiB / 3 GiB per conversion = 2 workers, not 4.
-    plan = plan_workers(requested=4, tasks=4, available_bytes=int(7.5 * GIB), per_task_bytes=3 * GIB,
-                        reserve_bytes=GIB // 2)
+    plan = plan_workers(
+        requested=4, tasks=4, available_bytes=int(7.5 * GIB), per_task_bytes=3 * GIB, reserve_bytes=GIB // 2
+    )
     assert plan.workers == 2
     assert plan.limited_by_memory.startswith("--jobs 4 limited to 2: 7.5 GiB available, ~3.0 GiB per conversion")
     # Exactly enough for the four: not limited.
-    plan = plan_workers(requested=4, tasks=4, available_bytes=int(12.5 * GIB), per_task_bytes=3 * GIB,
-                        reserve_bytes=GIB // 2)
+    plan = plan_workers(
+        requested=4, tasks=4, available_bytes=int(12.5 * GIB), per_task_bytes=3 * GIB, reserve_bytes=GIB // 2
+    )
     assert (plan.workers, plan.limited_by_memory) == (4, None)
 
 
@@ -202,8 +204,14 @@ def build_or_die(fields):
 def test_a_killed_worker_becomes_a_failed_outcome(tiny, caplog):
     recipe, folder = tiny
     with caplog.at_level(logging.WARNING, logger="edge_bench.build.parallel"):
-        outcomes = build_parallel(recipe, expand(recipe), ["litert"], 2, cache=ArtifactCache(folder / "crash"),
-                                  initializer=die_building_resolution_24)
+        outcomes = build_parallel(
+            recipe,
+            expand(recipe),
+            ["litert"],
+            2,
+            cache=ArtifactCache(folder / "crash"),
+            initializer=die_building_resolution_24,
+        )
     ok, dead = outcomes
     assert ok.variant.fields["resolution"] == 16 and ok.error is None and ok.artifact is not None
     assert dead.variant.fields["resolution"] == 24 and dead.artifact is None

@@ -42,7 +42,9 @@ def test_per_group_and_failed_rows():
         [
             frame([("A", 1.0, 70.0), ("B", 2.0, 60.0)], target="pi5"),
             frame([("A", 3.0, 70.0), ("B", 2.0, 60.0)], target="pi4"),
-            pd.DataFrame([{"variant": "Z", "status": "failed", "latency_median_ms": 0.1, "top1": 99.0, "target": "pi5"}]),
+            pd.DataFrame(
+                [{"variant": "Z", "status": "failed", "latency_median_ms": 0.1, "top1": 99.0, "target": "pi5"}]
+            ),
         ],
         ignore_index=True,
     )

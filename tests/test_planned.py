@@ -11,7 +11,14 @@ import torch
 from torch import nn
 
 from edge_bench.artifacts.allocated import tflite_arena_allocated
-from edge_bench.artifacts.arena import FOREVER, Lifetime, greedy_by_size, liveness_peak, tflite_arena_estimate, tflite_lifetimes
+from edge_bench.artifacts.arena import (
+    FOREVER,
+    Lifetime,
+    greedy_by_size,
+    liveness_peak,
+    tflite_arena_estimate,
+    tflite_lifetimes,
+)
 from edge_bench.artifacts.pte import instructions, operator_names, planned_memory, read_pte
 from edge_bench.artifacts.tflite import read_tflite
 from edge_bench.errors import InputError
@@ -65,7 +72,9 @@ def build_pte(model: nn.Module, example: torch.Tensor, path: Path, xnnpack: bool
     torch.manual_seed(0)
     with torch.no_grad():
         program = torch.export.export(model.eval(), (example,))
-    manager = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()] if xnnpack else []).to_executorch()
+    manager = to_edge_transform_and_lower(
+        program, partitioner=[XnnpackPartitioner()] if xnnpack else []
+    ).to_executorch()
     path.write_bytes(manager.buffer)
     return path, manager
 
@@ -187,8 +196,14 @@ def test_chain_reaches_the_optimum():
 
 def _two_gaps():
     # After A..E are placed, F (alive 5..9) sees two gaps: 150 bytes at 200 (B's place), 100 at 470 (D's).
-    return [Lifetime(0, 200, 0, 9), Lifetime(1, 150, 0, 1), Lifetime(2, 120, 0, 9), Lifetime(3, 100, 0, 1),
-            Lifetime(4, 90, 0, 9), Lifetime(5, 80, 5, 9)]
+    return [
+        Lifetime(0, 200, 0, 9),
+        Lifetime(1, 150, 0, 1),
+        Lifetime(2, 120, 0, 9),
+        Lifetime(3, 100, 0, 1),
+        Lifetime(4, 90, 0, 9),
+        Lifetime(5, 80, 5, 9),
+    ]
 
 
 def test_best_fit_takes_the_smallest_gap_and_first_fit_the_lowest():

@@ -13,6 +13,7 @@ from edge_bench.device.power.integrate import counter_energy_j, trapezoid_energy
 
 # ---------------------------------------------------------------- pure integration
 
+
 def test_trapezoid_is_exact_for_a_linear_ramp():
     times = [0.0, 0.5, 1.5, 3.0]
     watts = [1 + 2 * t for t in times]  # ∫0..3 (1 + 2t) dt = 3 + 9
@@ -42,6 +43,7 @@ def test_counter_going_down_without_a_known_wrap_is_an_error():
 
 
 # ---------------------------------------------------------------- synthetic meters
+
 
 class ConstantPower(Meter):
     name = "constant"
@@ -116,8 +118,15 @@ def registry_of(meter: Meter) -> dict:
 
 def test_constant_power_gives_power_times_time_per_inference():
     calls = []
-    result = energy_pass("fake", {}, period_secs=0.01, idle_secs=0.1, duration_secs=0.25,
-                         run_once=lambda: (calls.append(1), time.sleep(0.005)), registry=registry_of(ConstantPower(2.5)))
+    result = energy_pass(
+        "fake",
+        {},
+        period_secs=0.01,
+        idle_secs=0.1,
+        duration_secs=0.25,
+        run_once=lambda: (calls.append(1), time.sleep(0.005)),
+        registry=registry_of(ConstantPower(2.5)),
+    )
     assert result["avg_power_w"] == pytest.approx(2.5)
     assert result["idle_power_w"] == pytest.approx(2.5)
     assert result["inferences"] == len(calls) > 0
@@ -129,8 +138,15 @@ def test_constant_power_gives_power_times_time_per_inference():
 
 def test_linear_ramp_averages_to_the_mean_of_its_ends():
     meter = RampPower(1.0, 10.0)  # +10 W/s: 2.5 W over the 0.25 s window
-    result = energy_pass("fake", {}, period_secs=0.01, idle_secs=0, duration_secs=0.25,
-                         run_once=lambda: time.sleep(0.003), registry=registry_of(meter))
+    result = energy_pass(
+        "fake",
+        {},
+        period_secs=0.01,
+        idle_secs=0,
+        duration_secs=0.25,
+        run_once=lambda: time.sleep(0.003),
+        registry=registry_of(meter),
+    )
     expected = (meter.log[0] + meter.log[-1]) / 2  # the mean of a linear function over an interval
     assert result["avg_power_w"] == pytest.approx(expected, rel=1e-9)
     assert result["idle_power_w"] is None and result["dynamic_mj_per_inference"] is None
@@ -139,8 +155,15 @@ def test_linear_ramp_averages_to_the_mean_of_its_ends():
 
 def test_counter_recovers_the_known_energy_per_inference_above_idle():
     meter = LoadCounter(idle_w=1.5, joules_per_call=0.02)
-    result = energy_pass("fake", {}, period_secs=0.02, idle_secs=0.15, duration_secs=0.3, run_once=meter.work,
-                         registry=registry_of(meter))
+    result = energy_pass(
+        "fake",
+        {},
+        period_secs=0.02,
+        idle_secs=0.15,
+        duration_secs=0.3,
+        run_once=meter.work,
+        registry=registry_of(meter),
+    )
     assert result["method"] == "counter"
     assert result["idle_power_w"] == pytest.approx(1.5, rel=1e-9)
     assert result["inferences"] == meter.calls
@@ -151,18 +174,27 @@ def test_counter_recovers_the_known_energy_per_inference_above_idle():
     assert 0.9 < scale <= 1.0
     assert result["dynamic_mj_per_inference"] == pytest.approx(20.0 * scale, rel=1e-9)
     assert result["mj_per_inference"] == pytest.approx(
-        (1.5 * window + 0.02 * meter.calls) / window * result["duration_s"] / meter.calls * 1e3, rel=1e-9)
+        (1.5 * window + 0.02 * meter.calls) / window * result["duration_s"] / meter.calls * 1e3, rel=1e-9
+    )
 
 
 def test_counter_wrap_around_during_the_run_is_unwrapped():
     meter = LoadCounter(idle_w=5.0, joules_per_call=0.0, wrap=0.5)  # wraps every 100 ms
-    result = energy_pass("fake", {}, period_secs=0.01, idle_secs=0, duration_secs=0.35,
-                         run_once=lambda: time.sleep(0.004), registry=registry_of(meter))
+    result = energy_pass(
+        "fake",
+        {},
+        period_secs=0.01,
+        idle_secs=0,
+        duration_secs=0.35,
+        run_once=lambda: time.sleep(0.004),
+        registry=registry_of(meter),
+    )
     assert any(b < a for a, b in zip(meter.log, meter.log[1:])), "the test counter never wrapped"
     assert result["avg_power_w"] == pytest.approx(5.0, rel=1e-9)
 
 
 # ---------------------------------------------------------------- failures are reasons
+
 
 def test_unknown_meter_is_unavailable_with_the_known_names():
     with pytest.raises(MeterUnavailable, match="rpi5-pmic"):
@@ -209,8 +241,9 @@ def test_agent_energy_pass_records_the_reason_when_the_meter_is_unavailable():
         def run(self):
             pass
 
-    out = agent._energy_pass(Runtime(), {"meter": "no-such-meter", "period_secs": 0.01, "idle_secs": 0,
-                                         "duration_secs": 0.01})
+    out = agent._energy_pass(
+        Runtime(), {"meter": "no-such-meter", "period_secs": 0.01, "idle_secs": 0, "duration_secs": 0.01}
+    )
     assert out["meter"] == "no-such-meter" and "unknown [energy] meter" in out["missing_reason"]
 
 
@@ -235,8 +268,15 @@ class BusyReader(ConstantPower):
 
 def test_meter_cost_counts_the_sampler_threads_cpu_time():
     meter = BusyReader(0.003)
-    result = energy_pass("fake", {}, period_secs=0.02, idle_secs=0.1, duration_secs=0.3,
-                         run_once=lambda: time.sleep(0.005), registry=registry_of(meter))
+    result = energy_pass(
+        "fake",
+        {},
+        period_secs=0.02,
+        idle_secs=0.1,
+        duration_secs=0.3,
+        run_once=lambda: time.sleep(0.005),
+        registry=registry_of(meter),
+    )
     cost = result["meter_cost"]
     # Every read in the sampler thread burned >= 3 ms; the reads closing each phase run in the caller's.
     in_thread = meter.reads - 2
@@ -255,8 +295,15 @@ def test_meter_cost_counts_the_processes_a_forking_meter_starts():
             run_command(["sh", "-c", "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done"])
             return self.watts
 
-    result = energy_pass("fake", {}, period_secs=0.02, idle_secs=0, duration_secs=0.2,
-                         run_once=lambda: time.sleep(0.005), registry=registry_of(Forking(1.0)))
+    result = energy_pass(
+        "fake",
+        {},
+        period_secs=0.02,
+        idle_secs=0,
+        duration_secs=0.2,
+        run_once=lambda: time.sleep(0.005),
+        registry=registry_of(Forking(1.0)),
+    )
     cost = result["meter_cost"]
     assert cost["child_processes_cpu_s"] > 0 and cost["idle"] is None
     assert cost["cpu_s"] > cost["sampler_thread_cpu_s"]

@@ -15,8 +15,16 @@ from edge_bench.device.power.base import CommandError
 from edge_bench.device.power.integrate import counter_energy_j
 from edge_bench.device.power.jetson import parse_tegrastats_rails
 from edge_bench.device.power.rpi5_pmic import Rpi5PmicMeter, parse_pmic_adc, pmic_power_w
-from edge_bench.device.power.vcio import (GET_GENCMD_RESULT, MAX_STRING, GencmdError, Mailbox, gencmd_message,
-                                          gencmd_reply, ioctl_mbox_property, open_mailbox)
+from edge_bench.device.power.vcio import (
+    GET_GENCMD_RESULT,
+    MAX_STRING,
+    GencmdError,
+    Mailbox,
+    gencmd_message,
+    gencmd_reply,
+    ioctl_mbox_property,
+    open_mailbox,
+)
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -35,10 +43,12 @@ def tree(root: Path, files: dict[str, str]) -> Path:
 
 def canned(outputs: dict[tuple, str] | str):
     """A Runner answering from canned outputs."""
+
     def run(argv):
         if isinstance(outputs, str):
             return outputs
         return outputs[tuple(argv)]
+
     return run
 
 
@@ -47,8 +57,11 @@ def no_mailbox():
 
 
 def test_every_meter_has_its_options_listed():
-    assert set(METERS) == set(METER_OPTIONS) == {"rpi5-pmic", "hwmon", "rapl", "jetson-ina3221", "tegrastats",
-                                                 "android-battery", "android-rails"}
+    assert (
+        set(METERS)
+        == set(METER_OPTIONS)
+        == {"rpi5-pmic", "hwmon", "rapl", "jetson-ina3221", "tegrastats", "android-battery", "android-rails"}
+    )
 
 
 def test_unknown_option_names_the_known_ones():
@@ -60,10 +73,20 @@ def test_unknown_option_names_the_known_ones():
 
 NO_BATTERY = sample("vcgencmd/pmic_read_adc_rpi5_no_battery.txt")
 # The twelve (A, V) pairs of that capture, rail by rail.
-NO_BATTERY_PAIRS = [(0.05855580, 3.61069200), (0.06148359, 3.29982600), (0.13272650, 1.81684800),
-                    (0.13955800, 1.10109800), (0.00980400, 0.60366240), (0.19811380, 1.10292900),
-                    (0.34157550, 0.80292960), (5.03652000, 0.89369880), (0.00006105, 3.29944700),
-                    (0.00054945, 3.30402600), (0.00531135, 0.79618980), (0.02161170, 4.92450000)]
+NO_BATTERY_PAIRS = [
+    (0.05855580, 3.61069200),
+    (0.06148359, 3.29982600),
+    (0.13272650, 1.81684800),
+    (0.13955800, 1.10109800),
+    (0.00980400, 0.60366240),
+    (0.19811380, 1.10292900),
+    (0.34157550, 0.80292960),
+    (5.03652000, 0.89369880),
+    (0.00006105, 3.29944700),
+    (0.00054945, 3.30402600),
+    (0.00531135, 0.79618980),
+    (0.02161170, 4.92450000),
+]
 NO_BATTERY_W = sum(a * v for a, v in NO_BATTERY_PAIRS)
 
 
@@ -94,8 +117,13 @@ def test_partial_and_selected_dumps_have_no_pairs_and_say_so():
     with pytest.raises(MeterUnavailable, match="no current/voltage rail pairs"):
         pmic_power_w(alpha)
     gist = parse_pmic_adc(sample("vcgencmd/pmic_read_adc_rpi5_gist_lines.txt"))  # no leading alignment
-    assert gist == {"3V7_WL_SW": {"A": 0.04782057}, "VDD_CORE": {"V": 0.7209762}, "HDMI": {"V": 5.16034},
-                    "EXT5V": {"V": 5.171059}, "BATT": {"V": 0.0059829}}
+    assert gist == {
+        "3V7_WL_SW": {"A": 0.04782057},
+        "VDD_CORE": {"V": 0.7209762},
+        "HDMI": {"V": 5.16034},
+        "EXT5V": {"V": 5.171059},
+        "BATT": {"V": 0.0059829},
+    }
 
 
 def test_pmic_meter_through_vcgencmd_applies_the_board_fit_only_when_asked():
@@ -103,11 +131,15 @@ def test_pmic_meter_through_vcgencmd_applies_the_board_fit_only_when_asked():
     plain = open_meter("rpi5-pmic", {"via": "vcgencmd"}, source=src)
     assert plain.read() == pytest.approx(NO_BATTERY_W)
     assert plain.describe()["board_fit"] is None and plain.describe()["via"] == "vcgencmd"
-    fitted = open_meter("rpi5-pmic", {"via": "vcgencmd", "board_fit_scale": 1.145, "board_fit_offset_w": 0.588},
-                        source=src)
+    fitted = open_meter(
+        "rpi5-pmic", {"via": "vcgencmd", "board_fit_scale": 1.145, "board_fit_offset_w": 0.588}, source=src
+    )
     assert fitted.read() == pytest.approx(1.145 * NO_BATTERY_W + 0.588)
-    assert fitted.describe()["board_fit"] == {"scale": 1.145, "offset_w": 0.588,
-                                              "formula": "P_board = scale * P_pmic + offset_w"}
+    assert fitted.describe()["board_fit"] == {
+        "scale": 1.145,
+        "offset_w": 0.588,
+        "formula": "P_board = scale * P_pmic + offset_w",
+    }
     with pytest.raises(MeterUnavailable, match="both"):
         open_meter("rpi5-pmic", {"board_fit_scale": 1.1}, source=src)
     with pytest.raises(MeterUnavailable, match="options.via"):
@@ -145,10 +177,10 @@ class Firmware:
         size, code, tag, value_size, req_len, _ = struct.unpack_from("=6I", buffer, 0)
         assert (size, code, tag, value_size, req_len) == (len(buffer), 0, GET_GENCMD_RESULT, MAX_STRING, 0)
         assert struct.unpack_from("=I", buffer, size - 4) == (0,)  # the end tag
-        command = bytes(buffer[24:24 + MAX_STRING]).split(b"\0", 1)[0].decode()
+        command = bytes(buffer[24 : 24 + MAX_STRING]).split(b"\0", 1)[0].decode()
         self.commands.append(command)
         reply = self.replies[command].encode() + b"\0"
-        buffer[24:24 + len(reply)] = reply
+        buffer[24 : 24 + len(reply)] = reply
         struct.pack_into("=I", buffer, 4, 0x80000000)
         struct.pack_into("=I", buffer, 20, self.error)
         return 0
@@ -221,8 +253,13 @@ def test_ina219_on_battery_reads_the_chips_power_despite_negative_current(tmp_pa
     names = ("in0_input", "in1_input", "power1_input", "curr1_input", "shunt_resistor")
     assert values == ["-4", "4228", "176000", "-40", "100000"]
     # The capture lists hwmon2's values; its `name` file is not in it (the driver sets the chip's name).
-    tree(tmp_path, {"sys/class/hwmon/hwmon2/name": "ina219\n",
-                    **{f"sys/class/hwmon/hwmon2/{n}": v + "\n" for n, v in zip(names, values)}})
+    tree(
+        tmp_path,
+        {
+            "sys/class/hwmon/hwmon2/name": "ina219\n",
+            **{f"sys/class/hwmon/hwmon2/{n}": v + "\n" for n, v in zip(names, values)},
+        },
+    )
     meter = open_meter("hwmon", {"name": "ina219"}, source=Source(root=str(tmp_path)))
     assert meter.read() == pytest.approx(0.176)
     assert meter.describe()["method"] == "power1_input (µW)" and meter.describe()["source"] == "/sys/class/hwmon/hwmon2"
@@ -233,8 +270,12 @@ def sl1640_board(root: Path) -> Source:
     for part in ("currents", "voltages", "power"):
         files.update(cat_listing(sample(f"hwmon/sl1640_{part}.txt")))
     # The `name` files are not in the doc: the drivers name an INA3221 "ina3221", an INA220 "ina220".
-    files.update({"/sys/class/hwmon/hwmon0/name": "ina3221\n",
-                  **{f"/sys/class/hwmon/hwmon{n}/name": "ina220\n" for n in (1, 2, 3)}})
+    files.update(
+        {
+            "/sys/class/hwmon/hwmon0/name": "ina3221\n",
+            **{f"/sys/class/hwmon/hwmon{n}/name": "ina220\n" for n in (1, 2, 3)},
+        }
+    )
     tree(root, files)
     return Source(root=str(root))
 
@@ -255,16 +296,25 @@ def test_ina3221_channels_and_ina220s_add_up_to_the_board_docs_total(tmp_path):
         open_meter("hwmon", {"name": "ina3221", "channel": 4}, source=src)
 
 
-@pytest.mark.parametrize("line, watts", [
-    ("Status: 95 % (4140 mV, 0 mA)", 0.0),
-    ("Status: 90 % (4084 mV, 87 mA)", 4.084 * 0.087),
-    ("Status: 102 % (4224 mV, -150 mA)", 4.224 * 0.150),  # charging: the sign flips, the magnitude counts
-])
+@pytest.mark.parametrize(
+    "line, watts",
+    [
+        ("Status: 95 % (4140 mV, 0 mA)", 0.0),
+        ("Status: 90 % (4084 mV, 87 mA)", 4.084 * 0.087),
+        ("Status: 102 % (4224 mV, -150 mA)", 4.224 * 0.150),  # charging: the sign flips, the magnitude counts
+    ],
+)
 def test_ina219_volts_times_amps_whatever_the_current_direction(tmp_path, line, watts):
     assert line in sample("hwmon/ina219_ups_script.txt")
     mv, ma = re.search(r"\((-?\d+) mV, (-?\d+) mA\)", line).groups()
-    tree(tmp_path, {"sys/class/hwmon/hwmon1/name": "ina219\n", "sys/class/hwmon/hwmon1/in1_input": mv + "\n",
-                    "sys/class/hwmon/hwmon1/curr1_input": ma + "\n"})
+    tree(
+        tmp_path,
+        {
+            "sys/class/hwmon/hwmon1/name": "ina219\n",
+            "sys/class/hwmon/hwmon1/in1_input": mv + "\n",
+            "sys/class/hwmon/hwmon1/curr1_input": ma + "\n",
+        },
+    )
     assert open_meter("hwmon", {"name": "ina219"}, source=Source(root=str(tmp_path))).read() == pytest.approx(watts)
 
 
@@ -282,7 +332,7 @@ def test_hwmon_missing_sensor_lists_what_exists(tmp_path):
 def test_rapl_counter_wrapping_twice_in_a_real_series():
     series = [int(v) for v in sample("rapl/laptop_energy_uj_wrap.txt").splitlines()[1:]]
     assert sum(b < a for a, b in zip(series, series[1:])) == 2  # 134258672512 -> 582493184, 132652438176 -> ...
-    wrap_uj = 2 ** 37  # the capture's wrap point is only known to be about 2^37 µJ: any value above the peak works
+    wrap_uj = 2**37  # the capture's wrap point is only known to be about 2^37 µJ: any value above the peak works
     total_j = counter_energy_j([v / 1e6 for v in series], wrap_j=wrap_uj / 1e6)
     assert total_j == pytest.approx((series[-1] - series[0] + 2 * wrap_uj) / 1e6)
     with pytest.raises(ValueError, match="wrap value is unknown"):
@@ -312,8 +362,13 @@ def test_rapl_fourteen_digit_counter_and_unreadable_files(tmp_path):
 
 
 def test_rapl_root_only_counter_says_so(tmp_path):
-    tree(tmp_path, {"sys/class/powercap/intel-rapl:0/name": "package-0\n",
-                    "sys/class/powercap/intel-rapl:0/energy_uj": "2469474853\n"})
+    tree(
+        tmp_path,
+        {
+            "sys/class/powercap/intel-rapl:0/name": "package-0\n",
+            "sys/class/powercap/intel-rapl:0/energy_uj": "2469474853\n",
+        },
+    )
     plain = Source(root=str(tmp_path)).reader()
 
     def read(path):
@@ -337,11 +392,18 @@ def test_tegrastats_orin_nano_jetpack6_with_timestamps():
     lines = sample("tegrastats/orin_nano_jp62.txt").splitlines()
     rails = [parse_tegrastats_rails(line) for line in lines]
     assert rails[0] == {"VDD_IN": 5251.0, "VDD_CPU_GPU_CV": 512.0, "VDD_SOC": 2724.0}
-    assert rails[1] == {"VDD_IN": 16993.0, "VDD_CPU_GPU_CV": 5895.0, "VDD_SOC": 6031.0}  # instant, not the 10908 average
+    assert rails[1] == {
+        "VDD_IN": 16993.0,
+        "VDD_CPU_GPU_CV": 5895.0,
+        "VDD_SOC": 6031.0,
+    }  # instant, not the 10908 average
     meter = open_meter("tegrastats", {}, period_secs=0.1, source=Source(lines=lines))
     assert meter.rails == ["VDD_IN"]
-    assert [meter.read(), meter.read(), meter.read()] == [pytest.approx(16.993), pytest.approx(8.752),
-                                                          pytest.approx(6.150)]
+    assert [meter.read(), meter.read(), meter.read()] == [
+        pytest.approx(16.993),
+        pytest.approx(8.752),
+        pytest.approx(6.150),
+    ]
     assert meter.helper_cpu_s() is None  # no tegrastats process behind a line stream
 
 
@@ -351,11 +413,18 @@ def test_tegrastats_without_root_and_an_average_missing_its_unit():
 
 
 def test_tegrastats_unitless_jetpack4_boards():
-    tx1, tx2, nano, agx, nx = (parse_tegrastats_rails(line)
-                               for line in sample("tegrastats/datadog_jp4_five_boards.txt").splitlines())
+    tx1, tx2, nano, agx, nx = (
+        parse_tegrastats_rails(line) for line in sample("tegrastats/datadog_jp4_five_boards.txt").splitlines()
+    )
     assert tx1 == {"VDD_IN": 2532.0, "VDD_CPU": 76.0, "VDD_GPU": 19.0}  # not "IRAM 0/252kB"
-    assert tx2 == {"VDD_SYS_GPU": 152.0, "VDD_SYS_SOC": 687.0, "VDD_4V0_WIFI": 0.0, "VDD_IN": 3056.0,
-                   "VDD_SYS_CPU": 152.0, "VDD_SYS_DDR": 883.0}
+    assert tx2 == {
+        "VDD_SYS_GPU": 152.0,
+        "VDD_SYS_SOC": 687.0,
+        "VDD_4V0_WIFI": 0.0,
+        "VDD_IN": 3056.0,
+        "VDD_SYS_CPU": 152.0,
+        "VDD_SYS_DDR": 883.0,
+    }
     assert nano == {"POM_5V_IN": 1022.0, "POM_5V_GPU": 0.0, "POM_5V_CPU": 204.0}
     assert agx == {"GPU": 0.0, "CPU": 311.0, "SOC": 932.0, "CV": 0.0, "VDDRQ": 621.0, "SYS5V": 1482.0}
     assert nx == {"VDD_IN": 4067.0, "VDD_CPU_GPU_CV": 738.0, "VDD_SOC": 1353.0}
@@ -383,9 +452,20 @@ def test_ina3221_rail_chosen_by_label(tmp_path):
     # The mainline ina3221 hwmon layout of a Jetson. No Jetson sysfs reading is published: the values are
     # the SL1640 board's INA3221 readings (hwmon/sl1640_*.txt) under the Jetson's rail labels.
     d = "sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon2"
-    tree(tmp_path, {f"{d}/in1_label": "VDD_IN\n", f"{d}/in1_input": "800\n", f"{d}/curr1_input": "856\n",
-                    f"{d}/in2_label": "VDD_CPU_GPU_CV\n", f"{d}/in2_input": "840\n", f"{d}/curr2_input": "32\n",
-                    f"{d}/in3_label": "VDD_SOC\n", f"{d}/in3_input": "1104\n", f"{d}/curr3_input": "60\n"})
+    tree(
+        tmp_path,
+        {
+            f"{d}/in1_label": "VDD_IN\n",
+            f"{d}/in1_input": "800\n",
+            f"{d}/curr1_input": "856\n",
+            f"{d}/in2_label": "VDD_CPU_GPU_CV\n",
+            f"{d}/in2_input": "840\n",
+            f"{d}/curr2_input": "32\n",
+            f"{d}/in3_label": "VDD_SOC\n",
+            f"{d}/in3_input": "1104\n",
+            f"{d}/curr3_input": "60\n",
+        },
+    )
     src = Source(root=str(tmp_path))
     assert open_meter("jetson-ina3221", {}, source=src).read() == pytest.approx(0.6848)  # VDD_IN by default
     assert open_meter("jetson-ina3221", {"rail": "VDD_SOC"}, source=src).read() == pytest.approx(0.06624)
@@ -399,8 +479,15 @@ def test_ina3221x_legacy_iio_rails(tmp_path):
     # JetPack 4's ina3221x IIO driver, the files tegrastats itself reads on a Nano: the Nano's line in
     # tegrastats/datadog_jp4_five_boards.txt shows POM_5V_IN 1022 mW and POM_5V_GPU 0 mW.
     d = "sys/bus/i2c/drivers/ina3221x/6-0040/iio:device0"
-    tree(tmp_path, {f"{d}/rail_name_0": "POM_5V_IN\n", f"{d}/in_power0_input": "1022\n",
-                    f"{d}/rail_name_1": "POM_5V_GPU\n", f"{d}/in_power1_input": "0\n"})
+    tree(
+        tmp_path,
+        {
+            f"{d}/rail_name_0": "POM_5V_IN\n",
+            f"{d}/in_power0_input": "1022\n",
+            f"{d}/rail_name_1": "POM_5V_GPU\n",
+            f"{d}/in_power1_input": "0\n",
+        },
+    )
     assert open_meter("jetson-ina3221", {}, source=Source(root=str(tmp_path))).read() == pytest.approx(1.022)
 
 
@@ -419,9 +506,14 @@ def uevent(text: str) -> dict[str, str]:
 def pixel3a(root: Path) -> Source:
     """The Pixel 3a's power_supply attributes as its uevent lists them (the same values its files hold)."""
     values = uevent(sample("android/uevent_pixel3a.txt"))
-    tree(root, {"sys/class/power_supply/battery/current_now": values["CURRENT_NOW"] + "\n",
-                "sys/class/power_supply/battery/voltage_now": values["VOLTAGE_NOW"] + "\n",
-                "sys/class/power_supply/battery/status": values["STATUS"] + "\n"})
+    tree(
+        root,
+        {
+            "sys/class/power_supply/battery/current_now": values["CURRENT_NOW"] + "\n",
+            "sys/class/power_supply/battery/voltage_now": values["VOLTAGE_NOW"] + "\n",
+            "sys/class/power_supply/battery/status": values["STATUS"] + "\n",
+        },
+    )
     return Source(root=str(root))
 
 
@@ -460,9 +552,14 @@ def pixel6(root: Path) -> Source:
     """The Pixel 6's two ODPM devices, each file as `cat` printed it (the host's prompt lines dropped)."""
     blocks = re.split(r"^.*\$ adb shell cat .*\n", sample("android/odpm_energy_value_pixel6.txt"), flags=re.M)
     device0, device1 = (b for b in blocks if b)
-    tree(root, {"sys/bus/iio/devices/iio:device0/energy_value": device0,
-                "sys/bus/iio/devices/iio:device1/energy_value": device1,
-                "sys/bus/iio/devices/iio:device2/name": "not an ODPM\n"})
+    tree(
+        root,
+        {
+            "sys/bus/iio/devices/iio:device0/energy_value": device0,
+            "sys/bus/iio/devices/iio:device1/energy_value": device1,
+            "sys/bus/iio/devices/iio:device2/name": "not an ODPM\n",
+        },
+    )
     return Source(root=str(root))
 
 
@@ -482,8 +579,9 @@ def test_rails_meter_sums_the_chosen_counters_across_both_devices(tmp_path):
     assert cpu.describe()["source"] == ["/sys/bus/iio/devices/iio:device0/energy_value"]
     everything = open_meter("android-rails", {}, source=src)
     assert len(everything.rails) == 16 and len(everything.describe()["source"]) == 2
-    assert everything.read() == pytest.approx(sum(r["energy_uws"] for r in parse_odpm_energy(
-        sample("android/odpm_energy_value_pixel6.txt")).values()) / 1e6)
+    assert everything.read() == pytest.approx(
+        sum(r["energy_uws"] for r in parse_odpm_energy(sample("android/odpm_energy_value_pixel6.txt")).values()) / 1e6
+    )
     with pytest.raises(MeterUnavailable, match="S99_NOPE"):
         open_meter("android-rails", {"rails": ["S99_NOPE"]}, source=src)
 
@@ -496,14 +594,17 @@ def test_rails_meter_without_an_odpm_says_what_to_use(tmp_path):
 # ---------------------------------------------------------------- dumpsys battery
 
 
-@pytest.mark.parametrize("name, level, temperature, voltage, status, powered_by", [
-    ("dumpsys_battery_pixel_c.txt", 19.0, 27.5, 3.764, "charging", ["ac"]),
-    ("dumpsys_battery_2016.txt", 89.0, 0.0, 0.0, "charging", ["ac"]),
-    ("dumpsys_battery_aosp_2024.txt", 80.0, 18.0, 4.2, "not charging", ["ac"]),
-    ("dumpsys_battery_pixelflasher.txt", 82.0, 37.9, 4.182, "not charging", []),
-    ("dumpsys_battery_xiaomi_hyperos.txt", 80.0, 36.4, 4.228, "charging", ["ac"]),
-    ("dumpsys_battery_samsung.txt", 100.0, 30.9, 4.312, "full", ["usb"]),
-])
+@pytest.mark.parametrize(
+    "name, level, temperature, voltage, status, powered_by",
+    [
+        ("dumpsys_battery_pixel_c.txt", 19.0, 27.5, 3.764, "charging", ["ac"]),
+        ("dumpsys_battery_2016.txt", 89.0, 0.0, 0.0, "charging", ["ac"]),
+        ("dumpsys_battery_aosp_2024.txt", 80.0, 18.0, 4.2, "not charging", ["ac"]),
+        ("dumpsys_battery_pixelflasher.txt", 82.0, 37.9, 4.182, "not charging", []),
+        ("dumpsys_battery_xiaomi_hyperos.txt", 80.0, 36.4, 4.228, "charging", ["ac"]),
+        ("dumpsys_battery_samsung.txt", 100.0, 30.9, 4.312, "full", ["usb"]),
+    ],
+)
 def test_dumpsys_battery_of_every_vendor(name, level, temperature, voltage, status, powered_by):
     battery = parse_dumpsys_battery(sample(f"android/{name}"))
     assert battery["level_percent"] == level  # never "Capacity level: 3"

@@ -18,7 +18,12 @@ GRID = '[model]\narch = "mobilenet_v2"\n[sweep]\nresolution = [96, 64]\nwidth = 
 
 def test_grid_is_the_cartesian_product(tmp_path):
     variants = expand(recipe_file(tmp_path, GRID))
-    assert [(v.fields["resolution"], v.fields["width"]) for v in variants] == [(96, 1.0), (96, 0.5), (64, 1.0), (64, 0.5)]
+    assert [(v.fields["resolution"], v.fields["width"]) for v in variants] == [
+        (96, 1.0),
+        (96, 0.5),
+        (64, 1.0),
+        (64, 0.5),
+    ]
     assert variants[0].name == "mobilenet_v2[resolution=96,width=1.0]"
     assert variants[0].record() == {"name": variants[0].name, "arch": "mobilenet_v2", "resolution": 96, "width": 1.0}
 
@@ -46,12 +51,15 @@ def test_only_on_a_fixed_field_filters(tmp_path):
         expand(recipe, [Only.parse("weights=IMAGENET1K_V1")])
 
 
-@pytest.mark.parametrize("flag, message", [
-    ("resolution", "expected KEY=VALUE"),
-    ("=3", "expected KEY=VALUE"),
-    ("depth=3", "has no field 'depth'"),
-    ("resolution=big", "'big' is not an integer"),
-])
+@pytest.mark.parametrize(
+    "flag, message",
+    [
+        ("resolution", "expected KEY=VALUE"),
+        ("=3", "expected KEY=VALUE"),
+        ("depth=3", "has no field 'depth'"),
+        ("resolution=big", "'big' is not an integer"),
+    ],
+)
 def test_bad_only_flags(tmp_path, flag, message):
     recipe = recipe_file(tmp_path, GRID)
     with pytest.raises(InputError, match=message):

@@ -16,12 +16,29 @@ REDUCED_RESOLUTION = 64  # convolutional nets: any input size; a ViT's is fixed 
 
 
 def test_the_papers_recipes_are_shipped():
-    expected = {"resnet50-ms", "resnet50-rsms", "resnet50-fcr", "vit-s-rs", "vit-s-patch", "vit-s-ms", "regseg-rs", "regseg-ms", "mobilenetv2-rs"}
+    expected = {
+        "resnet50-ms",
+        "resnet50-rsms",
+        "resnet50-fcr",
+        "vit-s-rs",
+        "vit-s-patch",
+        "vit-s-ms",
+        "regseg-rs",
+        "regseg-ms",
+        "mobilenetv2-rs",
+    }
     assert expected <= set(RECIPES)
     sizes = {name: len(expand(load_recipe(name))) for name in expected}
     assert sizes == {
-        "resnet50-ms": 4, "resnet50-rsms": 7 * 4, "resnet50-fcr": 7, "vit-s-rs": 6, "vit-s-patch": 2 * 5,
-        "vit-s-ms": 3 + 2 * 4, "regseg-rs": 8, "regseg-ms": 3, "mobilenetv2-rs": 5,
+        "resnet50-ms": 4,
+        "resnet50-rsms": 7 * 4,
+        "resnet50-fcr": 7,
+        "vit-s-rs": 6,
+        "vit-s-patch": 2 * 5,
+        "vit-s-ms": 3 + 2 * 4,
+        "regseg-rs": 8,
+        "regseg-ms": 3,
+        "mobilenetv2-rs": 5,
     }
 
 

@@ -17,6 +17,7 @@ def write_report(records, out, **options):
     """The report of records written as results.jsonl holds them (the tests edit them as JSON)."""
     return _write_report([make_record(**r) for r in records], out, **options)
 
+
 RESOLUTIONS = (224, 210, 196, 182, 168, 154, 140)
 TOP1 = {224: 80.0, 210: 79.9, 196: 79.6, 182: 79.3, 168: 78.9, 154: 78.2, 140: 77.0}
 # latency = slope * GFLOPs + intercept (ms): LiteRT is faster on the host, ExecuTorch on the Pi.
@@ -33,7 +34,9 @@ def gflops(resolution: int, width: float = 1.0) -> float:
     return 8.18 * (resolution / 224) ** 2 * width**2
 
 
-def record(target, runtime, resolution, width=1.0, accuracy=None, status="ok", error=None, energy=True, throttled=False):
+def record(
+    target, runtime, resolution, width=1.0, accuracy=None, status="ok", error=None, energy=True, throttled=False
+):
     g = gflops(resolution, width)
     slope, intercept = LINES[(target, runtime)]
     latency = slope * g + intercept
@@ -164,7 +167,9 @@ def test_sections_hold_the_expected_numbers(labelled_report):
     slope, intercept = LINES[("pi5", "litert")]
     expected = sum(slope * gflops(r) + intercept for r in RESOLUTIONS) / 7
     assert policy.loc[("pi5", "litert"), "latency_median_ms_mean"] == pytest.approx(expected)
-    assert policy.loc[("pi5", "litert"), "latency_median_ms_vs_largest"] == pytest.approx(expected / (slope * gflops(224) + intercept))
+    assert policy.loc[("pi5", "litert"), "latency_median_ms_vs_largest"] == pytest.approx(
+        expected / (slope * gflops(224) + intercept)
+    )
     assert policy.loc[("pi5", "litert"), "top1_mean"] == pytest.approx(sum(TOP1.values()) / 7)
     assert policy.loc[("pi5", "litert"), "top1_minus_largest"] == pytest.approx(sum(TOP1.values()) / 7 - TOP1[224])
     cross = pd.read_csv(out / "cross_runtime.csv")
@@ -195,15 +200,26 @@ def fidelity_only(weights: dict, note: str) -> list[dict]:
     for runtime in ("executorch", "litert"):
         for r in RESOLUTIONS:
             sqnr = 18.0 if r == 140 else 30.0 - (224 - r) / 20
-            rec = record("host", runtime, r, accuracy={"sqnr_db": sqnr, "top1_agreement": 95.0, "accuracy_note": note,
-                                                      "fidelity_inputs": "standard-normal images (numpy seed 0)"})
+            rec = record(
+                "host",
+                runtime,
+                r,
+                accuracy={
+                    "sqnr_db": sqnr,
+                    "top1_agreement": 95.0,
+                    "accuracy_note": note,
+                    "fidelity_inputs": "standard-normal images (numpy seed 0)",
+                },
+            )
             rec["weights"] = weights
             records.append(rec)
     return records
 
 
 def test_without_labels_the_fastest_faithful_artifact_is_recommended(tmp_path):
-    records = fidelity_only({"kind": "torchvision", "name": "ResNet50_Weights.IMAGENET1K_V2"}, "not measured: no --dataset given")
+    records = fidelity_only(
+        {"kind": "torchvision", "name": "ResNet50_Weights.IMAGENET1K_V2"}, "not measured: no --dataset given"
+    )
     markdown = write_report(records, tmp_path).read_text()
     screen = first_screen(markdown)
     assert "**host**: ship **resnet50[resolution=154]** with **litert**" in screen
@@ -276,8 +292,15 @@ def smoke_like(runtime: str, resolution: int) -> dict:
     rec = record("host", runtime, 224)
     g = 0.0239 * (resolution / 96) ** 2
     slope, intercept = LINES[("host", runtime)]
-    rec.update(recipe="smoke", variant={"name": f"mobilenet_v2[resolution={resolution}]", "arch": "mobilenet_v2",
-                                        "resolution": resolution, "width": 0.35})
+    rec.update(
+        recipe="smoke",
+        variant={
+            "name": f"mobilenet_v2[resolution={resolution}]",
+            "arch": "mobilenet_v2",
+            "resolution": resolution,
+            "width": 0.35,
+        },
+    )
     rec["analytic"] = {**rec["analytic"], "flops": g * 1e9, "macs": g * 1e9 / 2}
     rec["latency_ms"] = {**rec["latency_ms"], "median": slope * g + intercept}
     rec["weights"] = {"kind": "random", "name": ""}
@@ -305,7 +328,14 @@ def test_a_merged_report_never_fits_or_ranks_across_architectures(tmp_path):
     assert "mobilenet_v2 on host / litert: no fit (2 usable points" in screen
     assert "resnet50 on host / litert: no fit (1 usable point;" in screen
     fronts = pd.read_csv(tmp_path / "pareto.csv")
-    assert fronts.groupby(["target", "runtime", "cost", "arch"]).size().groupby(["target", "runtime", "cost"]).size().eq(2).all()
+    assert (
+        fronts.groupby(["target", "runtime", "cost", "arch"])
+        .size()
+        .groupby(["target", "runtime", "cost"])
+        .size()
+        .eq(2)
+        .all()
+    )
     assert "| arch | target | runtime | ranked on |" in markdown and "96 px" in markdown
 
 
@@ -326,12 +356,22 @@ def with_samples(rec: dict, spread: float, seed: int = 0) -> dict:
 def test_the_report_says_what_it_was_measured_on(tmp_path):
     records = [record("pi5", rt, r) for rt in ("executorch", "litert") for r in (224, 182, 140)]
     for i, rec in enumerate(records):
-        rec["env"] = {"cpu_model": "Raspberry Pi 5 Model B Rev 1.0", "machine": "aarch64", "cores_online": 4,
-                      "cores_usable": 4, "threads": 4, "os": "Debian GNU/Linux 12 (bookworm)",
-                      "runtime": {"package": rec["runtime"], "version": "1.5.1" if rec["runtime"] == "executorch" else "2.3.0"},
-                      "thermal_before": {"load_average": [0.10 + i / 100, 0.2, 0.3], "temperature_c": 48.0, "governor": ["performance"],
-                                         "throttled": {"value": 0, "current": {"throttled": False}}},
-                      "thermal_after": {"load_average": [1.25, 0.4, 0.3], "temperature_c": 61.5, "governor": ["performance"]}}
+        rec["env"] = {
+            "cpu_model": "Raspberry Pi 5 Model B Rev 1.0",
+            "machine": "aarch64",
+            "cores_online": 4,
+            "cores_usable": 4,
+            "threads": 4,
+            "os": "Debian GNU/Linux 12 (bookworm)",
+            "runtime": {"package": rec["runtime"], "version": "1.5.1" if rec["runtime"] == "executorch" else "2.3.0"},
+            "thermal_before": {
+                "load_average": [0.10 + i / 100, 0.2, 0.3],
+                "temperature_c": 48.0,
+                "governor": ["performance"],
+                "throttled": {"value": 0, "current": {"throttled": False}},
+            },
+            "thermal_after": {"load_average": [1.25, 0.4, 0.3], "temperature_c": 61.5, "governor": ["performance"]},
+        }
         rec["weights"] = {"kind": "torchvision", "name": "ResNet50_Weights.IMAGENET1K_V2"}
     records[0]["throttle_changed"] = True
     markdown = write_report(records, tmp_path).read_text()
@@ -361,8 +401,10 @@ def test_noise_is_measured_and_a_choice_inside_it_is_flagged(tmp_path):
     # Host: LiteRT is 1.33x faster than ExecuTorch at every resolution; with 2% IQR that is clear, with
     # 60% IQR it is not. The sweep steps (about 10% apart) are resolved at 2%, not at 60%.
     for spread, flagged in ((0.02, False), (0.60, True)):
-        records = [with_samples(record("host", rt, r), spread, seed=i)
-                   for i, (rt, r) in enumerate((rt, r) for rt in ("executorch", "litert") for r in RESOLUTIONS)]
+        records = [
+            with_samples(record("host", rt, r), spread, seed=i)
+            for i, (rt, r) in enumerate((rt, r) for rt in ("executorch", "litert") for r in RESOLUTIONS)
+        ]
         out = tmp_path / str(spread)
         markdown = write_report(records, out).read_text()
         table = pd.read_csv(out / "results.csv")
@@ -373,7 +415,9 @@ def test_noise_is_measured_and_a_choice_inside_it_is_flagged(tmp_path):
         screen = first_screen(markdown)
         assert ("> **Warning:** on host, resnet50[resolution=140] with litert is" in screen) is flagged
         cross = pd.read_csv(out / "cross_runtime.csv")
-        assert bool(cross["within_noise"].astype(bool).all()) is flagged and bool(cross["within_noise"].any()) is flagged
+        assert (
+            bool(cross["within_noise"].astype(bool).all()) is flagged and bool(cross["within_noise"].any()) is flagged
+        )
         steps = pd.read_csv(out / "sweep_noise.csv")
         assert len(steps) == 12 and bool(steps["within_noise"].astype(bool).any()) is flagged
         assert ("runtime comparisons differ by no more than the noise" in markdown) is flagged
@@ -415,7 +459,12 @@ def assert_readable(fig):
                 assert not a.overlaps(b), (ax.get_title(), [t.get_text() for t in axis.get_ticklabels()])
         for text in ax.texts:
             box = text.get_window_extent(renderer)
-            assert figure_box.x0 <= box.x0 and box.x1 <= figure_box.x1 and figure_box.y0 <= box.y0 and box.y1 <= figure_box.y1
+            assert (
+                figure_box.x0 <= box.x0
+                and box.x1 <= figure_box.x1
+                and figure_box.y0 <= box.y0
+                and box.y1 <= figure_box.y1
+            )
     return axes
 
 
@@ -432,7 +481,9 @@ def test_latency_plot_draws_the_fit_labels_points_and_keeps_them_inside():
 
     records = [record("host", rt, r) for rt in ("executorch", "litert") for r in RESOLUTIONS]
     top = max(records, key=lambda r: r["latency_ms"]["median"])
-    top["latency_ms"]["median"] *= 1.02  # a point just above the rest (an 8.17 ms point once fell off an axis ending at 8)
+    top["latency_ms"]["median"] *= (
+        1.02  # a point just above the rest (an 8.17 ms point once fell off an axis ending at 8)
+    )
     a = analysis_of(records)
     [ax] = assert_readable(metric_vs_macs_figure(a.frame, a.fits))
     assert ax.get_title() == "resnet50 on host"
@@ -462,10 +513,15 @@ def test_memory_plot_shows_both_runtimes_side_by_side():
 
     from edge_bench.report.plots import memory_figure
 
-    records = [record("host", rt, r) for rt in ("executorch", "litert") for r in (224, 182, 140)]  # equal RSS per runtime
+    records = [
+        record("host", rt, r) for rt in ("executorch", "litert") for r in (224, 182, 140)
+    ]  # equal RSS per runtime
     [ax] = assert_readable(memory_figure(analysis_of(records).frame))
-    positions = {c.get_label(): sorted(x for x, _ in c.get_offsets()) for c in ax.collections
-                 if isinstance(c, PathCollection) and c.get_label().endswith("model RSS")}
+    positions = {
+        c.get_label(): sorted(x for x, _ in c.get_offsets())
+        for c in ax.collections
+        if isinstance(c, PathCollection) and c.get_label().endswith("model RSS")
+    }
     executorch, litert = positions["executorch: model RSS"], positions["litert: model RSS"]
     assert len(executorch) == len(litert) == 3 and all(e != lt for e, lt in zip(executorch, litert))
     assert [t.get_text() for t in ax.get_xticklabels()] == ["140 px", "182 px", "224 px"]
@@ -476,8 +532,12 @@ def test_pareto_plot_labels_variants_per_architecture():
     from edge_bench.report.pareto import pareto_mask
     from edge_bench.report.plots import pareto_figure
 
-    records = [record("host", rt, r, width=w, accuracy=labelled(r, shift=-3.0 if w == 0.5 else 0.0))
-               for rt in ("executorch", "litert") for w in (1.0, 0.5) for r in (224, 182, 140)]
+    records = [
+        record("host", rt, r, width=w, accuracy=labelled(r, shift=-3.0 if w == 0.5 else 0.0))
+        for rt in ("executorch", "litert")
+        for w in (1.0, 0.5)
+        for r in (224, 182, 140)
+    ]
     a = analysis_of(records)
     mask = pareto_mask(a.frame, "top1", "latency_median_ms", group_by=FRONT_GROUP_BY)
     [ax] = assert_readable(pareto_figure(a.frame, "top1", "top-1 %", mask))

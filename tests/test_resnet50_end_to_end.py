@@ -29,9 +29,24 @@ def test_resnet50_at_160_converts_and_runs_on_both_runtimes(tmp_path):
     target.write_text(FAST_HOST)
     out = tmp_path / "run"
     env = {**os.environ, "EDGE_BENCH_CACHE": str(tmp_path / "cache")}
-    done = subprocess.run([str(Path(sys.executable).parent / "edge-bench"), "run", "--target", str(target),
-                           "--recipe", "resnet50-rs", "--only", "resolution=160", "--out", str(out)],
-                          capture_output=True, text=True, timeout=1800, env=env)
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "edge-bench"),
+            "run",
+            "--target",
+            str(target),
+            "--recipe",
+            "resnet50-rs",
+            "--only",
+            "resolution=160",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env=env,
+    )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     records = read_records(out / "results.jsonl")
     assert sorted(r.runtime for r in records) == ["executorch", "litert"]

@@ -9,22 +9,52 @@ import sys
 import pytest
 
 from edge_bench.errors import InputError
-from edge_bench.results import (SCHEMA_VERSION, Latency, Record, ResultStore, Round,
-                                read_records, to_dataframe, upgrade)
+from edge_bench.results import SCHEMA_VERSION, Latency, Record, ResultStore, Round, read_records, to_dataframe, upgrade
 from tests.records import make_record
 
 
 def record(name="m[resolution=96]", runtime="litert", status="ok", median=1.5):
-    return make_record(run_id="r1", recipe="smoke", variant={"name": name, "arch": "m", "resolution": 96, "width": 1.0},
-                       runtime=runtime, target="host", status=status,
-                       latency_ms={"median": median, "mean": median, "p90": median, "p99": median, "std": 0.0,
-                                   "min": median, "max": median, "n": 3, "samples": [median] * 3},
-                       analytic={"flops": 1000, "memory_bytes": 50, "planned_bytes": 7})
+    return make_record(
+        run_id="r1",
+        recipe="smoke",
+        variant={"name": name, "arch": "m", "resolution": 96, "width": 1.0},
+        runtime=runtime,
+        target="host",
+        status=status,
+        latency_ms={
+            "median": median,
+            "mean": median,
+            "p90": median,
+            "p99": median,
+            "std": 0.0,
+            "min": median,
+            "max": median,
+            "n": 3,
+            "samples": [median] * 3,
+        },
+        analytic={"flops": 1000, "memory_bytes": 50, "planned_bytes": 7},
+    )
 
 
 def test_every_required_key_is_written():
-    required = {"schema_version", "run_id", "recipe", "variant", "runtime", "target", "status", "error", "artifact",
-                "latency_ms", "first_inference_ms", "load_ms", "memory", "energy", "analytic", "env"}
+    required = {
+        "schema_version",
+        "run_id",
+        "recipe",
+        "variant",
+        "runtime",
+        "target",
+        "status",
+        "error",
+        "artifact",
+        "latency_ms",
+        "first_inference_ms",
+        "load_ms",
+        "memory",
+        "energy",
+        "analytic",
+        "env",
+    }
     assert required <= set(Record("r", {"name": "v"}, "litert", "t").to_json())
 
 
@@ -60,11 +90,20 @@ def test_a_torn_tail_is_set_aside_before_anything_is_appended(tmp_path):
 
 
 def test_a_second_run_on_the_same_directory_is_refused_naming_the_holder(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; sys.path.insert(0, %r)\n"
-        "from edge_bench.results import ResultStore\n"
-        "s = ResultStore(%r); s.lock('edge-bench run --out x'); print('locked', flush=True); time.sleep(60)"
-    ) % (os.getcwd(), str(tmp_path))], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; sys.path.insert(0, %r)\n"
+                "from edge_bench.results import ResultStore\n"
+                "s = ResultStore(%r); s.lock('edge-bench run --out x'); print('locked', flush=True); time.sleep(60)"
+            )
+            % (os.getcwd(), str(tmp_path)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(InputError, match=rf"in use by edge-bench pid {holder.pid} .*edge-bench run --out x"):
@@ -111,13 +150,16 @@ def test_non_finite_numbers_from_a_device_become_null_with_a_note(tmp_path):
     assert any("env.temperature_c was inf" in n for n in back.notes)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"[1, 2, 3]\n", r"results.jsonl:1: not a record \(a JSON list"),
-    (b'{"recipe": "r"}\n', r"results.jsonl:1: not a record: required key 'variant' is missing"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not a results file"),
-    (b'{"a": 1}\nnot json at all\n{"b": 2}\n', r"results.jsonl:1: not a record"),
-    (b'{"schema_version": "x"}\n', r"results.jsonl:1: schema_version 'x' is not a version number|not a record"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"[1, 2, 3]\n", r"results.jsonl:1: not a record \(a JSON list"),
+        (b'{"recipe": "r"}\n', r"results.jsonl:1: not a record: required key 'variant' is missing"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not a results file"),
+        (b'{"a": 1}\nnot json at all\n{"b": 2}\n', r"results.jsonl:1: not a record"),
+        (b'{"schema_version": "x"}\n', r"results.jsonl:1: schema_version 'x' is not a version number|not a record"),
+    ],
+)
 def test_bad_files_are_one_line_errors_naming_file_and_line(tmp_path, content, message):
     path = tmp_path / "results.jsonl"
     path.write_bytes(content)
@@ -138,8 +180,14 @@ def test_older_records_are_upgraded():
     new = upgrade(old)
     assert new["schema_version"] == SCHEMA_VERSION
     assert new["memory"] == {"peak_rss_bytes": 123}
-    v2 = upgrade({"schema_version": 2, "latency_ms": {"median": 2.0, "samples": [1.0, 2.0, 3.0]},
-                  "memory": {"planned_bytes": 9}, "analytic": {}})
+    v2 = upgrade(
+        {
+            "schema_version": 2,
+            "latency_ms": {"median": 2.0, "samples": [1.0, 2.0, 3.0]},
+            "memory": {"planned_bytes": 9},
+            "analytic": {},
+        }
+    )
     assert v2["latency_ms"]["rounds"] == [{"index": 0, "samples": [1.0, 2.0, 3.0], "median": 2.0}]
     assert v2["analytic"]["planned_bytes"] == 9 and "planned_bytes" not in v2["memory"]
 

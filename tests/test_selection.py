@@ -55,7 +55,10 @@ def test_cheapest_within_budget_per_width():
     assert table[1.0]["cost_ratio"] == pytest.approx(0.7)
     assert table[1.0]["reference_variant"] == "resnet50[width=1.0,resolution=224]"
     assert table[0.5]["resolution"] == 160  # 69.6 >= 69.25
-    assert by_width(cheapest_within_budget(SWEEP, "top1", "latency_median_ms", budget_points=0.8))[1.0]["resolution"] == 160
+    assert (
+        by_width(cheapest_within_budget(SWEEP, "top1", "latency_median_ms", budget_points=0.8))[1.0]["resolution"]
+        == 160
+    )
 
 
 def test_cheapest_within_budget_on_an_exact_boundary_and_fixed_reference():

@@ -10,14 +10,18 @@ from edge_bench.device.cpu_parts import core_name, cpu_parts, describe
 
 
 def arm64_cpuinfo(cores: list[tuple[int, int]], tail: str = "") -> str:
-    blocks = [f"processor\t: {n}\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n"
-              f"CPU implementer\t: 0x{impl:02x}\nCPU architecture: 8\nCPU variant\t: 0x4\n"
-              f"CPU part\t: 0x{part:03x}\nCPU revision\t: 1\n" for n, (impl, part) in enumerate(cores)]
+    blocks = [
+        f"processor\t: {n}\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n"
+        f"CPU implementer\t: 0x{impl:02x}\nCPU architecture: 8\nCPU variant\t: 0x4\n"
+        f"CPU part\t: 0x{part:03x}\nCPU revision\t: 1\n"
+        for n, (impl, part) in enumerate(cores)
+    ]
     return "\n".join(blocks) + ("\n" + tail if tail else "")
 
 
-PI5 = arm64_cpuinfo([(0x41, 0xd0b)] * 4, "Revision\t: d04170\nSerial\t\t: 0123456789abcdef\n"
-                                         "Model\t\t: Raspberry Pi 5 Model B Rev 1.0\n")
+PI5 = arm64_cpuinfo(
+    [(0x41, 0xD0B)] * 4, "Revision\t: d04170\nSerial\t\t: 0123456789abcdef\nModel\t\t: Raspberry Pi 5 Model B Rev 1.0\n"
+)
 
 
 def test_a_pi5_is_four_cortex_a76_on_a_named_board():
@@ -27,13 +31,13 @@ def test_a_pi5_is_four_cortex_a76_on_a_named_board():
 
 
 def test_codes_only_still_name_the_cpu():
-    assert sysinfo.cpu_model(arm64_cpuinfo([(0x41, 0xd08)] * 4)) == "Cortex-A72"  # a Pi 4
-    assert sysinfo.cpu_model(arm64_cpuinfo([(0x41, 0xd42)] * 6)) == "Cortex-A78AE"  # a Jetson Orin
+    assert sysinfo.cpu_model(arm64_cpuinfo([(0x41, 0xD08)] * 4)) == "Cortex-A72"  # a Pi 4
+    assert sysinfo.cpu_model(arm64_cpuinfo([(0x41, 0xD42)] * 6)) == "Cortex-A78AE"  # a Jetson Orin
     assert sysinfo.cpu_model(arm64_cpuinfo([(0x4E, 0x004)] * 8)) == "NVIDIA Carmel"  # a Jetson Xavier
 
 
 def test_big_little_lists_each_core_type_in_order():
-    tensor_g2 = arm64_cpuinfo([(0x41, 0xd05)] * 4 + [(0x41, 0xd41)] * 2 + [(0x41, 0xd44)] * 2)
+    tensor_g2 = arm64_cpuinfo([(0x41, 0xD05)] * 4 + [(0x41, 0xD41)] * 2 + [(0x41, 0xD44)] * 2)
     assert sysinfo.cpu_model(tensor_g2) == "4x Cortex-A55 + 2x Cortex-A78 + 2x Cortex-X1"
     assert [p["cpus"] for p in cpu_parts(tensor_g2)] == [[0, 1, 2, 3], [4, 5], [6, 7]]
     kryo = arm64_cpuinfo([(0x51, 0x805)] * 4 + [(0x51, 0x804)] * 4)
@@ -41,14 +45,16 @@ def test_big_little_lists_each_core_type_in_order():
 
 
 def test_unknown_codes_are_named_by_number_not_guessed():
-    assert core_name(0x41, 0xfff) == "ARM part 0xfff"
+    assert core_name(0x41, 0xFFF) == "ARM part 0xfff"
     assert core_name(0x99, 0x001) == "implementer 0x99 part 0x001"
     assert core_name(0x61, 0x023) == "Apple Firestorm-M1"
 
 
 def test_32_bit_kernels_and_x86():
     # A 32-bit Arm kernel prints a generic 'model name' before the codes: the codes name the core.
-    armv7 = arm64_cpuinfo([(0x41, 0xd08)] * 4).replace("BogoMIPS", "model name\t: ARMv7 Processor rev 3 (v7l)\nBogoMIPS")
+    armv7 = arm64_cpuinfo([(0x41, 0xD08)] * 4).replace(
+        "BogoMIPS", "model name\t: ARMv7 Processor rev 3 (v7l)\nBogoMIPS"
+    )
     assert sysinfo.cpu_model(armv7) == "Cortex-A72"
     x86 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n"
     assert sysinfo.cpu_model(x86) == "AMD EPYC 7B13" and cpu_parts(x86) == []
@@ -58,8 +64,10 @@ def test_32_bit_kernels_and_x86():
 def test_board_from_the_device_tree(tmp_path):
     (tmp_path / "proc/device-tree").mkdir(parents=True)
     (tmp_path / "proc/device-tree/model").write_bytes(b"NVIDIA Jetson Orin Nano Developer Kit\0")
-    assert sysinfo.board_model(arm64_cpuinfo([(0x41, 0xd42)] * 6), root=str(tmp_path)) == \
-        "NVIDIA Jetson Orin Nano Developer Kit"
+    assert (
+        sysinfo.board_model(arm64_cpuinfo([(0x41, 0xD42)] * 6), root=str(tmp_path))
+        == "NVIDIA Jetson Orin Nano Developer Kit"
+    )
 
 
 def test_collect_on_this_machine():

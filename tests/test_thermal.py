@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 
 from edge_bench.device import thermal
-from edge_bench.device.thermal import (ToolMissing, parse_get_throttled, parse_measure_clock, parse_measure_temp,
-                                       snapshot, throttle_changed)
+from edge_bench.device.thermal import (
+    ToolMissing,
+    parse_get_throttled,
+    parse_measure_clock,
+    parse_measure_temp,
+    snapshot,
+    throttle_changed,
+)
 
 SAMPLES = Path(__file__).parent / "samples" / "vcgencmd"
 
@@ -37,32 +43,46 @@ def no_vcgencmd(argv):
 
 
 def sysfs(root: Path, temp_milli: str = "45123", governor: str = "performance") -> Path:
-    for rel, text in {"sys/class/thermal/thermal_zone0/temp": temp_milli + "\n",
-                      "sys/class/thermal/thermal_zone1/temp": "99000\n",
-                      "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor": governor + "\n",
-                      "sys/devices/system/cpu/cpu1/cpufreq/scaling_governor": "ondemand\n",
-                      "sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq": "1800000\n"}.items():
+    for rel, text in {
+        "sys/class/thermal/thermal_zone0/temp": temp_milli + "\n",
+        "sys/class/thermal/thermal_zone1/temp": "99000\n",
+        "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor": governor + "\n",
+        "sys/devices/system/cpu/cpu1/cpufreq/scaling_governor": "ondemand\n",
+        "sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq": "1800000\n",
+    }.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     return root
 
 
-@pytest.mark.parametrize("name, temperatures", [
-    ("rpi5_status.txt", [47.7]), ("rpi5_soft_throttling.txt", [76.8, 77.4, 82.9]),
-    ("rpi4_stress.txt", [55.5, 81.8, 82.7, 80.3]), ("rpi3_under_voltage_1.txt", [39.2, 38.6]),
-    ("rpi3bplus_status.txt", [62.3]), ("rpi3bplus_wiki_temp.txt", [55.8]), ("rpi5_alpha_status.txt", [39.5]),
-])
+@pytest.mark.parametrize(
+    "name, temperatures",
+    [
+        ("rpi5_status.txt", [47.7]),
+        ("rpi5_soft_throttling.txt", [76.8, 77.4, 82.9]),
+        ("rpi4_stress.txt", [55.5, 81.8, 82.7, 80.3]),
+        ("rpi3_under_voltage_1.txt", [39.2, 38.6]),
+        ("rpi3bplus_status.txt", [62.3]),
+        ("rpi3bplus_wiki_temp.txt", [55.8]),
+        ("rpi5_alpha_status.txt", [39.5]),
+    ],
+)
 def test_measure_temp_lines(name, temperatures):
     assert [parse_measure_temp(line) for line in lines(name) if line.startswith("temp=")] == temperatures
 
 
-@pytest.mark.parametrize("name, clocks", [
-    ("rpi5_status.txt", [1600017024]), ("rpi5_soft_throttling.txt", [2000005120, 2000006656, 2256007936]),
-    ("rpi5_v3d_idle.txt", [0]),  # an idle clock reads zero: a value, not a missing reading
-    ("rpi4_stress.txt", [1300324224, 1800404352, 1677427712, 1300324224]),
-    ("rpi3bplus_status.txt", [1400000000]), ("rpi3bplus_wiki_clock.txt", [1400000000]),
-    ("rpi2b_v3d_jitter.txt", [250000000, 249999000, 250000000]),
-])
+@pytest.mark.parametrize(
+    "name, clocks",
+    [
+        ("rpi5_status.txt", [1600017024]),
+        ("rpi5_soft_throttling.txt", [2000005120, 2000006656, 2256007936]),
+        ("rpi5_v3d_idle.txt", [0]),  # an idle clock reads zero: a value, not a missing reading
+        ("rpi4_stress.txt", [1300324224, 1800404352, 1677427712, 1300324224]),
+        ("rpi3bplus_status.txt", [1400000000]),
+        ("rpi3bplus_wiki_clock.txt", [1400000000]),
+        ("rpi2b_v3d_jitter.txt", [250000000, 249999000, 250000000]),
+    ],
+)
 def test_measure_clock_lines_whatever_the_clock_id(name, clocks):
     assert [parse_measure_clock(line) for line in lines(name) if line.startswith("frequency(")] == clocks
 
@@ -75,10 +95,18 @@ def test_unexpected_text_parses_to_nothing():
 def test_throttled_bits_decoded_keeping_the_raw_value():
     t = parse_get_throttled(lines("rpi3_under_voltage_2.txt")[1])  # throttled=0x50005
     assert t["raw"] == "0x50005" and t["value"] == 0x50005
-    assert t["current"] == {"under_voltage": True, "arm_frequency_capped": False, "throttled": True,
-                            "soft_temperature_limit": False}
-    assert t["occurred"] == {"under_voltage": True, "arm_frequency_capped": False, "throttled": True,
-                             "soft_temperature_limit": False}
+    assert t["current"] == {
+        "under_voltage": True,
+        "arm_frequency_capped": False,
+        "throttled": True,
+        "soft_temperature_limit": False,
+    }
+    assert t["occurred"] == {
+        "under_voltage": True,
+        "arm_frequency_capped": False,
+        "throttled": True,
+        "soft_temperature_limit": False,
+    }
     sticky_only = parse_get_throttled(lines("rpi3_under_voltage_1.txt")[1])  # 0x50000: happened, not now
     assert sticky_only["occurred"]["under_voltage"] and not any(sticky_only["current"].values())
     zero = parse_get_throttled(lines("rpi5_alpha_status.txt")[1])  # the author's "# ..." note after it
@@ -89,8 +117,12 @@ def test_a_pi4_heating_up_moves_the_throttle_state():
     states = [parse_get_throttled(line) for line in lines("rpi4_stress.txt") if line.startswith("throttled=")]
     assert [s["raw"] for s in states] == ["0x0", "0x80000", "0xe0008", "0xe0000"]  # annotations after them ignored
     assert states[2]["current"]["soft_temperature_limit"] and not states[3]["current"]["soft_temperature_limit"]
-    assert states[3]["occurred"] == {"under_voltage": False, "arm_frequency_capped": True, "throttled": True,
-                                     "soft_temperature_limit": True}
+    assert states[3]["occurred"] == {
+        "under_voltage": False,
+        "arm_frequency_capped": True,
+        "throttled": True,
+        "soft_temperature_limit": True,
+    }
     assert [throttle_changed(a, b) for a, b in zip(states, states[1:])] == [True, True, True]
     assert not throttle_changed(states[3], states[3])
 

@@ -22,7 +22,7 @@ from edge_bench.transport.agent import run_agent
 from tests.fake_adb import make_device, write_adb, write_benchmark_model, write_executor_runner
 
 SERIAL = "R5CT fake;1"  # real serials are plain, but nothing may break on one that is not
-HOSTILE = "it's a \"test\"; touch pwned $(touch pwned2) `touch pwned3` & | *"
+HOSTILE = 'it\'s a "test"; touch pwned $(touch pwned2) `touch pwned3` & | *'
 # A 1 + 3 + 4 phone: prime core 7, mid cores 4-6, little cores 0-3.
 POLICIES = {0: ([0, 1, 2, 3], 1_800_000), 4: ([4, 5, 6], 2_400_000), 7: ([7], 3_000_000)}
 
@@ -37,13 +37,22 @@ class FakePhone:
         (base / "bin").mkdir()
         self.benchmark_model = write_benchmark_model(base / "bin" / "benchmark_model")
         self.executor_runner = write_executor_runner(base / "bin" / "executor_runner")
-        for key, value in {"FAKE_ADB_ROOT": self.root, "FAKE_ADB_SERIAL": SERIAL, "FAKE_ADB_STATE_FILE": self.state,
-                           "FAKE_ADB_TASKSET_LOG": self.taskset_log}.items():
+        for key, value in {
+            "FAKE_ADB_ROOT": self.root,
+            "FAKE_ADB_SERIAL": SERIAL,
+            "FAKE_ADB_STATE_FILE": self.state,
+            "FAKE_ADB_TASKSET_LOG": self.taskset_log,
+        }.items():
             monkeypatch.setenv(key, str(value))
 
     def config(self, **overrides) -> AdbConfig:
-        fields = {"serial": SERIAL, "adb": str(self.adb), "benchmark_model": str(self.benchmark_model),
-                  "executor_runner": str(self.executor_runner), **overrides}
+        fields = {
+            "serial": SERIAL,
+            "adb": str(self.adb),
+            "benchmark_model": str(self.benchmark_model),
+            "executor_runner": str(self.executor_runner),
+            **overrides,
+        }
         return AdbConfig(**fields)
 
     def target(self, python: str = "python3-not-on-this-phone", adb_extra: str = "", energy: str = ""):
@@ -116,7 +125,9 @@ def test_exit_status_passes_through(phone, monkeypatch, old_device):
 
 
 def test_wrong_serial_names_the_fix(phone):
-    with pytest.raises(TransportError, match=r"cannot reach other over adb: adb: device 'other' not found; .*adb devices"):
+    with pytest.raises(
+        TransportError, match=r"cannot reach other over adb: adb: device 'other' not found; .*adb devices"
+    ):
         AdbTransport(phone.config(serial="other")).open()
 
 
@@ -155,7 +166,9 @@ def test_unplugged_mid_command_is_a_lost_connection(phone):
     time.sleep(0.5)
     phone.unplug()
     thread.join(10)
-    assert str(box["error"]).startswith(f"connection lost ({SERIAL}): the command's output ended before its exit status")
+    assert str(box["error"]).startswith(
+        f"connection lost ({SERIAL}): the command's output ended before its exit status"
+    )
     t.close()  # the device is gone: close must still return quietly
 
 
@@ -186,7 +199,9 @@ def test_benchmark_model_end_to_end_pinned_to_the_big_cores(phone, tiny_tflite):
 
 
 def test_executor_runner_end_to_end(phone, tmp_path):
-    target = phone.target(adb_extra=f"executor_runner = {json.dumps(str(phone.executor_runner))}\npin_big_cores = false\n")
+    target = phone.target(
+        adb_extra=f"executor_runner = {json.dumps(str(phone.executor_runner))}\npin_big_cores = false\n"
+    )
     (tmp_path / "m.pte").write_bytes(b"\0" * 64)
     with open_transport(target) as t:
         model = t.push(tmp_path / "m.pte", "m.pte")
@@ -255,8 +270,10 @@ def test_a_phone_lost_mid_sweep_stops_that_targets_sweep_with_the_reason(phone, 
     first, second, *rest = read_records(tmp_path / "out" / "results.jsonl")
     assert first.status == "ok" and first.latency.n == 7
     assert second.status == "failed"
-    assert second.error.startswith(f"target {target.name} connection lost: connection lost ({SERIAL}): "
-                                   "the command's output ended before its exit status")
+    assert second.error.startswith(
+        f"target {target.name} connection lost: connection lost ({SERIAL}): "
+        "the command's output ended before its exit status"
+    )
     assert [r.status for r in rest] == ["failed", "failed"]
     for r in rest:  # no tool ran for them: the loss is their reason, with why no new session opened
         assert r.error.startswith(f"target {target.name} connection lost: connection lost ({SERIAL})")
@@ -276,8 +293,17 @@ def test_agent_over_adb_where_python_exists(phone, tiny_tflite, tmp_path):
         assert not has_python(t, "python3-not-on-this-phone")
         agent = t.push(agent_pyz, agent_pyz.name)
         model = t.push(tiny_tflite, "m.tflite")
-        spec = {"artifact": model, "runtime": "litert", "threads": 1, "warmup_runs": 1, "warmup_secs": 0.0,
-                "min_runs": 3, "min_secs": 0.0, "max_secs": 2.0, "keep_samples": False}
+        spec = {
+            "artifact": model,
+            "runtime": "litert",
+            "threads": 1,
+            "warmup_runs": 1,
+            "warmup_secs": 0.0,
+            "min_runs": 3,
+            "min_secs": 0.0,
+            "max_secs": 2.0,
+            "keep_samples": False,
+        }
         result = run_agent(t, target.python, agent, spec, timeout=60)
     assert result["status"] == "ok", result.get("error")
     assert result["latency_ms"]["n"] >= 3
@@ -295,8 +321,11 @@ def test_command_strings_run_verbatim_in_a_posix_shell(tmp_path):
     made = subprocess.run(["sh", "-c", shell.make_workdir(str(workdir))], capture_output=True, text=True)
     assert made.stdout.strip() == str(workdir.resolve())
     args = [HOSTILE, "$(id)", "~", "\n"]
-    command = shell.in_workdir(str(workdir), [sys.executable, "-c", "import os, sys; print(os.getcwd(), sys.argv[1:])",
-                                              *args], report_exit=True)
+    command = shell.in_workdir(
+        str(workdir),
+        [sys.executable, "-c", "import os, sys; print(os.getcwd(), sys.argv[1:])", *args],
+        report_exit=True,
+    )
     done = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
     pid, stderr = shell.split_pid(done.stderr)
     status, stderr = shell.split_exit(stderr)

@@ -28,7 +28,7 @@ from edge_bench.transport.ssh import SshTransport
 
 pytestmark = pytest.mark.ssh
 
-HOSTILE = "it's a \"test\"; touch pwned $(touch pwned2) `touch pwned3` & | *"
+HOSTILE = 'it\'s a "test"; touch pwned $(touch pwned2) `touch pwned3` & | *'
 
 
 def _processes_with(text: str) -> list[int]:
@@ -70,8 +70,17 @@ def agent_pyz(tmp_path_factory) -> Path:
 
 
 def _spec(model: str, **overrides) -> dict:
-    spec = {"artifact": model, "runtime": "litert", "threads": 1, "warmup_runs": 1, "warmup_secs": 0.0,
-            "min_runs": 3, "min_secs": 0.0, "max_secs": 2.0, "keep_samples": False}
+    spec = {
+        "artifact": model,
+        "runtime": "litert",
+        "threads": 1,
+        "warmup_runs": 1,
+        "warmup_secs": 0.0,
+        "min_runs": 3,
+        "min_secs": 0.0,
+        "max_secs": 2.0,
+        "keep_samples": False,
+    }
     return {**spec, **overrides}
 
 
@@ -142,10 +151,18 @@ def test_exit_status_and_stderr_pass_through(sshd_target):
 
 
 def test_port_identity_and_options_without_an_alias(sshd_server, sshd_target):
-    config = SshConfig(host="127.0.0.1", user=sshd_server.user, port=sshd_server.port,
-                       identity_file=str(sshd_server.identity_file), connect_timeout_secs=5,
-                       options=(f"UserKnownHostsFile={sshd_server.known_hosts}", "StrictHostKeyChecking=accept-new",
-                                "IdentitiesOnly=yes"))
+    config = SshConfig(
+        host="127.0.0.1",
+        user=sshd_server.user,
+        port=sshd_server.port,
+        identity_file=str(sshd_server.identity_file),
+        connect_timeout_secs=5,
+        options=(
+            f"UserKnownHostsFile={sshd_server.known_hosts}",
+            "StrictHostKeyChecking=accept-new",
+            "IdentitiesOnly=yes",
+        ),
+    )
     with SshTransport(config, name="by-address") as t:
         assert t.exec(["echo", "ok"], timeout=30).stdout == "ok\n"
 
@@ -156,8 +173,12 @@ def test_refused_connection_names_the_cause_and_the_fix(sshd_server):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    config = SshConfig(host="127.0.0.1", port=closed_port, connect_timeout_secs=3,
-                       options=(f"UserKnownHostsFile={sshd_server.known_hosts}",))
+    config = SshConfig(
+        host="127.0.0.1",
+        port=closed_port,
+        connect_timeout_secs=3,
+        options=(f"UserKnownHostsFile={sshd_server.known_hosts}",),
+    )
     with pytest.raises(TransportError, match=r"Connection refused.*ssh-copy-id"):
         SshTransport(config, name="nowhere").open()
 
@@ -165,10 +186,19 @@ def test_refused_connection_names_the_cause_and_the_fix(sshd_server):
 def test_rejected_key_fails_at_once_instead_of_prompting(sshd_server, tmp_path):
     other_key = tmp_path / "other_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)], check=True)
-    config = SshConfig(host="127.0.0.1", port=sshd_server.port, user=sshd_server.user, identity_file=str(other_key),
-                       connect_timeout_secs=3,
-                       options=(f"UserKnownHostsFile={sshd_server.known_hosts}", "StrictHostKeyChecking=accept-new",
-                                "IdentitiesOnly=yes", "IdentityAgent=none"))
+    config = SshConfig(
+        host="127.0.0.1",
+        port=sshd_server.port,
+        user=sshd_server.user,
+        identity_file=str(other_key),
+        connect_timeout_secs=3,
+        options=(
+            f"UserKnownHostsFile={sshd_server.known_hosts}",
+            "StrictHostKeyChecking=accept-new",
+            "IdentitiesOnly=yes",
+            "IdentityAgent=none",
+        ),
+    )
     started = time.monotonic()
     with pytest.raises(TransportError, match=r"Permission denied"):
         SshTransport(config, name="wrong-key").open()
@@ -276,12 +306,14 @@ def test_missing_runtime_is_a_failed_record_with_the_pip_fix(agent_session, pyth
     executorch = run_agent(t, python_without_runtimes, agent, _spec("m.pte", runtime="executorch"), 60)
     assert litert["status"] == "failed"
     assert litert["error"] == "RuntimeMissing: LiteRT is not installed on the device: pip install ai-edge-litert==2.3.0"
-    assert executorch["error"] == ("RuntimeMissing: ExecuTorch is not installed on the device: "
-                                   "pip install executorch==1.5.1 torch==2.14.1")
+    assert executorch["error"] == (
+        "RuntimeMissing: ExecuTorch is not installed on the device: pip install executorch==1.5.1 torch==2.14.1"
+    )
 
 
-def test_connection_lost_mid_run_is_a_failed_record_and_the_sweep_goes_on(sshd_server, sshd_target, agent_pyz,
-                                                                           tiny_tflite):
+def test_connection_lost_mid_run_is_a_failed_record_and_the_sweep_goes_on(
+    sshd_server, sshd_target, agent_pyz, tiny_tflite
+):
     t = open_transport(sshd_target)
     t.open()
     workdir = t.workdir

@@ -26,8 +26,10 @@ from tests.test_cli import FAST_HOST
 from tests.tinymodels import tiny_recipe_file
 
 REPO = Path(__file__).resolve().parent.parent
-CLI = (f"import sys; sys.path.insert(0, {str(REPO)!r}); from tests import tinymodels; tinymodels.register(); "
-       "from edge_bench.cli import main; sys.exit(main(sys.argv[1:]))")
+CLI = (
+    f"import sys; sys.path.insert(0, {str(REPO)!r}); from tests import tinymodels; tinymodels.register(); "
+    "from edge_bench.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 @pytest.fixture()
@@ -40,8 +42,19 @@ def env(tmp_path, tmp_path_factory, monkeypatch):
 
 
 def run_argv(env, *extra):
-    return [sys.executable, "-c", CLI, "run", "--target", env["target"], "--recipe", env["recipe"],
-            "--out", str(env["out"]), *extra]
+    return [
+        sys.executable,
+        "-c",
+        CLI,
+        "run",
+        "--target",
+        env["target"],
+        "--recipe",
+        env["recipe"],
+        "--out",
+        str(env["out"]),
+        *extra,
+    ]
 
 
 # ---------------------------------------------------------------- what decides an artifact
@@ -101,8 +114,19 @@ def test_a_failed_download_does_not_change_the_key(tmp_path, monkeypatch):
 
 
 def test_resume_skips_only_the_same_measurement_and_says_why_it_measures_again(env, capsys):
-    args = ["run", "--target", env["target"], "--recipe", env["recipe"], "--runtime", "litert", "--only",
-            "resolution=16", "--out", str(env["out"])]
+    args = [
+        "run",
+        "--target",
+        env["target"],
+        "--recipe",
+        env["recipe"],
+        "--runtime",
+        "litert",
+        "--only",
+        "resolution=16",
+        "--out",
+        str(env["out"]),
+    ]
     assert main(args) == 0
     assert main(args + ["--resume"]) == 0
     assert "0 ok, 0 failed, 1 already done" in capsys.readouterr().out
@@ -117,7 +141,17 @@ def test_resume_skips_only_the_same_measurement_and_says_why_it_measures_again(e
 
 
 def test_a_torn_results_file_is_repaired_and_nothing_is_lost(env, capsys):
-    args = ["run", "--target", env["target"], "--recipe", env["recipe"], "--runtime", "litert", "--out", str(env["out"])]
+    args = [
+        "run",
+        "--target",
+        env["target"],
+        "--recipe",
+        env["recipe"],
+        "--runtime",
+        "litert",
+        "--out",
+        str(env["out"]),
+    ]
     assert main(args + ["--only", "resolution=16"]) == 0
     results = env["out"] / "results.jsonl"
     good = results.read_text()
@@ -152,15 +186,21 @@ def _agent_processes(parent: int | None = None) -> list[int]:
 def test_a_killed_run_leaves_no_agent_measuring_and_no_work_folder(env):
     slow = Path(env["target"])
     slow.write_text(FAST_HOST.replace("min_secs = 0.0", "min_secs = 60.0").replace("max_secs = 2.0", "max_secs = 90.0"))
-    run = subprocess.Popen(run_argv(env, "--runtime", "litert", "--only", "resolution=16"),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = subprocess.Popen(
+        run_argv(env, "--runtime", "litert", "--only", "resolution=16"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and not _agent_processes(run.pid):
         time.sleep(0.2)
     agents = set(_agent_processes(run.pid))
     assert agents, "the agent never started"
-    workdirs = {p.parent for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("edge-bench-*/.edge-bench-owner")
-                if p.read_text().split()[-1] == str(run.pid)}
+    workdirs = {
+        p.parent
+        for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("edge-bench-*/.edge-bench-owner")
+        if p.read_text().split()[-1] == str(run.pid)
+    }
     run.send_signal(signal.SIGKILL)
     run.wait()
     deadline = time.monotonic() + 30
@@ -178,15 +218,20 @@ def test_a_killed_run_leaves_no_agent_measuring_and_no_work_folder(env):
 def test_a_second_run_on_the_same_directory_is_refused(env, capsys):
     slow = Path(env["target"])
     slow.write_text(FAST_HOST.replace("min_secs = 0.0", "min_secs = 60.0").replace("max_secs = 2.0", "max_secs = 90.0"))
-    first = subprocess.Popen(run_argv(env, "--runtime", "litert", "--only", "resolution=16"),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        run_argv(env, "--runtime", "litert", "--only", "resolution=16"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     lock = env["out"] / ".edge-bench.lock"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip()):
         time.sleep(0.1)
     try:
-        assert main(["run", "--target", env["target"], "--recipe", env["recipe"], "--out", str(env["out"]),
-                     "--resume"]) == 2
+        assert (
+            main(["run", "--target", env["target"], "--recipe", env["recipe"], "--out", str(env["out"]), "--resume"])
+            == 2
+        )
         assert f"in use by edge-bench pid {first.pid}" in capsys.readouterr().err
     finally:
         first.kill()
@@ -202,7 +247,7 @@ def test_a_broken_cached_artifact_fails_its_variant_and_the_sweep_goes_on(env):
     artifact = cache.lookup(Builder(recipe, cache).artifact_key(small, "executorch"))
     # Broken but consistent: the bytes change, and the manifest says so, so the cache serves it.
     data = bytearray(artifact.path.read_bytes())
-    data[len(data) // 3: len(data) // 3 + 256] = os.urandom(256)
+    data[len(data) // 3 : len(data) // 3 + 256] = os.urandom(256)
     import hashlib
 
     broken = dict(artifact.manifest, sha256=hashlib.sha256(bytes(data)).hexdigest(), bytes=len(data))
@@ -226,7 +271,9 @@ def test_a_runtime_that_aborts_during_evaluation_costs_that_evaluation_only(tmp_
     from edge_bench.accuracy.evaluator import Evaluator
 
     aborts = tmp_path / "python"
-    aborts.write_text(f"#!/bin/sh\nexec {sys.executable} -c 'import os; print(\"ready\", flush=True); input(); os.abort()'\n")
+    aborts.write_text(
+        f"#!/bin/sh\nexec {sys.executable} -c 'import os; print(\"ready\", flush=True); input(); os.abort()'\n"
+    )
     aborts.chmod(0o755)
     monkeypatch.setattr(isolated, "PYTHON", str(aborts))
     recipe = load_recipe(tiny_recipe_file(tmp_path))
@@ -234,8 +281,9 @@ def test_a_runtime_that_aborts_during_evaluation_costs_that_evaluation_only(tmp_
     builder = Builder(recipe, ArtifactCache(tmp_path / "cache"))
     memo: dict = {}
     outcome = builder.artifact(variant, "litert", memo)
-    result = Evaluator(recipe, tmp_path / "cache").evaluate(variant, "litert", outcome.artifact,
-                                                            lambda: builder.model(variant, memo))
+    result = Evaluator(recipe, tmp_path / "cache").evaluate(
+        variant, "litert", outcome.artifact, lambda: builder.model(variant, memo)
+    )
     assert result["eval_error"] == "ArtifactCrashed: the runtime process killed by SIGABRT"
 
 
@@ -247,8 +295,24 @@ def test_a_damaged_agent_bundle_is_rebuilt_and_doctor_says_so(env, capsys):
     bundle.write_bytes(b"PK\x03\x04 not an archive any more")
     assert main(["doctor", "--target", env["target"]]) in (0, 1)
     assert "damaged and rebuilt" in capsys.readouterr().out
-    assert main(["run", "--target", env["target"], "--recipe", env["recipe"], "--runtime", "litert", "--only",
-                 "resolution=16", "--out", str(env["out"])]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--target",
+                env["target"],
+                "--recipe",
+                env["recipe"],
+                "--runtime",
+                "litert",
+                "--only",
+                "resolution=16",
+                "--out",
+                str(env["out"]),
+            ]
+        )
+        == 0
+    )
 
 
 def test_a_write_failure_stops_the_run_with_one_line(env, capsys, monkeypatch):
@@ -264,8 +328,9 @@ def test_a_write_failure_stops_the_run_with_one_line(env, capsys, monkeypatch):
         return real(self, path, value)
 
     monkeypatch.setattr(store.ResultStore, "_append_line", full)
-    code = main(["run", "--target", env["target"], "--recipe", env["recipe"], "--runtime", "litert",
-                 "--out", str(env["out"])])
+    code = main(
+        ["run", "--target", env["target"], "--recipe", env["recipe"], "--runtime", "litert", "--out", str(env["out"])]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "No space left on device; the run stopped" in err and "Traceback" not in err
     assert calls.count("results.jsonl") == 1  # nothing after the failure was attempted as if recorded
@@ -274,16 +339,21 @@ def test_a_write_failure_stops_the_run_with_one_line(env, capsys, monkeypatch):
 # ---------------------------------------------------------------- bad values
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["build", "--recipe", "smoke", "--jobs", "0"], "--jobs 0"),
-    (["run", "--target", "host,host", "--recipe", "smoke"], "host named more than once"),
-    (["report", "/tmp", "--budget", "nan"], "--budget nan"),
-    (["run", "--target", "host", "--recipe", "smoke", "--budget", "inf"], "--budget inf"),
-    (["build", "--recipe", "resnet50-rs", "--only", "resolution=12000"], "needs about"),
-    (["analyze", "--recipe", "resnet50-rs", "--only", "resolution=100000"], "needs about"),
-    (["run", "--target", "host", "--recipe", "smoke", "--only", "resolution=96", "--only", "resolution=64"],
-     "no variant of recipe 'smoke' matches every --only on 'resolution'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["build", "--recipe", "smoke", "--jobs", "0"], "--jobs 0"),
+        (["run", "--target", "host,host", "--recipe", "smoke"], "host named more than once"),
+        (["report", "/tmp", "--budget", "nan"], "--budget nan"),
+        (["run", "--target", "host", "--recipe", "smoke", "--budget", "inf"], "--budget inf"),
+        (["build", "--recipe", "resnet50-rs", "--only", "resolution=12000"], "needs about"),
+        (["analyze", "--recipe", "resnet50-rs", "--only", "resolution=100000"], "needs about"),
+        (
+            ["run", "--target", "host", "--recipe", "smoke", "--only", "resolution=96", "--only", "resolution=64"],
+            "no variant of recipe 'smoke' matches every --only on 'resolution'",
+        ),
+    ],
+)
 def test_bad_values_are_one_line_errors(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2

@@ -78,8 +78,10 @@ def test_parse_hz(value, expected):
     assert parse_hz(value, "k") == expected
 
 
-@pytest.mark.parametrize("value, fragment", [("480 MB", "unknown unit"), ("0 MHz", "> 0"), ("fast", "such as"),
-                                             ("0.5 Hz", "whole number"), (2.5e8, "such as")])
+@pytest.mark.parametrize(
+    "value, fragment",
+    [("480 MB", "unknown unit"), ("0 MHz", "> 0"), ("fast", "such as"), ("0.5 Hz", "whole number"), (2.5e8, "such as")],
+)
 def test_parse_hz_errors(value, fragment):
     with pytest.raises(InputError) as error:
         parse_hz(value, "t.toml: key 'mcu.clock_hz'")

@@ -28,14 +28,19 @@ BLOCK = "VisionTransformer.encoder.layers.encoder_layer_0"
 
 
 def tiny_vit():
-    f = ARCHS["vit"].normalize({"tokens": N, "patch": PATCH, "hidden": D, "mlp": MLP, "heads": K, "depth": DEPTH, "num_classes": 10}, "t")
+    f = ARCHS["vit"].normalize(
+        {"tokens": N, "patch": PATCH, "hidden": D, "mlp": MLP, "heads": K, "depth": DEPTH, "num_classes": 10}, "t"
+    )
     return ARCHS["vit"].build(f), f
 
 
 def counts(module, x) -> dict[str, dict[str, int]]:
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         module(x)
-    return {name: {str(op).removeprefix("aten."): n for op, n in ops.items()} for name, ops in counter.get_flop_counts().items()}
+    return {
+        name: {str(op).removeprefix("aten."): n for op, n in ops.items()}
+        for name, ops in counter.get_flop_counts().items()
+    }
 
 
 def test_formulas():

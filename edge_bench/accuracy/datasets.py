@@ -80,7 +80,9 @@ class EvalTransform:
     def for_variant(cls, size: Size, config: EvalConfig = EvalConfig()) -> "EvalTransform":
         """K = round(crop / resize_ratio); for a non-square crop, from its longer side so it fits."""
         if not 0 < config.resize_ratio <= 1:
-            raise InputError(f"recipe key 'eval.resize_ratio' must be in (0, 1] (crop / K, e.g. 0.875), got {config.resize_ratio}")
+            raise InputError(
+                f"recipe key 'eval.resize_ratio' must be in (0, 1] (crop / K, e.g. 0.875), got {config.resize_ratio}"
+            )
         _resample(config.interpolation)
         crop = _hw(size)
         return cls(crop=crop, resize=int(round(max(crop) / config.resize_ratio)), interpolation=config.interpolation)
@@ -204,8 +206,13 @@ def is_cifar_folder(root: Path | str) -> bool:
 class _ArraysOnly(pickle.Unpickler):
     """Unpickles dicts, lists, strings and numpy arrays, nothing else: a batch file cannot run code."""
 
-    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
-               ("numpy._core.multiarray", "_reconstruct"), ("_codecs", "encode")}
+    ALLOWED = {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("_codecs", "encode"),
+    }
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self.ALLOWED:
@@ -233,9 +240,16 @@ def read_cifar_batch(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"{path}: a CIFAR-10 batch is a dict with 'data' and 'labels'")
     data = np.asarray(entry["data"])
     labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
-    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * CIFAR_SIDE * CIFAR_SIDE or len(labels) != len(data):
-        raise InputError(f"{path}: 'data' must be uint8 N x 3072 with N labels, got {data.dtype} {data.shape} and "
-                         f"{len(labels)} labels")
+    if (
+        data.dtype != np.uint8
+        or data.ndim != 2
+        or data.shape[1] != 3 * CIFAR_SIDE * CIFAR_SIDE
+        or len(labels) != len(data)
+    ):
+        raise InputError(
+            f"{path}: 'data' must be uint8 N x 3072 with N labels, got {data.dtype} {data.shape} and "
+            f"{len(labels)} labels"
+        )
     return data.reshape(-1, 3, CIFAR_SIDE, CIFAR_SIDE), labels
 
 
@@ -253,7 +267,9 @@ def read_cifar(root: Path | str, split: str = "test", max_images: int | None = N
     pattern = CIFAR_TEST_BATCH if split == "test" else CIFAR_TRAIN_BATCHES
     files = tuple(sorted(root.glob(pattern)))
     if not files:
-        raise InputError(f"--dataset {root}: no {pattern} file (expected CIFAR-10's Python batches, cifar-10-batches-py/)")
+        raise InputError(
+            f"--dataset {root}: no {pattern} file (expected CIFAR-10's Python batches, cifar-10-batches-py/)"
+        )
     parts = [read_cifar_batch(path) for path in files]
     images = np.concatenate([images for images, _ in parts])
     labels = np.concatenate([labels for _, labels in parts])
@@ -460,7 +476,9 @@ def list_images(folder: Path | str) -> list[Path]:
     """Every image below `folder`, sorted: a flat folder and an ImageFolder tree both work."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise InputError(f"recipe key 'quantize.calibration' = {str(folder)!r}: not a folder (give \"random\" or a folder of images)")
+        raise InputError(
+            f"recipe key 'quantize.calibration' = {str(folder)!r}: not a folder (give \"random\" or a folder of images)"
+        )
     return sorted(p for p in folder.rglob("*") if _is_image(p))
 
 
@@ -519,11 +537,15 @@ def calibration_pool_size(folder: Path | str) -> int:
     return len(list_images(folder))
 
 
-def _cifar_calibration(folder: Path, resolution: Size, n: int, seed: int, eval_config: EvalConfig) -> Iterator[np.ndarray]:
+def _cifar_calibration(
+    folder: Path, resolution: Size, n: int, seed: int, eval_config: EvalConfig
+) -> Iterator[np.ndarray]:
     dataset = read_cifar(folder, "train")
     if len(dataset.images) < n:
-        raise InputError(f"recipe key 'quantize.calibration': {folder} holds {len(dataset.images)} training images but "
-                         f"quantize.batches = {n}; add batches or lower quantize.batches")
+        raise InputError(
+            f"recipe key 'quantize.calibration': {folder} holds {len(dataset.images)} training images but "
+            f"quantize.batches = {n}; add batches or lower quantize.batches"
+        )
     picks = np.random.default_rng(seed).choice(len(dataset.images), size=n, replace=False)
     for index in picks:
         yield cifar_image(dataset.images[int(index)], resolution, eval_config.interpolation)[None]

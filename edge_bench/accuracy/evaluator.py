@@ -84,9 +84,7 @@ def fidelity_fields(tally: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     fields: dict[str, Any] = {f"{prefix}top1_agreement": tally["top1_agreement"]}
     if sqnr is not None and math.isinf(sqnr):
         fields[f"{prefix}sqnr_db"] = None
-        fields[f"{prefix}sqnr_note"] = (
-            "outputs identical" if sqnr > 0 else "FP32 outputs are all zero: SQNR undefined"
-        )
+        fields[f"{prefix}sqnr_note"] = "outputs identical" if sqnr > 0 else "FP32 outputs are all zero: SQNR undefined"
     else:
         fields[f"{prefix}sqnr_db"] = sqnr
     return fields
@@ -286,8 +284,9 @@ class Evaluator:
         with ArtifactProcess(runtime, artifact.path, self.threads) as model:
             self._evaluate_with(model, shape, task, artifact, fp32, result)
 
-    def _evaluate_with(self, model: ArtifactProcess, shape: tuple[int, ...], task: str, artifact, fp32: _Fp32,
-                       result: dict[str, Any]) -> None:
+    def _evaluate_with(
+        self, model: ArtifactProcess, shape: tuple[int, ...], task: str, artifact, fp32: _Fp32, result: dict[str, Any]
+    ) -> None:
         description, images = self._fidelity_inputs(shape, task)
         tally = FidelityTally()
         for image, reference in fp32.outputs("fidelity", images):
@@ -326,7 +325,9 @@ class Evaluator:
         images = calibration_batches(folder, shape[2:], n, q.seed, self.recipe.eval, resize_only=task == "segmentation")
         return f"calibration folder {folder}", images
 
-    def _classification(self, shape: tuple[int, ...], model: ArtifactProcess, fp32: _Fp32, result: dict[str, Any]) -> None:
+    def _classification(
+        self, shape: tuple[int, ...], model: ArtifactProcess, fp32: _Fp32, result: dict[str, Any]
+    ) -> None:
         self._dataset_fingerprint("classification")
         classes = self._classes
         cifar = is_cifar_folder(self.dataset)
@@ -346,8 +347,12 @@ class Evaluator:
             if reference.shape[-1] != classes:
                 raise ValueError(
                     f"the model outputs {reference.shape[-1]} classes but --dataset has {classes} "
-                    + ("CIFAR-10 classes" if cifar else "class folders: class index = position of the folder in sorted "
-                       "order must match the model's outputs")
+                    + (
+                        "CIFAR-10 classes"
+                        if cifar
+                        else "class folders: class index = position of the folder in sorted "
+                        "order must match the model's outputs"
+                    )
                 )
             output = _like(model(image), reference)
             int8.update(output, labels[-1])
@@ -360,7 +365,9 @@ class Evaluator:
         )  # fmt: skip
         result.update(fidelity_fields(fidelity.result(), prefix="dataset_"))
 
-    def _segmentation(self, shape: tuple[int, ...], model: ArtifactProcess, fp32: _Fp32, result: dict[str, Any]) -> None:
+    def _segmentation(
+        self, shape: tuple[int, ...], model: ArtifactProcess, fp32: _Fp32, result: dict[str, Any]
+    ) -> None:
         interpolation = self.recipe.eval.interpolation
         mode = interpolation if interpolation in UPSAMPLE_MODES else "bilinear"
         batches = cityscapes_batches(self.dataset, shape[2:], CITYSCAPES_SPLIT, self.max_images, interpolation)
@@ -381,5 +388,7 @@ class Evaluator:
             reference_tally.update(upsample_logits(reference, label.shape, mode), label)
             fidelity.update(reference, output)
         a, f = int8.result(), reference_tally.result()
-        result.update(miou=a["miou"], fp32_miou=f["miou"], miou_drop=_drop(f["miou"], a["miou"]), n_images=a["n"], upsample=mode)
+        result.update(
+            miou=a["miou"], fp32_miou=f["miou"], miou_drop=_drop(f["miou"], a["miou"]), n_images=a["n"], upsample=mode
+        )
         result.update(fidelity_fields(fidelity.result(), prefix="dataset_"))

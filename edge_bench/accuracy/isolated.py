@@ -43,9 +43,23 @@ class ArtifactProcess:
         self.errors = Path(self.folder.name) / "stderr.txt"
         self._stderr = self.errors.open("w")
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "edge_bench.device.agent", "serve", "--runtime", runtime, "--artifact", str(path),
-             "--threads", str(threads)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+            [
+                PYTHON,
+                "-m",
+                "edge_bench.device.agent",
+                "serve",
+                "--runtime",
+                runtime,
+                "--artifact",
+                str(path),
+                "--threads",
+                str(threads),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
         self._expect("ready")
         self.count = 0
 

@@ -70,7 +70,9 @@ def confusion_matrix(pred: np.ndarray, label: np.ndarray, n_classes: int, ignore
         pred, label = pred[keep], label[keep]
     for name, values in (("label", label), ("prediction", pred)):
         if values.size and (values.min() < 0 or values.max() >= n_classes):
-            raise ValueError(f"{name} values must lie in [0, {n_classes}) (or be {ignore_index}), got [{values.min()}, {values.max()}]")
+            raise ValueError(
+                f"{name} values must lie in [0, {n_classes}) (or be {ignore_index}), got [{values.min()}, {values.max()}]"
+            )
     counts = np.bincount(label * n_classes + pred, minlength=n_classes * n_classes)
     return counts.reshape(n_classes, n_classes)
 

@@ -16,8 +16,21 @@ from torch.export import ExportedProgram
 
 # Ops whose output is the input's memory (no new buffer, no computation).
 ALIAS_OPS = {
-    "view", "_unsafe_view", "reshape", "flatten", "squeeze", "unsqueeze", "expand", "alias", "detach",
-    "clone", "contiguous", "dropout", "t", "lift_fresh_copy", "_assert_tensor_metadata",
+    "view",
+    "_unsafe_view",
+    "reshape",
+    "flatten",
+    "squeeze",
+    "unsqueeze",
+    "expand",
+    "alias",
+    "detach",
+    "clone",
+    "contiguous",
+    "dropout",
+    "t",
+    "lift_fresh_copy",
+    "_assert_tensor_metadata",
 }
 # Ops a runtime fuses into the producer of their input (in-place epilogues).
 FUSED_ACTIVATIONS = {"relu", "relu_", "hardtanh", "hardtanh_", "clamp", "relu6"}
@@ -56,8 +69,10 @@ class Buffers:
 def operator_steps(program: ExportedProgram) -> Buffers:
     graph = program.graph_module.graph
     signature = program.graph_signature
-    weights = set(signature.inputs_to_parameters) | set(signature.inputs_to_buffers) | set(
-        getattr(signature, "inputs_to_lifted_tensor_constants", {})
+    weights = (
+        set(signature.inputs_to_parameters)
+        | set(signature.inputs_to_buffers)
+        | set(getattr(signature, "inputs_to_lifted_tensor_constants", {}))
     )
     buffer_of: dict[torch.fx.Node, int] = {}
     sizes: dict[int, int] = {}

@@ -38,7 +38,10 @@ def liveness_peak_bytes(buffers: Buffers) -> int:
         born[b] = -1
     peak = 0
     for step in buffers.steps:
-        alive = sum(size for b, size in buffers.sizes.items()
-                    if born.get(b, end) <= step.index <= last_use.get(b, born.get(b, end)))
+        alive = sum(
+            size
+            for b, size in buffers.sizes.items()
+            if born.get(b, end) <= step.index <= last_use.get(b, born.get(b, end))
+        )
         peak = max(peak, alive)
     return peak * BYTES_PER_ACTIVATION

@@ -31,8 +31,11 @@ def analyze_recipe(recipe: Recipe, variants: list[Variant], progress: Progress |
 
 
 # The paper's ViT closed forms, beside the graph count they estimate.
-CLOSED_FORM_PAIRS = (("vit_closed_form_flops", "flops"), ("vit_closed_form_weights", "weight_bytes"),
-                     ("vit_closed_form_activations_max", "activation_bytes"))
+CLOSED_FORM_PAIRS = (
+    ("vit_closed_form_flops", "flops"),
+    ("vit_closed_form_weights", "weight_bytes"),
+    ("vit_closed_form_activations_max", "activation_bytes"),
+)
 
 
 def closed_form_columns(analytic: dict) -> dict:

@@ -60,6 +60,7 @@ def closed_form_for(fields: Mapping[str, Any]) -> dict[str, int]:
     """The closed forms of a normalized `vit` variant, keys prefixed `vit_closed_form_`; {} for other archs."""
     if fields.get("arch") != "vit":
         return {}
-    counts = closed_form(int(fields["tokens"]), int(fields["hidden"]), int(fields["mlp"]), int(fields["heads"]), int(fields["depth"]))
+    counts = closed_form(
+        int(fields["tokens"]), int(fields["hidden"]), int(fields["mlp"]), int(fields["heads"]), int(fields["depth"])
+    )
     return {f"vit_closed_form_{key}": value for key, value in counts.items()}
-

@@ -31,13 +31,17 @@ class BigCores:
     clusters: tuple[Cluster, ...]  # every cluster, fastest first
 
     def as_dict(self) -> dict:
-        return {"cores": list(self.cores), "mask": self.mask,
-                "clusters": [{"policy": c.policy, "cpus": list(c.cpus), "max_freq_khz": c.max_freq_khz}
-                             for c in self.clusters]}
+        return {
+            "cores": list(self.cores),
+            "mask": self.mask,
+            "clusters": [
+                {"policy": c.policy, "cpus": list(c.cpus), "max_freq_khz": c.max_freq_khz} for c in self.clusters
+            ],
+        }
 
 
 def parse_cpu_list(text: str) -> tuple[int, ...]:
-    """"4 5 6", "4-6" or "0-3,7" -> (4, 5, 6) / (0, 1, 2, 3, 7)."""
+    """ "4 5 6", "4-6" or "0-3,7" -> (4, 5, 6) / (0, 1, 2, 3, 7)."""
     cpus: set[int] = set()
     for part in re.split(r"[\s,]+", text.strip()):
         if not part:
@@ -74,7 +78,7 @@ def big_cores(policies: Mapping[str, Mapping[str, str]], min_cores: int = 1) -> 
         return None
     top = clusters[0].max_freq_khz
     chosen = [c for c in clusters if c.max_freq_khz == top]
-    for c in clusters[len(chosen):]:
+    for c in clusters[len(chosen) :]:
         if sum(len(x.cpus) for x in chosen) >= min_cores:
             break
         chosen.append(c)

@@ -13,8 +13,10 @@ from ..transport import device_python
 from ..transport.base import Transport
 from ..transport.shell import quote_path
 
-GOVERNOR_FIX = ("needs root: adb root, then adb shell 'for f in /sys/devices/system/cpu/cpu*/cpufreq/"
-                "scaling_governor; do echo performance > $f; done'")
+GOVERNOR_FIX = (
+    "needs root: adb root, then adb shell 'for f in /sys/devices/system/cpu/cpu*/cpufreq/"
+    "scaling_governor; do echo performance > $f; done'"
+)
 
 
 def _sh(transport: Transport, script: str) -> str:
@@ -29,11 +31,23 @@ def native_checks(transport: Transport, target: Target, runtimes: Sequence[str])
         key = TOOLS[runtime]
         configured = getattr(target.adb, key, "") if target.adb else ""
         if not configured:
-            found.append(Check(runtime, False, f"[adb] {key} is not set",
-                               f"{BUILD_HINT[runtime]}, then set [adb] {key} in {target.path} to its host path"))
+            found.append(
+                Check(
+                    runtime,
+                    False,
+                    f"[adb] {key} is not set",
+                    f"{BUILD_HINT[runtime]}, then set [adb] {key} in {target.path} to its host path",
+                )
+            )
         elif not Path(configured).expanduser().is_file():
-            found.append(Check(runtime, False, f"[adb] {key} = '{configured}' does not exist on this host",
-                               f"{BUILD_HINT[runtime]}, or correct the path in {target.path}"))
+            found.append(
+                Check(
+                    runtime,
+                    False,
+                    f"[adb] {key} = '{configured}' does not exist on this host",
+                    f"{BUILD_HINT[runtime]}, or correct the path in {target.path}",
+                )
+            )
         else:
             found.append(Check(runtime, True, f"{key}: {configured}"))
 
@@ -73,6 +87,9 @@ def _meter(transport: Transport, target: Target) -> Check:
             raise CommandError(f"{argv[0]} exited {done.returncode}: {detail[0] if detail else 'no output'}")
         return done.stdout
 
-    energy = {"meter": target.energy.meter, "options": dict(target.energy.options),
-              "period_secs": target.energy.period_secs}
+    energy = {
+        "meter": target.energy.meter,
+        "options": dict(target.energy.options),
+        "period_secs": target.energy.period_secs,
+    }
     return device_checks.check_meter(energy, Source(runner=runner, read_text=read_text))

@@ -32,8 +32,10 @@ BUILD_HINT = {
     "litert": "build LiteRT's //tflite/tools/benchmark:benchmark_model with --config=android_arm64",
     "executorch": "build ExecuTorch's executor_runner with the android-arm64-v8a preset (XNNPACK on)",
 }
-ENERGY_MISSING = ("the native benchmark tools time inference only: no energy pass runs on a device without "
-                  "Python (run the agent there for energy)")
+ENERGY_MISSING = (
+    "the native benchmark tools time inference only: no energy pass runs on a device without "
+    "Python (run the agent there for energy)"
+)
 
 
 class NativeFailure(Exception):
@@ -90,10 +92,16 @@ def big_core_pinning(transport: Transport, threads: int) -> dict[str, Any]:
 
 _ENV_SCRIPT = "; ".join(
     f'echo "{key}=$({command} 2>/dev/null)"'
-    for key, command in (("model", "getprop ro.product.model"), ("manufacturer", "getprop ro.product.manufacturer"),
-                         ("android", "getprop ro.build.version.release"), ("soc", "getprop ro.soc.model"),
-                         ("platform", "getprop ro.board.platform"), ("kernel", "uname -r"), ("machine", "uname -m"),
-                         ("cores", "nproc"))
+    for key, command in (
+        ("model", "getprop ro.product.model"),
+        ("manufacturer", "getprop ro.product.manufacturer"),
+        ("android", "getprop ro.build.version.release"),
+        ("soc", "getprop ro.soc.model"),
+        ("platform", "getprop ro.board.platform"),
+        ("kernel", "uname -r"),
+        ("machine", "uname -m"),
+        ("cores", "nproc"),
+    )
 )
 
 
@@ -117,8 +125,9 @@ def device_env(transport: Transport) -> dict[str, Any]:
     }
 
 
-_THERMAL_SCRIPT = ("grep -H . /sys/class/thermal/thermal_zone*/temp "
-                   "/sys/devices/system/cpu/cpu*/cpufreq/scaling_governor 2>/dev/null")
+_THERMAL_SCRIPT = (
+    "grep -H . /sys/class/thermal/thermal_zone*/temp /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor 2>/dev/null"
+)
 
 
 def thermal_snapshot(transport: Transport) -> dict[str, Any]:
@@ -137,8 +146,12 @@ def thermal_snapshot(transport: Transport) -> dict[str, Any]:
                 continue
         elif path.endswith("scaling_governor"):
             governors.add(value.strip())
-    snapshot: dict[str, Any] = {"temperature_c": None, "temperature_source": "no readable thermal_zone*/temp",
-                                "governor": sorted(governors) or None, "throttled": None}
+    snapshot: dict[str, Any] = {
+        "temperature_c": None,
+        "temperature_source": "no readable thermal_zone*/temp",
+        "governor": sorted(governors) or None,
+        "throttled": None,
+    }
     if zones:
         _, path, raw = min(zones)
         # Millidegrees by the sysfs ABI; a few vendors' zones report whole degrees.
@@ -159,8 +172,9 @@ def _device_clock(transport: Transport) -> str | None:
     return text if done.returncode == 0 and re.fullmatch(r"\d\d-\d\d \d\d:\d\d:\d\d\.000", text) else None
 
 
-def measure_native(transport: Transport, target: Target, artifact_path_on_device: str, runtime: str,
-                   spec: Mapping[str, Any]) -> dict[str, Any]:
+def measure_native(
+    transport: Transport, target: Target, artifact_path_on_device: str, runtime: str, spec: Mapping[str, Any]
+) -> dict[str, Any]:
     """One measurement with the native tool of `runtime`, shaped like the agent's result. A device-side
     failure or a timeout is a result (status "failed", a one-line error); a lost connection (or a file
     that cannot be moved) raises TransportError."""
@@ -168,9 +182,18 @@ def measure_native(transport: Transport, target: Target, artifact_path_on_device
     threads = int(spec["threads"])
     timeout = float(spec.get("timeout_secs", target.measure.timeout_secs))
     result: dict[str, Any] = {
-        "protocol": AGENT_PROTOCOL, "runtime": runtime, "status": "failed", "error": None, "tool": TOOLS.get(runtime),
-        "latency_ms": None, "first_inference_ms": None, "load_ms": None, "memory": None, "env": {},
-        "energy": None, "energy_missing_reason": ENERGY_MISSING,
+        "protocol": AGENT_PROTOCOL,
+        "runtime": runtime,
+        "status": "failed",
+        "error": None,
+        "tool": TOOLS.get(runtime),
+        "latency_ms": None,
+        "first_inference_ms": None,
+        "load_ms": None,
+        "memory": None,
+        "env": {},
+        "energy": None,
+        "energy_missing_reason": ENERGY_MISSING,
     }
     try:
         binary = _tool_binary(target, runtime)
@@ -186,15 +209,24 @@ def measure_native(transport: Transport, target: Target, artifact_path_on_device
             raise NativeFailure(f"chmod of {on_device} failed: {last_line(chmod.stderr)}")
 
         if runtime == "litert":
-            argv = tools.benchmark_model_argv(on_device, artifact_path_on_device, threads, spec["warmup_runs"],
-                                               spec["warmup_secs"], spec["min_runs"], spec["min_secs"],
-                                               spec["max_secs"])
+            argv = tools.benchmark_model_argv(
+                on_device,
+                artifact_path_on_device,
+                threads,
+                spec["warmup_runs"],
+                spec["warmup_secs"],
+                spec["min_runs"],
+                spec["min_secs"],
+                spec["max_secs"],
+            )
         else:
-            argv = tools.executor_runner_argv(on_device, artifact_path_on_device, threads, spec["warmup_runs"],
-                                               spec["min_runs"])
+            argv = tools.executor_runner_argv(
+                on_device, artifact_path_on_device, threads, spec["warmup_runs"], spec["min_runs"]
+            )
         pin_big = target.adb.pin_big_cores if target.adb else True
-        pinning = (big_core_pinning(transport, threads) if pin_big
-                   else {"applied": False, "reason": "pin_big_cores = false"})
+        pinning = (
+            big_core_pinning(transport, threads) if pin_big else {"applied": False, "reason": "pin_big_cores = false"}
+        )
         result["env"]["pinning"] = pinning
         if pinning["applied"]:
             argv = ["taskset", pinning["mask"], *argv]
@@ -208,8 +240,11 @@ def measure_native(transport: Transport, target: Target, artifact_path_on_device
             # Built with the android PAL, the runner logs to logcat instead of stderr.
             log = transport.exec(["logcat", "-d", "-v", "raw", "-T", since, "-s", "ExecuTorch:V"], 60)
             text += "\n" + log.stdout
-        parsed = (tools.parse_benchmark_model(text) if runtime == "litert"
-                  else tools.parse_executor_runner(text, int(spec["warmup_runs"])))
+        parsed = (
+            tools.parse_benchmark_model(text)
+            if runtime == "litert"
+            else tools.parse_executor_runner(text, int(spec["warmup_runs"]))
+        )
         result["thermal_after"] = thermal_snapshot(transport)
 
         tool_env = parsed.pop("env", {}) or {}

@@ -54,19 +54,35 @@ MIB = 1024 * 1024
 # ---------------------------------------------------------------- benchmark_model (LiteRT)
 
 
-def benchmark_model_argv(binary: str, model: str, threads: int, warmup_runs: int, warmup_secs: float,
-                         min_runs: int, min_secs: float, max_secs: float, use_xnnpack: bool = True,
-                         report_peak_memory: bool = False) -> list[str]:
+def benchmark_model_argv(
+    binary: str,
+    model: str,
+    threads: int,
+    warmup_runs: int,
+    warmup_secs: float,
+    min_runs: int,
+    min_secs: float,
+    max_secs: float,
+    use_xnnpack: bool = True,
+    report_peak_memory: bool = False,
+) -> list[str]:
     """Command line for LiteRT's benchmark_model (flag names from BenchmarkModel::GetFlags,
     BenchmarkTfLiteModel::GetFlags and the XNNPACK delegate provider).
 
     --use_xnnpack=false also disables XNNPACK's implicit application (the flag's own help text).
     report_peak_memory starts a monitoring thread that can disturb the timings: off by default.
     """
-    argv = [binary, f"--graph={model}", f"--num_threads={int(threads)}",
-            f"--warmup_runs={int(warmup_runs)}", f"--warmup_min_secs={_num(warmup_secs)}",
-            f"--num_runs={int(min_runs)}", f"--min_secs={_num(min_secs)}", f"--max_secs={_num(max_secs)}",
-            f"--use_xnnpack={'true' if use_xnnpack else 'false'}"]
+    argv = [
+        binary,
+        f"--graph={model}",
+        f"--num_threads={int(threads)}",
+        f"--warmup_runs={int(warmup_runs)}",
+        f"--warmup_min_secs={_num(warmup_secs)}",
+        f"--num_runs={int(min_runs)}",
+        f"--min_secs={_num(min_secs)}",
+        f"--max_secs={_num(max_secs)}",
+        f"--use_xnnpack={'true' if use_xnnpack else 'false'}",
+    ]
     if report_peak_memory:
         argv.append("--report_peak_memory_footprint=true")
     return argv
@@ -78,8 +94,10 @@ def _num(x: float) -> str:
 
 _LOG_PREFIX = re.compile(r"^(?:INFO|WARN|WARNING|ERROR|FATAL|VERBOSE): ")
 # logcat's threadtime ("03-15 14:00:51.294 12836 12836 I tflite  : ") and brief ("I/tflite  ( 123): ") forms.
-_LOGCAT_PREFIX = re.compile(r"^(?:\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+\d+\s+\d+\s+[VDIWEF]\s+[^:]*?\s*"
-                            r"|[VDIWEF]/[^(:]*?\s*\(\s*\d+\)\s*): ")
+_LOGCAT_PREFIX = re.compile(
+    r"^(?:\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+\d+\s+\d+\s+[VDIWEF]\s+[^:]*?\s*"
+    r"|[VDIWEF]/[^(:]*?\s*\(\s*\d+\)\s*): "
+)
 _KV = re.compile(r"(\w+)=([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|-?inf)")
 _PARAM = re.compile(r"^(?P<name>[^:\[]+): \[(?P<value>.*)\]$")
 
@@ -115,15 +133,26 @@ def _latency_from_stat(stat: dict | None) -> dict | None:
     if not stat or not stat.get("count"):
         return None
     get = stat.get
-    return {"median": _us_to_ms(get("median")), "mean": _us_to_ms(get("avg")), "p90": None, "p99": None,
-            "std": _us_to_ms(get("std")), "min": _us_to_ms(get("min")), "max": _us_to_ms(get("max")),
-            "n": stat["count"], "p5": _us_to_ms(get("p5")), "p95": _us_to_ms(get("p95"))}
+    return {
+        "median": _us_to_ms(get("median")),
+        "mean": _us_to_ms(get("avg")),
+        "p90": None,
+        "p99": None,
+        "std": _us_to_ms(get("std")),
+        "min": _us_to_ms(get("min")),
+        "max": _us_to_ms(get("max")),
+        "n": stat["count"],
+        "p5": _us_to_ms(get("p5")),
+        "p95": _us_to_ms(get("p95")),
+    }
 
 
 _TIMINGS = re.compile(r"(?:Average )?[Ii]nference timings in us:\s*(?P<rest>.*)$")
 # Older tools print the same two numbers as "Peak memory footprint (MB): init=... overall=...".
-_MEM_DELTA = re.compile(r"(?:Memory footprint delta from the start of the tool|^Peak memory footprint) \(MB\): "
-                        r"init=(?P<init>\S+) overall=(?P<overall>\S+)")
+_MEM_DELTA = re.compile(
+    r"(?:Memory footprint delta from the start of the tool|^Peak memory footprint) \(MB\): "
+    r"init=(?P<init>\S+) overall=(?P<overall>\S+)"
+)
 _MEM_PEAK = re.compile(r"Overall peak memory footprint \(MB\) via periodic monitoring: (?P<peak>\S+)")
 _MEM_END = re.compile(r"^- VmRSS\s*:\s*(?P<mb>\d+) MB")
 _INIT_SESSION = re.compile(r"Initialized session in (?P<ms>\S+?)\s*ms")
@@ -203,8 +232,18 @@ def parse_benchmark_model(text: str) -> dict:
     mean_us = timings.get("Inference (avg)", timings.get("Inference", timings.get("no stats")))
     latency = _latency_from_stat(timed)
     if latency is None and mean_us is not None:
-        latency = {"median": None, "mean": mean_us / 1000.0, "p90": None, "p99": None, "std": None,
-                   "min": None, "max": None, "n": None, "p5": None, "p95": None}
+        latency = {
+            "median": None,
+            "mean": mean_us / 1000.0,
+            "p90": None,
+            "p99": None,
+            "std": None,
+            "min": None,
+            "max": None,
+            "n": None,
+            "p5": None,
+            "p95": None,
+        }
 
     def mib(key: str) -> int | None:
         v = memory_mb.get(key)
@@ -229,18 +268,22 @@ def parse_benchmark_model(text: str) -> dict:
             "init_rss_delta_bytes": mib("init_delta"),
             "end_vmrss_bytes": mib("end_vmrss"),
         },
-        "env": {"threads": int(threads) if threads and threads.lstrip("-").isdigit() else None,
-                "use_xnnpack": _flag(params.get("Use xnnpack")), "delegate": delegate, "graph": params.get("Graph"),
-                "model_size_mb": model_size_mb},
+        "env": {
+            "threads": int(threads) if threads and threads.lstrip("-").isdigit() else None,
+            "use_xnnpack": _flag(params.get("Use xnnpack")),
+            "delegate": delegate,
+            "graph": params.get("Graph"),
+            "model_size_mb": model_size_mb,
+        },
         "notes": {
             "latency_ms": "the timed runs' stat line (µs -> ms); std is the population std; median is the "
-                          "upper median; p5/p95 only from newer LiteRT; p90/p99 not printed",
+            "upper median; p5/p95 only from newer LiteRT; p90/p99 not printed",
             "first_inference_ms": "'First inference' of the timings line (the first warm-up run)",
             "load_ms": "'Init': model load, interpreter build, delegate application and tensor allocation",
             "memory": "getrusage ru_maxrss in MiB, including the tool itself: peak_rss_bytes is the peak "
-                      "seen by --report_peak_memory_footprint's monitor, model_rss_bytes the growth of "
-                      "ru_maxrss from the tool's start to the end of the runs, init_rss_delta_bytes that "
-                      "growth at the end of Init; the tool calls all of them approximate",
+            "seen by --report_peak_memory_footprint's monitor, model_rss_bytes the growth of "
+            "ru_maxrss from the tool's start to the end of the runs, init_rss_delta_bytes that "
+            "growth at the end of Init; the tool calls all of them approximate",
         },
     }
 
@@ -267,8 +310,9 @@ def _failure(errors: list[str], failed_after: str | None) -> str:
 # ---------------------------------------------------------------- executor_runner (ExecuTorch)
 
 
-def executor_runner_argv(binary: str, model: str, threads: int, warmup_runs: int, min_runs: int,
-                         extra: Sequence[str] = ()) -> list[str]:
+def executor_runner_argv(
+    binary: str, model: str, threads: int, warmup_runs: int, min_runs: int, extra: Sequence[str] = ()
+) -> list[str]:
     """Command line for ExecuTorch's executor_runner / xnn_executor_runner (gflags in executor_runner.cpp:
     --model_path, --num_executions, --cpu_threads).
 
@@ -277,8 +321,13 @@ def executor_runner_argv(binary: str, model: str, threads: int, warmup_runs: int
     inference, the warm-up and the timed runs. --cpu_threads takes effect in builds with the
     threadpool (XNNPACK builds); -1 lets the runner pick the number of performance cores.
     """
-    return [binary, f"--model_path={model}", f"--num_executions={1 + int(warmup_runs) + int(min_runs)}",
-            f"--cpu_threads={int(threads)}", *extra]
+    return [
+        binary,
+        f"--model_path={model}",
+        f"--num_executions={1 + int(warmup_runs) + int(min_runs)}",
+        f"--cpu_threads={int(threads)}",
+        *extra,
+    ]
 
 
 _ET_PREFIX = re.compile(r"^(?P<level>[A-Z]) (?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d\.\d+) executorch:[^\]]*\] ")
@@ -317,7 +366,7 @@ def parse_executor_runner(text: str, warmup_runs: int = 0) -> dict:
     for raw in text.splitlines():
         prefix = _ET_PREFIX.match(raw)
         level = prefix["level"] if prefix else None
-        msg = raw[prefix.end():].strip() if prefix else raw.strip()
+        msg = raw[prefix.end() :].strip() if prefix else raw.strip()
         if m := _ET_ITER.search(msg):
             iterations[int(m["i"])] = float(m["ms"])
         elif m := _ET_DONE.search(msg):
@@ -352,19 +401,33 @@ def parse_executor_runner(text: str, warmup_runs: int = 0) -> dict:
         timed = ordered[skip:]
         if timed:
             latency = summarize(timed)
-            note = (f"per-iteration times ('Iteration i of n: t ms'); iteration 1 is the first inference, "
-                    f"the next {skip - 1} warm-up, the remaining {len(timed)} summarized (std with n-1)")
+            note = (
+                f"per-iteration times ('Iteration i of n: t ms'); iteration 1 is the first inference, "
+                f"the next {skip - 1} warm-up, the remaining {len(timed)} summarized (std with n-1)"
+            )
         else:
             note = f"only {len(ordered)} iterations printed, none left after the first and {skip - 1} warm-up"
     elif done_n and done_ms is not None:
-        latency = {"median": None, "mean": done_ms / done_n, "p90": None, "p99": None, "std": None,
-                   "min": None, "max": None, "n": done_n}
-        note = ("this runner prints only the total time of all executions: mean = total / n, "
-                "including the first execution and without warm-up")
+        latency = {
+            "median": None,
+            "mean": done_ms / done_n,
+            "p90": None,
+            "p99": None,
+            "std": None,
+            "min": None,
+            "max": None,
+            "n": done_n,
+        }
+        note = (
+            "this runner prints only the total time of all executions: mean = total / n, "
+            "including the first execution and without warm-up"
+        )
     elif executed and done_n is None and prepared_at is not None and done_at is not None:
         first_ms = (done_at - prepared_at) * 1e3
-        first_note = ("the one execution of a runner that prints no time, from its log timestamps "
-                      "('Inputs prepared.' to 'Model executed successfully.', µs resolution)")
+        first_note = (
+            "the one execution of a runner that prints no time, from its log timestamps "
+            "('Inputs prepared.' to 'Model executed successfully.', µs resolution)"
+        )
     ok = executed and latency is not None
     if not ok and not errors:
         errors.append(_no_timing_reason(executed, outputs))
@@ -379,24 +442,32 @@ def parse_executor_runner(text: str, warmup_runs: int = 0) -> dict:
         "executions": done_n,
         "total_execute_ms": done_ms,
         "outputs_printed": outputs,
-        "memory": {"peak_rss_bytes": None, "baseline_rss_bytes": None, "model_rss_bytes": None,
-                   "planned_bytes": sum(buffers.values()) if buffers else None},
+        "memory": {
+            "peak_rss_bytes": None,
+            "baseline_rss_bytes": None,
+            "model_rss_bytes": None,
+            "planned_bytes": sum(buffers.values()) if buffers else None,
+        },
         "env": {"threads": threads},
         "notes": {
             "latency_ms": note or "no timings printed",
             "first_inference_ms": first_note,
             "load_ms": "'Model loaded in': Program::load + load_method, delegate init included (v1.3 runners only)",
             "memory": "planned_bytes: sum of the memory-planned buffers the runner allocates "
-                      "('Setting up planned buffer'); the runner reports no RSS",
+            "('Setting up planned buffer'); the runner reports no RSS",
         },
     }
 
 
 def _no_timing_reason(executed: bool, outputs: int) -> str:
     if executed:
-        return ("the runner printed 'Model executed successfully.' without a time (executor_runner before "
-                "ExecuTorch v0.6, or a vendor runner): use executor_runner v0.6 or newer")
+        return (
+            "the runner printed 'Model executed successfully.' without a time (executor_runner before "
+            "ExecuTorch v0.6, or a vendor runner): use executor_runner v0.6 or newer"
+        )
     if outputs:
-        return ("executor_runner printed its outputs but none of its log lines: a build with the android PAL "
-                "logs to logcat (tag ExecuTorch), where no success line was found either")
+        return (
+            "executor_runner printed its outputs but none of its log lines: a build with the android PAL "
+            "logs to logcat (tag ExecuTorch), where no success line was found either"
+        )
     return "executor_runner printed no 'Model executed successfully' line"

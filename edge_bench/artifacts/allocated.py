@@ -56,9 +56,18 @@ def tflite_arena_allocated(path: str | Path, timeout_secs: float = 120.0, delega
     result: dict[str, Any] = {"format": "tflite", "kind": "allocated", "arena_bytes": None, "delegate": delegate}
     try:
         probe = subprocess.run(
-            [sys.executable, "-c", _ARENA_PROBE, str(path), str(len(graph.tensors)), json.dumps(in_arena),
-             "1" if delegate else "0"],
-            capture_output=True, text=True, timeout=timeout_secs,
+            [
+                sys.executable,
+                "-c",
+                _ARENA_PROBE,
+                str(path),
+                str(len(graph.tensors)),
+                json.dumps(in_arena),
+                "1" if delegate else "0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout_secs,
         )
     except subprocess.TimeoutExpired:
         return {**result, "reason": f"interpreter probe exceeded {timeout_secs:g} s"}
@@ -80,6 +89,6 @@ def tflite_arena_allocated(path: str | Path, timeout_secs: float = 120.0, delega
         "temporary_bytes": sum(end - start for start, end in temporaries),
         "tensors": len(spans),
         "runtime": f"ai_edge_litert {litert_version}, "
-                   + ("default delegate (XNNPACK), one thread" if delegate else "builtin kernels, no delegate")
-                   + ", on this host",
+        + ("default delegate (XNNPACK), one thread" if delegate else "builtin kernels, no delegate")
+        + ", on this host",
     }

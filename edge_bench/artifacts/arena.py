@@ -89,6 +89,7 @@ def greedy_by_size(
     same time.
     """
     if fit == "best":
+
         def whole(b: Lifetime) -> bool:
             return b.first == 0 and b.last == FOREVER
 

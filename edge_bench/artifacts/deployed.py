@@ -22,18 +22,53 @@ from typing import Any
 
 from .tflite import TfliteGraph, read_tflite
 
-TFLITE_CLASS = {"FLOAT32": "float", "FLOAT16": "float", "BFLOAT16": "float", "FLOAT64": "float",
-                "INT8": "int8", "UINT8": "int8", "INT32": "int32"}
-XNN_CLASS = {"xnn_datatype_fp32": "float", "xnn_datatype_fp16": "float", "xnn_datatype_bf16": "float",
-             "xnn_datatype_pfp32": "float", "xnn_datatype_qint8": "int8", "xnn_datatype_quint8": "int8",
-             "xnn_datatype_qcint8": "int8", "xnn_datatype_qdint8": "int8", "xnn_datatype_qpint8": "int8",
-             "xnn_datatype_qint32": "int32", "xnn_datatype_qcint32": "int32", "xnn_datatype_int32": "int32"}
-XNN_BYTES = {"xnn_datatype_fp32": 4, "xnn_datatype_fp16": 2, "xnn_datatype_bf16": 2, "xnn_datatype_pfp32": 4,
-             "xnn_datatype_qint32": 4, "xnn_datatype_qcint32": 4, "xnn_datatype_int32": 4,
-             "xnn_datatype_qcint4": 0.5, "xnn_datatype_qbint4": 0.5}  # the rest: one byte
+TFLITE_CLASS = {
+    "FLOAT32": "float",
+    "FLOAT16": "float",
+    "BFLOAT16": "float",
+    "FLOAT64": "float",
+    "INT8": "int8",
+    "UINT8": "int8",
+    "INT32": "int32",
+}
+XNN_CLASS = {
+    "xnn_datatype_fp32": "float",
+    "xnn_datatype_fp16": "float",
+    "xnn_datatype_bf16": "float",
+    "xnn_datatype_pfp32": "float",
+    "xnn_datatype_qint8": "int8",
+    "xnn_datatype_quint8": "int8",
+    "xnn_datatype_qcint8": "int8",
+    "xnn_datatype_qdint8": "int8",
+    "xnn_datatype_qpint8": "int8",
+    "xnn_datatype_qint32": "int32",
+    "xnn_datatype_qcint32": "int32",
+    "xnn_datatype_int32": "int32",
+}
+XNN_BYTES = {
+    "xnn_datatype_fp32": 4,
+    "xnn_datatype_fp16": 2,
+    "xnn_datatype_bf16": 2,
+    "xnn_datatype_pfp32": 4,
+    "xnn_datatype_qint32": 4,
+    "xnn_datatype_qcint32": 4,
+    "xnn_datatype_int32": 4,
+    "xnn_datatype_qcint4": 0.5,
+    "xnn_datatype_qbint4": 0.5,
+}  # the rest: one byte
 # executorch.exir.scalar_type.ScalarType: element size and class.
-ET_SCALAR = {0: (1, "int8"), 1: (1, "int8"), 2: (2, "other"), 3: (4, "int32"), 4: (8, "other"), 5: (2, "float"),
-             6: (4, "float"), 7: (8, "float"), 11: (1, "other"), 15: (2, "float")}
+ET_SCALAR = {
+    0: (1, "int8"),
+    1: (1, "int8"),
+    2: (2, "other"),
+    3: (4, "int32"),
+    4: (8, "other"),
+    5: (2, "float"),
+    6: (4, "float"),
+    7: (8, "float"),
+    11: (1, "other"),
+    15: (2, "float"),
+}
 XNN_UNUSED_ID = 2**32 - 1  # an absent optional input (a convolution without bias)
 
 
@@ -97,8 +132,13 @@ def tflite_deployed(source: str | Path | TfliteGraph) -> DeployedGraph:
     graph = source if isinstance(source, TfliteGraph) else read_tflite(source)
     tensors = {str(t.index): Tensor(t.bytes, TFLITE_CLASS.get(t.dtype, "other"), t.constant) for t in graph.tensors}
     ops = tuple(
-        Op(op.name, tuple(str(t) for t in op.inputs if t >= 0), tuple(str(t) for t in op.outputs if t >= 0),
-           _tflite_macs(graph, op), "litert")
+        Op(
+            op.name,
+            tuple(str(t) for t in op.inputs if t >= 0),
+            tuple(str(t) for t in op.outputs if t >= 0),
+            _tflite_macs(graph, op),
+            "litert",
+        )
         for op in graph.ops
     )
     return DeployedGraph("tflite", tensors, ops)
@@ -131,13 +171,26 @@ def _xnn_macs(name: str, node: dict[str, Any], dims: dict[int, list[int]]) -> in
 
 # XNNPACK fuses a Clamp into the node producing its input when that node can clamp its own output and
 # nothing else reads the value (XNNPACK's subgraph fusion, at runtime): the clamp never runs.
-CLAMP_FUSES_INTO = {"XNNConv2d", "XNNDepthwiseConv2d", "XNNConvTranspose2d", "XNNFullyConnected", "XNNAdd",
-                    "XNNMultiply", "XNNSubtract", "XNNDiv", "XNNAvgPooling2d", "XNNMaxPooling2d"}
+CLAMP_FUSES_INTO = {
+    "XNNConv2d",
+    "XNNDepthwiseConv2d",
+    "XNNConvTranspose2d",
+    "XNNFullyConnected",
+    "XNNAdd",
+    "XNNMultiply",
+    "XNNSubtract",
+    "XNNDiv",
+    "XNNAvgPooling2d",
+    "XNNMaxPooling2d",
+}
 
 
 def _node_ids(node: dict[str, Any]) -> tuple[list[int], list[int]]:
     ids = {k: v for k, v in node.items() if k.endswith("_id") and isinstance(v, int) and v != XNN_UNUSED_ID}
-    return ([v for k, v in ids.items() if not k.startswith("output")], [v for k, v in ids.items() if k.startswith("output")])
+    return (
+        [v for k, v in ids.items() if not k.startswith("output")],
+        [v for k, v in ids.items() if k.startswith("output")],
+    )
 
 
 def xnnpack_ops(graph: dict[str, Any], prefix: str, tensors: dict[str, Tensor]) -> list[Op]:
@@ -158,16 +211,30 @@ def xnnpack_ops(graph: dict[str, Any], prefix: str, tensors: dict[str, Tensor]) 
     producer: dict[int, int] = {}  # value id -> index in ops
     for name, node in nodes:
         inputs, outputs = _node_ids(node)
-        if name == "XNNClamp" and len(inputs) == 1 and inputs[0] in producer and readers.get(inputs[0]) == 1 \
-                and inputs[0] not in external and ops[producer[inputs[0]]].name in CLAMP_FUSES_INTO:
+        if (
+            name == "XNNClamp"
+            and len(inputs) == 1
+            and inputs[0] in producer
+            and readers.get(inputs[0]) == 1
+            and inputs[0] not in external
+            and ops[producer[inputs[0]]].name in CLAMP_FUSES_INTO
+        ):
             fused = ops[producer[inputs[0]]]
-            ops[producer[inputs[0]]] = Op(fused.name, fused.inputs, tuple(f"{prefix}:{v}" for v in outputs), fused.macs,
-                                          fused.where)
+            ops[producer[inputs[0]]] = Op(
+                fused.name, fused.inputs, tuple(f"{prefix}:{v}" for v in outputs), fused.macs, fused.where
+            )
             producer.update({v: producer[inputs[0]] for v in outputs})
             continue
         producer.update({v: len(ops) for v in outputs})
-        ops.append(Op(name, tuple(f"{prefix}:{v}" for v in inputs), tuple(f"{prefix}:{v}" for v in outputs),
-                      _xnn_macs(name, node, dims), "XNNPACK delegate"))
+        ops.append(
+            Op(
+                name,
+                tuple(f"{prefix}:{v}" for v in inputs),
+                tuple(f"{prefix}:{v}" for v in outputs),
+                _xnn_macs(name, node, dims),
+                "XNNPACK delegate",
+            )
+        )
     return ops
 
 

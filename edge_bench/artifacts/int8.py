@@ -37,7 +37,7 @@ UNEXPLAINED = "its inputs reach it in float: no INT8 annotation covers it"
 
 
 def op_precision(graph: DeployedGraph, op: Op) -> str:
-    """"int8", "float", "convert", or "other" (integer index or shape arithmetic only)."""
+    """ "int8", "float", "convert", or "other" (integer index or shape arithmetic only)."""
     if op.name in CONVERT_OPS or op.name.startswith(CONVERT_KERNEL_PREFIXES):
         return "convert"
     kinds = {t.kind for t in graph.activations(op)}

@@ -93,7 +93,8 @@ def planned_memory(pte: PteFile, method: str = "forward") -> dict[str, Any]:
         "file_bytes": pte.file_bytes,
         "note": (
             "memory a delegate allocates itself (XNNPACK's packed weights and workspace) is not in this plan"
-            if plan.delegates else None
+            if plan.delegates
+            else None
         ),
     }
 

@@ -81,8 +81,13 @@ class Builder:
         """What decides a variant's model: its fields, the weights really loaded (not why a download failed:
         the same random weights either way), the tools' versions and edge-bench's own `sources`."""
         weights = {k: v for k, v in self._weights(variant).items() if k != "note"}
-        return {"fields": dict(variant.fields), "weights": weights, "versions": self.versions,
-                "random_init": RANDOM_INIT, "source": source_hash(sources)}
+        return {
+            "fields": dict(variant.fields),
+            "weights": weights,
+            "versions": self.versions,
+            "random_init": RANDOM_INIT,
+            "source": source_hash(sources),
+        }
 
     def _calibration(self) -> dict[str, Any]:
         """The quantization settings, and the calibration images by their content."""
@@ -97,8 +102,13 @@ class Builder:
     def artifact_key(self, variant: Variant, runtime: str) -> str:
         if "calibration" not in self._memo_keys:
             self._memo_keys["calibration"] = self._calibration()
-        return build_key({**self._variant_inputs(variant, ARTIFACT_SOURCES), "runtime": runtime,
-                          "quantize": self._memo_keys["calibration"]})
+        return build_key(
+            {
+                **self._variant_inputs(variant, ARTIFACT_SOURCES),
+                "runtime": runtime,
+                "quantize": self._memo_keys["calibration"],
+            }
+        )
 
     def analytic_key(self, variant: Variant) -> str:
         return build_key({**self._variant_inputs(variant, ANALYTIC_SOURCES), "analytic": True})
@@ -144,33 +154,54 @@ class Builder:
                 return BuildOutcome(variant, runtime, found, None, True, time.perf_counter() - start)
             data = self._convert(variant, runtime, memo)
             info = artifact_memory_info(data, runtime)
-            manifest = {"recipe": self.recipe.name, "variant": dict(variant.fields), "variant_name": variant.name,
-                        "weights": self._weights(variant),
-                        "random_init": RANDOM_INIT if self._weights(variant)["kind"] == "random" else None,
-                        "quantize": self._calibration(), "builder_source": source_hash(ARTIFACT_SOURCES),
-                        "versions": self.versions, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                        "build_seconds": round(time.perf_counter() - start, 2), **info}
+            manifest = {
+                "recipe": self.recipe.name,
+                "variant": dict(variant.fields),
+                "variant_name": variant.name,
+                "weights": self._weights(variant),
+                "random_init": RANDOM_INIT if self._weights(variant)["kind"] == "random" else None,
+                "quantize": self._calibration(),
+                "builder_source": source_hash(ARTIFACT_SOURCES),
+                "versions": self.versions,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "build_seconds": round(time.perf_counter() - start, 2),
+                **info,
+            }
             artifact = self.cache.store(key, runtime, data, manifest)
             return BuildOutcome(variant, runtime, artifact, None, False, time.perf_counter() - start)
         except InputError:
             raise
         except Exception as e:  # noqa: BLE001 - a failed conversion is data
             log.debug("build of %s for %s failed:\n%s", variant.name, runtime, traceback.format_exc())
-            return BuildOutcome(variant, runtime, None, f"{runtime} conversion failed: {one_line(e)}", False,
-                                time.perf_counter() - start)
+            return BuildOutcome(
+                variant,
+                runtime,
+                None,
+                f"{runtime} conversion failed: {one_line(e)}",
+                False,
+                time.perf_counter() - start,
+            )
 
     def cortex_m(self, variant: Variant, cpu: str, memo: dict | None = None) -> dict[str, Any]:
         """A Cortex-M (CMSIS-NN) ExecuTorch program for `cpu`: its size and planned SRAM, or why there is none."""
         memo = {} if memo is None else memo
         if not cpu.lower().startswith("cortex-m"):
-            return {"cpu": cpu, "error": f"core '{cpu}' is not an Arm Cortex-M: ExecuTorch's Cortex-M backend does not apply"}
+            return {
+                "cpu": cpu,
+                "error": f"core '{cpu}' is not an Arm Cortex-M: ExecuTorch's Cortex-M backend does not apply",
+            }
         from ..export.cortex_m import cortex_m_unavailable_reason, export_cortex_m
 
         reason = cortex_m_unavailable_reason()
         if reason:
             return {"cpu": cpu, "error": reason}
-        key = build_key({**self._variant_inputs(variant, ARTIFACT_SOURCES), "runtime": f"cortex-m:{cpu}",
-                         "quantize": self._calibration()})
+        key = build_key(
+            {
+                **self._variant_inputs(variant, ARTIFACT_SOURCES),
+                "runtime": f"cortex-m:{cpu}",
+                "quantize": self._calibration(),
+            }
+        )
         found = self.cache.lookup(key)
         if found is None:
             import torch
@@ -181,18 +212,37 @@ class Builder:
             try:
                 shape = input_shape(variant.fields)
                 example = torch.randn(*shape, generator=torch.Generator().manual_seed(self.recipe.quantize.seed))
-                data, info = export_cortex_m(self.model(variant, memo), example,
-                                             calibration_inputs(self.recipe.quantize, shape, self.recipe.eval), cpu=cpu)
+                data, info = export_cortex_m(
+                    self.model(variant, memo),
+                    example,
+                    calibration_inputs(self.recipe.quantize, shape, self.recipe.eval),
+                    cpu=cpu,
+                )
             except InputError:
                 raise
             except Exception as e:  # noqa: BLE001 - no Cortex-M program is data, not the end of the sweep
                 return {"cpu": cpu, "error": f"cortex-m export failed: {one_line(e)}"}
-            found = self.cache.store(key, "cortex-m", data, {"variant": dict(variant.fields), "versions": self.versions,
-                                                             "build_seconds": round(time.perf_counter() - start, 2), **info})
+            found = self.cache.store(
+                key,
+                "cortex-m",
+                data,
+                {
+                    "variant": dict(variant.fields),
+                    "versions": self.versions,
+                    "build_seconds": round(time.perf_counter() - start, 2),
+                    **info,
+                },
+            )
         m = found.manifest
-        return {"cpu": cpu, "sha256": found.sha256, "bytes": found.bytes, "path": str(found.path),
-                "planned_bytes": m.get("planned_bytes"), "portable_ops": m.get("portable_ops"),
-                "cmsis_nn": m.get("cmsis_nn")}
+        return {
+            "cpu": cpu,
+            "sha256": found.sha256,
+            "bytes": found.bytes,
+            "path": str(found.path),
+            "planned_bytes": m.get("planned_bytes"),
+            "portable_ops": m.get("portable_ops"),
+            "cmsis_nn": m.get("cmsis_nn"),
+        }
 
     def _convert(self, variant: Variant, runtime: str, memo: dict) -> bytes:
         import torch
@@ -267,13 +317,19 @@ def _planned(source, runtime: str) -> dict[str, Any]:
         from ..artifacts.pte import planned_memory
 
         plan = planned_memory(source)
-        return {"planned_bytes": plan["planned_bytes"], "planned_buffer_sizes": plan["non_const_buffer_sizes"],
-                "planned_source": "executorch memory plan"}
+        return {
+            "planned_bytes": plan["planned_bytes"],
+            "planned_buffer_sizes": plan["non_const_buffer_sizes"],
+            "planned_source": "executorch memory plan",
+        }
     from ..artifacts.allocated import tflite_arena_allocated
     from ..artifacts.arena import tflite_arena_estimate
 
     estimate = tflite_arena_estimate(source)
-    out: dict[str, Any] = {"arena_estimate_bytes": estimate["arena_bytes"], "tflm_arena_bytes": estimate.get("tflm_arena_bytes")}
+    out: dict[str, Any] = {
+        "arena_estimate_bytes": estimate["arena_bytes"],
+        "tflm_arena_bytes": estimate.get("tflm_arena_bytes"),
+    }
     for key, delegate in (("arena", False), ("planned", True)):
         arena = tflite_arena_allocated(source, delegate=delegate)
         out[f"{key}_bytes"] = arena["arena_bytes"]
@@ -288,7 +344,14 @@ def _delegation(source, runtime: str) -> dict[str, Any]:
     from ..artifacts.delegation import pte_delegation, tflite_delegation
 
     delegation = pte_delegation(source) if runtime == "executorch" else tflite_delegation(source)
-    keys = ("fully_delegated", "delegated_nodes", "delegated_ops", "non_delegated_ops", "delegate_calls", "kernel_calls")
+    keys = (
+        "fully_delegated",
+        "delegated_nodes",
+        "delegated_ops",
+        "non_delegated_ops",
+        "delegate_calls",
+        "kernel_calls",
+    )
     return {"delegation": {k: delegation.get(k) for k in keys if k in delegation}}
 
 
@@ -298,8 +361,11 @@ def _int8(source, runtime: str) -> dict[str, Any]:
 
     graph = pte_deployed(source) if runtime == "executorch" else tflite_deployed(source)
     metric = deployed_activation(graph)
-    return {"int8": int8_summary(graph, runtime), "deployed_activation_bytes": metric["bytes"],
-            "deployed_activation_op": metric["op"]}
+    return {
+        "int8": int8_summary(graph, runtime),
+        "deployed_activation_bytes": metric["bytes"],
+        "deployed_activation_op": metric["op"],
+    }
 
 
 def _vit_closed_form(variant: Variant) -> dict[str, Any] | None:
@@ -310,8 +376,9 @@ def _vit_closed_form(variant: Variant) -> dict[str, Any] | None:
     return closed_form_for(variant.fields)
 
 
-def build_all(recipe: Recipe, variants: list[Variant], runtimes: list[str], jobs: int = 1,
-              progress=None) -> list[BuildOutcome]:
+def build_all(
+    recipe: Recipe, variants: list[Variant], runtimes: list[str], jobs: int = 1, progress=None
+) -> list[BuildOutcome]:
     """Every (variant, runtime) artifact, cached ones reused. `jobs` > 1 converts in parallel processes."""
     from ..progress import NoProgress
 

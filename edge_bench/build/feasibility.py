@@ -31,12 +31,17 @@ def largest_operator_bytes(fields: Mapping[str, Any]) -> int:
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
-            tensors = [a for a in (*args, *(kwargs or {}).values(), *(out if isinstance(out, (tuple, list)) else (out,)))
-                       if isinstance(a, torch.Tensor)]
+            tensors = [
+                a
+                for a in (*args, *(kwargs or {}).values(), *(out if isinstance(out, (tuple, list)) else (out,)))
+                if isinstance(a, torch.Tensor)
+            ]
             self.largest = max(self.largest, sum(t.numel() * 4 for t in tensors))
             return out
 
-    meta_fields = {**fields, "weights": "random", "checkpoint": ""} if "checkpoint" in fields else {**fields, "weights": "random"}
+    meta_fields = (
+        {**fields, "weights": "random", "checkpoint": ""} if "checkpoint" in fields else {**fields, "weights": "random"}
+    )
     with torch.device("meta"):
         model = arch_of(fields["arch"]).build(meta_fields).eval()
         x = torch.empty(input_shape(fields))

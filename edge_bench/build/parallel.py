@@ -81,8 +81,9 @@ class WorkerPlan:
     limited_by_memory: str | None  # why fewer workers than asked, when memory is the reason
 
 
-def plan_workers(requested: int, tasks: int, available_bytes: int | None,
-                 per_task_bytes: int, reserve_bytes: int = RESERVE_BYTES) -> WorkerPlan:
+def plan_workers(
+    requested: int, tasks: int, available_bytes: int | None, per_task_bytes: int, reserve_bytes: int = RESERVE_BYTES
+) -> WorkerPlan:
     """How many workers to start: the jobs asked for, no more than the tasks, no more than fit in memory.
 
     At least one worker always runs (a sequential build needs the same memory). `available_bytes`
@@ -94,8 +95,10 @@ def plan_workers(requested: int, tasks: int, available_bytes: int | None,
         fit = max(0, available_bytes - reserve_bytes) // per_task_bytes
         if fit < wanted:
             workers = max(1, int(fit))
-            note = (f"--jobs {requested} limited to {workers}: {available_bytes / GIB:.1f} GiB available, "
-                    f"~{per_task_bytes / GIB:.1f} GiB per conversion")
+            note = (
+                f"--jobs {requested} limited to {workers}: {available_bytes / GIB:.1f} GiB available, "
+                f"~{per_task_bytes / GIB:.1f} GiB per conversion"
+            )
     return WorkerPlan(workers, note)
 
 
@@ -136,8 +139,9 @@ def _peak_rss() -> int | None:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _init_worker(archs: Mapping[str, Any], log_levels: Mapping[str, int],
-                 initializer: Callable[[], None] | None) -> None:
+def _init_worker(
+    archs: Mapping[str, Any], log_levels: Mapping[str, int], initializer: Callable[[], None] | None
+) -> None:
     from ..models import ARCHS
 
     ARCHS.update(archs)  # archs registered at run time in the parent (plugins, tests) exist here too
@@ -230,9 +234,16 @@ def estimate_task_bytes(variant: Variant, builder: Builder) -> int:
     return conversion_peak_bytes(count if count is not None else DEFAULT_WEIGHT_COUNT)
 
 
-def build_parallel(recipe: Recipe, variants: Sequence[Variant], runtimes: Sequence[str], jobs: int,
-                   progress: Progress | None = None, *, cache: ArtifactCache | None = None,
-                   initializer: Callable[[], None] | None = None) -> list[BuildOutcome]:
+def build_parallel(
+    recipe: Recipe,
+    variants: Sequence[Variant],
+    runtimes: Sequence[str],
+    jobs: int,
+    progress: Progress | None = None,
+    *,
+    cache: ArtifactCache | None = None,
+    initializer: Callable[[], None] | None = None,
+) -> list[BuildOutcome]:
     """Every (variant, runtime) outcome, in the order of `build_all`: variants outer, runtimes inner.
 
     `initializer` (a module-level function) runs in each worker after its setup.
@@ -266,9 +277,16 @@ def build_parallel(recipe: Recipe, variants: Sequence[Variant], runtimes: Sequen
 class _Pool:
     """Runs the tasks in a process pool, then any a dead worker left unfinished one by one."""
 
-    def __init__(self, recipe: Recipe, variants: Sequence[Variant], builder: Builder, plan: WorkerPlan,
-                 initializer: Callable[[], None] | None, progress: Progress,
-                 outcomes: dict[tuple[int, str], BuildOutcome]):
+    def __init__(
+        self,
+        recipe: Recipe,
+        variants: Sequence[Variant],
+        builder: Builder,
+        plan: WorkerPlan,
+        initializer: Callable[[], None] | None,
+        progress: Progress,
+        outcomes: dict[tuple[int, str], BuildOutcome],
+    ):
         self.recipe, self.variants, self.builder, self.plan = recipe, variants, builder, plan
         self.cache_root = str(builder.cache.root)
         self.progress, self.outcomes = progress, outcomes
@@ -292,8 +310,9 @@ class _Pool:
 
     def _fail(self, i: int, runtimes: list[str], reason: str, seconds: float) -> None:
         for runtime in runtimes:
-            self.outcomes[(i, runtime)] = BuildOutcome(self.variants[i], runtime, None, f"{runtime} conversion failed: {reason}",
-                                                       False, seconds)
+            self.outcomes[(i, runtime)] = BuildOutcome(
+                self.variants[i], runtime, None, f"{runtime} conversion failed: {reason}", False, seconds
+            )
 
     def run(self, tasks: list[tuple[int, list[str]]]) -> None:
         self.total = len(tasks)
@@ -306,11 +325,15 @@ class _Pool:
                 self._run_isolated(i, runtimes)
                 self.done += 1
         largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-        log.info("built %d variant(s) in %.1f s with %d worker(s); peak RSS per variant: %s; "
-                 "largest peak of any child process so far (ru_maxrss): %.2f GiB", self.total,
-                 time.perf_counter() - start, self.plan.workers,
-                 ", ".join(f"{name} {peak / GIB:.2f} GiB (worker {pid})" for name, pid, peak in self.peaks) or "n/a",
-                 largest / GIB)
+        log.info(
+            "built %d variant(s) in %.1f s with %d worker(s); peak RSS per variant: %s; "
+            "largest peak of any child process so far (ru_maxrss): %.2f GiB",
+            self.total,
+            time.perf_counter() - start,
+            self.plan.workers,
+            ", ".join(f"{name} {peak / GIB:.2f} GiB (worker {pid})" for name, pid, peak in self.peaks) or "n/a",
+            largest / GIB,
+        )
 
     def _running_label(self, pending: list[tuple[Future, int]]) -> str:
         # The pool hands tasks out in submission order: the oldest unfinished ones are the running ones.
@@ -321,8 +344,9 @@ class _Pool:
         """Run all tasks; return those a dead worker left without a result."""
         unfinished: list[tuple[int, list[str]]] = []
         started = time.perf_counter()
-        with ProcessPoolExecutor(self.plan.workers, mp_context=self.context, initializer=_init_worker,
-                                 initargs=self.init_args) as pool:
+        with ProcessPoolExecutor(
+            self.plan.workers, mp_context=self.context, initializer=_init_worker, initargs=self.init_args
+        ) as pool:
             submitted = {pool.submit(_build_variant, *self._task_args(i, rts)): (i, rts) for i, rts in tasks}
             pending = [(f, submitted[f][0]) for f in submitted]
             self._show(self._running_label(pending))
@@ -351,8 +375,11 @@ class _Pool:
         """One task in its own process, so a death is this task's own; its exit status is the reason."""
         start = time.perf_counter()
         receiver, sender = self.context.Pipe(duplex=False)
-        process = self.context.Process(target=_isolated_main, args=(sender, self.init_args, self._task_args(i, runtimes)),
-                                       name=f"edge-bench-build-{i}")
+        process = self.context.Process(
+            target=_isolated_main,
+            args=(sender, self.init_args, self._task_args(i, runtimes)),
+            name=f"edge-bench-build-{i}",
+        )
         process.start()
         sender.close()
         try:

@@ -42,7 +42,9 @@ class PrebuiltBuilder(Builder):
     def _manifest(self, variant: Variant) -> dict[str, Any]:
         manifest = self.manifests.get(variant.name)
         if manifest is None:
-            raise NotPrebuilt(f"no prebuilt artifact of {variant.name} in {self.cache.root} (--prebuilt converts nothing)")
+            raise NotPrebuilt(
+                f"no prebuilt artifact of {variant.name} in {self.cache.root} (--prebuilt converts nothing)"
+            )
         return manifest
 
     def _variant_inputs(self, variant: Variant, sources: tuple[str, ...]) -> dict[str, Any]:
@@ -50,8 +52,13 @@ class PrebuiltBuilder(Builder):
         source is this checkout's, which must be the build machine's (the keys say so if it is not)."""
         manifest = self._manifest(variant)
         weights = {k: v for k, v in manifest["weights"].items() if k != "note"}
-        return {"fields": dict(variant.fields), "weights": weights, "versions": manifest["versions"],
-                "random_init": RANDOM_INIT, "source": source_hash(sources)}
+        return {
+            "fields": dict(variant.fields),
+            "weights": weights,
+            "versions": manifest["versions"],
+            "random_init": RANDOM_INIT,
+            "source": source_hash(sources),
+        }
 
     def _calibration(self) -> dict[str, Any]:
         """The quantization settings the build machine keyed its artifacts with (calibration images included)."""
@@ -59,7 +66,9 @@ class PrebuiltBuilder(Builder):
         return dict(manifest["quantize"])
 
     def model(self, variant: Variant, memo: dict):
-        raise NotPrebuilt(f"--prebuilt: no FP32 model of {variant.name} is built here, and its result is not in the cache")
+        raise NotPrebuilt(
+            f"--prebuilt: no FP32 model of {variant.name} is built here, and its result is not in the cache"
+        )
 
     def analytic(self, variant: Variant, memo: dict | None = None) -> dict[str, Any]:
         found = self.cache.load_json("analytic", self.analytic_key(variant))
@@ -73,8 +82,14 @@ class PrebuiltBuilder(Builder):
         except NotPrebuilt as e:
             return BuildOutcome(variant, runtime, None, str(e), False, 0.0)
         if found is None:
-            return BuildOutcome(variant, runtime, None, f"no prebuilt {runtime} artifact of {variant.name} in "
-                                f"{self.cache.root} (--prebuilt converts nothing)", False, 0.0)
+            return BuildOutcome(
+                variant,
+                runtime,
+                None,
+                f"no prebuilt {runtime} artifact of {variant.name} in {self.cache.root} (--prebuilt converts nothing)",
+                False,
+                0.0,
+            )
         return BuildOutcome(variant, runtime, found, None, True, 0.0)
 
     def cortex_m(self, variant: Variant, cpu: str, memo: dict | None = None) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 # How random-weight networks are made usable (part of every build key).
-RANDOM_INIT = ("seeded init; all-zero linear weights drawn from N(0, 0.02); batch-norm statistics re-estimated "
-               "on 4 seeded standard-normal batches")
+RANDOM_INIT = (
+    "seeded init; all-zero linear weights drawn from N(0, 0.02); batch-norm statistics re-estimated "
+    "on 4 seeded standard-normal batches"
+)
 
 
 def prepare_random_network(model, shape: tuple[int, ...], batches: int = 4, seed: int = 1) -> None:

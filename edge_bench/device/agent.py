@@ -30,9 +30,21 @@ RESULT_MARKER = "EDGE_BENCH_RESULT "
 AGENT_PROTOCOL = 1
 
 DEFAULTS = {
-    "threads": 1, "warmup_runs": 3, "warmup_secs": 0.5, "min_runs": 20, "min_secs": 1.0, "max_secs": 60.0,
-    "round_precision": 0.0, "seed": 0, "cooldown_below_c": None, "cooldown_max_secs": 120.0, "energy": None,
-    "keep_samples": True, "inputs": None, "outputs": None, "api": None,
+    "threads": 1,
+    "warmup_runs": 3,
+    "warmup_secs": 0.5,
+    "min_runs": 20,
+    "min_secs": 1.0,
+    "max_secs": 60.0,
+    "round_precision": 0.0,
+    "seed": 0,
+    "cooldown_below_c": None,
+    "cooldown_max_secs": 120.0,
+    "energy": None,
+    "keep_samples": True,
+    "inputs": None,
+    "outputs": None,
+    "api": None,
     "busy_wait_ms": 0.0,  # a slowdown added to every inference: only the regression gate's benchmark sets it
 }
 
@@ -93,6 +105,7 @@ def measure(spec: dict) -> dict:
 
         infer = runtime.run
         if spec["busy_wait_ms"]:
+
             def infer():
                 runtime.run()
                 busy_wait(spec["busy_wait_ms"])
@@ -149,7 +162,10 @@ def _native_runner(spec: dict):
     except NativeUnavailable as e:
         return None, {"requested_api": "native", "fallback_reason": str(e), "fallback_fix": e.fix}
     except Exception as e:  # noqa: BLE001 - a build that breaks unexpectedly is a fallback too, not a crash
-        return None, {"requested_api": "native", "fallback_reason": f"building the native runner failed: {type(e).__name__}: {e}"}
+        return None, {
+            "requested_api": "native",
+            "fallback_reason": f"building the native runner failed: {type(e).__name__}: {e}",
+        }
 
 
 def _energy(result: dict, spec: dict, runtime=None, loop=None) -> None:
@@ -158,7 +174,7 @@ def _energy(result: dict, spec: dict, runtime=None, loop=None) -> None:
         result["energy"] = _energy_pass(runtime, spec["energy"], loop)
     else:
         result["energy"] = None
-        result["energy_missing_reason"] = "no power meter configured for this target ([energy] meter = \"none\")"
+        result["energy_missing_reason"] = 'no power meter configured for this target ([energy] meter = "none")'
 
 
 def _energy_pass(runtime, energy: dict, loop=None) -> dict:
@@ -166,9 +182,13 @@ def _energy_pass(runtime, energy: dict, loop=None) -> dict:
 
     try:
         return energy_pass(
-            meter_name=energy["meter"], options=energy.get("options", {}), period_secs=energy.get("period_secs", 0.1),
-            idle_secs=energy.get("idle_secs", 3.0), duration_secs=energy.get("duration_secs", 10.0),
-            run_once=runtime.run if runtime is not None else None, loop=loop,
+            meter_name=energy["meter"],
+            options=energy.get("options", {}),
+            period_secs=energy.get("period_secs", 0.1),
+            idle_secs=energy.get("idle_secs", 3.0),
+            duration_secs=energy.get("duration_secs", 10.0),
+            run_once=runtime.run if runtime is not None else None,
+            loop=loop,
         )
     except MeterUnavailable as e:
         return {"missing_reason": str(e), "meter": energy["meter"]}
@@ -243,8 +263,12 @@ def main(argv: list[str] | None = None) -> int:
 
         out = {"protocol": AGENT_PROTOCOL, "checks": [c.as_dict() for c in run_checks(json.loads(args.spec))]}
     else:
-        out = {"protocol": AGENT_PROTOCOL, "env": sysinfo.collect(), "thermal": thermal.snapshot(),
-               "runtimes": runtime_versions()}
+        out = {
+            "protocol": AGENT_PROTOCOL,
+            "env": sysinfo.collect(),
+            "thermal": thermal.snapshot(),
+            "runtimes": runtime_versions(),
+        }
     sys.stdout.write(RESULT_MARKER + json.dumps(out) + "\n")
     sys.stdout.flush()
     return 0

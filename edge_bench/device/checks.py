@@ -18,7 +18,10 @@ from typing import Any, Mapping
 MIN_PYTHON = (3, 10)
 MIN_FREE_DISK_BYTES = 512 * 1024 * 1024  # artifacts of a sweep, the agent, its outputs
 MIN_AVAILABLE_RAM_BYTES = 256 * 1024 * 1024
-PIP_FIX = {"litert": "pip install ai-edge-litert==2.3.0", "executorch": "pip install executorch==1.5.1 torch==2.14.1"}  # its Python runtime imports torch
+PIP_FIX = {
+    "litert": "pip install ai-edge-litert==2.3.0",
+    "executorch": "pip install executorch==1.5.1 torch==2.14.1",
+}  # its Python runtime imports torch
 GOVERNOR_FIX = "echo performance | sudo tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor"
 CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
 COARSE_CLOCKSOURCES = {"jiffies", "refined-jiffies"}
@@ -36,8 +39,9 @@ class Check:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Check":
-        return cls(str(data.get("name", "?")), bool(data.get("ok")), str(data.get("detail", "")),
-                   str(data.get("fix") or ""))
+        return cls(
+            str(data.get("name", "?")), bool(data.get("ok")), str(data.get("detail", "")), str(data.get("fix") or "")
+        )
 
 
 # ---------------------------------------------------------------- judging texts
@@ -48,9 +52,12 @@ def judge_python(version: tuple[int, ...], executable: str) -> Check:
     if tuple(version[:2]) >= MIN_PYTHON:
         return Check("python", True, f"{shown} ({executable})")
     need = ".".join(map(str, MIN_PYTHON))
-    return Check("python", False, f"{shown} ({executable}) is older than {need}",
-                 f"install Python >= {need} on the device (e.g. sudo apt install python3) "
-                 "and set `python` in the target file")
+    return Check(
+        "python",
+        False,
+        f"{shown} ({executable}) is older than {need}",
+        f"install Python >= {need} on the device (e.g. sudo apt install python3) and set `python` in the target file",
+    )
 
 
 def judge_governors(governors: Mapping[str, str], fix: str = GOVERNOR_FIX) -> Check:
@@ -65,13 +72,21 @@ def judge_governors(governors: Mapping[str, str], fix: str = GOVERNOR_FIX) -> Ch
 
 def judge_disk(free_bytes: int | None, where: str) -> Check:
     if free_bytes is None:
-        return Check("disk", False, f"cannot read the free space of {where}",
-                     "check that the work dir is on a mounted, writable filesystem")
+        return Check(
+            "disk",
+            False,
+            f"cannot read the free space of {where}",
+            "check that the work dir is on a mounted, writable filesystem",
+        )
     detail = f"{free_bytes / 2**30:.1f} GiB free in {where}"
     if free_bytes >= MIN_FREE_DISK_BYTES:
         return Check("disk", True, detail)
-    return Check("disk", False, f"{detail} (< {MIN_FREE_DISK_BYTES // 2**20} MiB)",
-                 "free space on the device, or set `workdir` in the target file to a larger filesystem")
+    return Check(
+        "disk",
+        False,
+        f"{detail} (< {MIN_FREE_DISK_BYTES // 2**20} MiB)",
+        "free space on the device, or set `workdir` in the target file to a larger filesystem",
+    )
 
 
 def judge_ram(meminfo: str | None) -> Check:
@@ -82,13 +97,21 @@ def judge_ram(meminfo: str | None) -> Check:
             value, _, unit = rest.strip().partition(" ")
             available = int(value) * (1024 if unit.strip().lower() == "kb" else 1)
     if available is None:
-        return Check("ram", False, "no MemAvailable in /proc/meminfo (kernel < 3.14, or not Linux)",
-                     "measure on a Linux kernel >= 3.14")
+        return Check(
+            "ram",
+            False,
+            "no MemAvailable in /proc/meminfo (kernel < 3.14, or not Linux)",
+            "measure on a Linux kernel >= 3.14",
+        )
     detail = f"{available / 2**20:.0f} MiB available"
     if available >= MIN_AVAILABLE_RAM_BYTES:
         return Check("ram", True, detail)
-    return Check("ram", False, f"{detail} (< {MIN_AVAILABLE_RAM_BYTES // 2**20} MiB)",
-                 "close other programs on the device (peak RSS of large models exceeds this)")
+    return Check(
+        "ram",
+        False,
+        f"{detail} (< {MIN_AVAILABLE_RAM_BYTES // 2**20} MiB)",
+        "close other programs on the device (peak RSS of large models exceeds this)",
+    )
 
 
 def judge_clocksource(current: str | None, timer_resolution_s: float | None = None) -> Check:
@@ -97,9 +120,13 @@ def judge_clocksource(current: str | None, timer_resolution_s: float | None = No
         return Check("clocksource", True, f"unknown ({CLOCKSOURCE} unreadable){resolution}")
     current = current.strip()
     if current in COARSE_CLOCKSOURCES:
-        return Check("clocksource", False, f"{current}: timestamps advance in scheduler ticks (1-10 ms){resolution}",
-                     "boot with a high-resolution clock source (tsc, arch_sys_counter, ...): "
-                     f"see {Path(CLOCKSOURCE).parent}/available_clocksource")
+        return Check(
+            "clocksource",
+            False,
+            f"{current}: timestamps advance in scheduler ticks (1-10 ms){resolution}",
+            "boot with a high-resolution clock source (tsc, arch_sys_counter, ...): "
+            f"see {Path(CLOCKSOURCE).parent}/available_clocksource",
+        )
     return Check("clocksource", True, f"{current}{resolution}")
 
 
@@ -129,7 +156,9 @@ def check_runtime(name: str, numpy_ok: bool, api: str | None = None) -> Check:
         return Check(name, False, str(e).split(":")[0], fix)
     except Exception as e:  # noqa: BLE001 - a broken install is a finding, not a crash
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        return Check(name, False, f"import failed: {type(e).__name__}: {first}", f"{fix} --force-reinstall" if fix else "")
+        return Check(
+            name, False, f"import failed: {type(e).__name__}: {first}", f"{fix} --force-reinstall" if fix else ""
+        )
     shown = f" ({api} API)" if api and api != APIS[name][0] else ""
     return Check(name, True, f"{versions.get('package')} {versions.get('version')}{shown}")
 
@@ -154,7 +183,9 @@ def check_native(numpy_ok: bool) -> list[Check]:
     if not all(c.ok for c in found):
         found.append(Check("native runner", False, "not built: it needs the compiler and the wheel's files above"))
     elif not numpy_ok:
-        found.append(Check("native runner", False, "the agent feeds it with numpy, which is missing", "pip install numpy"))
+        found.append(
+            Check("native runner", False, "the agent feeds it with numpy, which is missing", "pip install numpy")
+        )
     else:
         try:
             runner = ensure_runner()
@@ -192,8 +223,9 @@ def check_meter(energy: Mapping[str, Any] | None, source: Any = None) -> Check:
         return Check("meter", False, f"the agent cannot load its meters: {e}", fix)
 
     try:
-        opened = open_meter(meter, energy.get("options") or {}, float(energy.get("period_secs", 0.1)),
-                            source or Source())
+        opened = open_meter(
+            meter, energy.get("options") or {}, float(energy.get("period_secs", 0.1)), source or Source()
+        )
         try:
             value = opened.read()
         finally:

@@ -48,13 +48,22 @@ class PhaseMemory:
     def end_phase(self, name: str) -> None:
         if self.available:
             s = read_status()
-            self.phases[name] = {"rss_bytes": s.get("VmRSS"), "hwm_bytes": s.get("VmHWM"),
-                                 "anon_bytes": s.get("RssAnon"), "file_bytes": s.get("RssFile")}
+            self.phases[name] = {
+                "rss_bytes": s.get("VmRSS"),
+                "hwm_bytes": s.get("VmHWM"),
+                "anon_bytes": s.get("RssAnon"),
+                "file_bytes": s.get("RssFile"),
+            }
 
     def summary(self) -> dict:
         if not self.available:
-            return {"peak_rss_bytes": None, "baseline_rss_bytes": None, "model_rss_bytes": None,
-                    "phases": {}, "missing_reason": "/proc/self/status not readable (not Linux?)"}
+            return {
+                "peak_rss_bytes": None,
+                "baseline_rss_bytes": None,
+                "model_rss_bytes": None,
+                "phases": {},
+                "missing_reason": "/proc/self/status not readable (not Linux?)",
+            }
         baseline = self.phases.get("baseline", {}).get("rss_bytes")
         peak = max((p["hwm_bytes"] for p in self.phases.values() if p.get("hwm_bytes") is not None), default=None)
         return {
@@ -63,5 +72,7 @@ class PhaseMemory:
             "model_rss_bytes": peak - baseline if peak is not None and baseline is not None else None,
             "phases": self.phases,
             # Without a reset the peak of a later phase includes the earlier ones.
-            "peak_method": "VmHWM reset per phase via clear_refs" if self.resettable else "VmHWM without reset (cumulative)",
+            "peak_method": "VmHWM reset per phase via clear_refs"
+            if self.resettable
+            else "VmHWM without reset (cumulative)",
         }

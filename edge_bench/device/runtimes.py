@@ -16,7 +16,6 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 
-
 class RuntimeMissing(Exception):
     """The runtime cannot be imported on this device."""
 
@@ -142,8 +141,9 @@ class LiteRTCompiled:
             ) from None
         self._CompiledModel = CompiledModel
         self._environment = lambda: Environment.create(options=EnvironmentOptions())
-        self._options = lambda: Options(hardware_accelerators=HardwareAccelerator.CPU,
-                                        cpu_options=CpuOptions(num_threads=threads))
+        self._options = lambda: Options(
+            hardware_accelerators=HardwareAccelerator.CPU, cpu_options=CpuOptions(num_threads=threads)
+        )
 
     def versions(self) -> dict[str, Any]:
         return {"package": self.package, "version": _version(self.package), "threads": self.threads, "api": self.api}
@@ -201,8 +201,10 @@ def _quantization(path: str, signature: str, details: dict[str, Any]) -> dict[st
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.Model.GetRootAs(Path(path).read_bytes(), 0)
-    keys = {model.SignatureDefs(i).SignatureKey().decode(): model.SignatureDefs(i).SubgraphIndex()
-            for i in range(model.SignatureDefsLength())}
+    keys = {
+        model.SignatureDefs(i).SignatureKey().decode(): model.SignatureDefs(i).SubgraphIndex()
+        for i in range(model.SignatureDefsLength())
+    }
     graph = model.Subgraphs(keys.get(signature, 0))
     found = {}
     for name, d in details.items():
@@ -226,12 +228,18 @@ class ExecuTorch:
         except ImportError as e:
             missing = _missing_module(e)  # ExecuTorch re-raises it as "extension module _C not found"
             if missing == "torch":
-                raise RuntimeMissing("ExecuTorch's Python runtime imports torch, which is not installed on the device: "
-                                     "pip install torch==2.14.1") from None
+                raise RuntimeMissing(
+                    "ExecuTorch's Python runtime imports torch, which is not installed on the device: "
+                    "pip install torch==2.14.1"
+                ) from None
             if missing and missing != "executorch":
-                raise RuntimeMissing(f"ExecuTorch's Python runtime imports {missing}, which is not installed on the "
-                                     "device: pip install executorch==1.5.1 with its dependencies") from None
-            raise RuntimeMissing("ExecuTorch is not installed on the device: pip install executorch==1.5.1 torch==2.14.1") from None
+                raise RuntimeMissing(
+                    f"ExecuTorch's Python runtime imports {missing}, which is not installed on the "
+                    "device: pip install executorch==1.5.1 with its dependencies"
+                ) from None
+            raise RuntimeMissing(
+                "ExecuTorch is not installed on the device: pip install executorch==1.5.1 torch==2.14.1"
+            ) from None
         self._runtime = Runtime.get()
         self._verification = Verification.Minimal
         self._set_threads(threads)
@@ -244,8 +252,13 @@ class ExecuTorch:
         self.pool_threads = portable_lib._threadpool_get_thread_count()
 
     def versions(self) -> dict[str, Any]:
-        return {"package": "executorch", "version": _version("executorch"), "threads": self.pool_threads,
-                "torch": _version("torch"), "api": self.api}
+        return {
+            "package": "executorch",
+            "version": _version("executorch"),
+            "threads": self.pool_threads,
+            "torch": _version("torch"),
+            "api": self.api,
+        }
 
     def load(self, path: str) -> None:
         self.program = self._runtime.load_program(path, verification=self._verification)
@@ -278,8 +291,11 @@ class ExecuTorch:
 ADAPTERS = {"litert": LiteRT, "executorch": ExecuTorch}  # each runtime's default API
 # The APIs each runtime can be measured through, the default first. "native" runs in its own process.
 APIS = {"executorch": ("python", "native"), "litert": ("interpreter", "compiled_model")}
-IN_PROCESS = {("litert", "interpreter"): LiteRT, ("litert", "compiled_model"): LiteRTCompiled,
-              ("executorch", "python"): ExecuTorch}
+IN_PROCESS = {
+    ("litert", "interpreter"): LiteRT,
+    ("litert", "compiled_model"): LiteRTCompiled,
+    ("executorch", "python"): ExecuTorch,
+}
 
 
 def adapter(runtime: str, api: str | None = None):

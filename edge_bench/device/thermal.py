@@ -56,6 +56,7 @@ def _ask(runner: Runner, args: Sequence[str]) -> tuple[str | None, str | None]:
 
 # ---------------------------------------------------------------- parsers (pure)
 
+
 def parse_measure_temp(text: str) -> float | None:
     m = re.search(r"temp=([-\d.]+)", text)
     return float(m[1]) if m else None
@@ -94,6 +95,7 @@ def throttle_changed(before: dict, after: dict) -> bool:
 
 # ---------------------------------------------------------------- readers
 
+
 def read_governors(root: str = "/") -> dict[str, str]:
     out = {}
     base = Path(root) / "sys/devices/system/cpu"
@@ -119,7 +121,7 @@ def read_cur_freqs_khz(root: str = "/") -> dict[str, int]:
 def read_zone_temperature_c(root: str = "/") -> tuple[float | None, str]:
     """The first readable thermal zone's temperature (millidegrees in sysfs), and where it came from."""
     base = Path(root) / "sys/class/thermal"
-    zones = sorted(base.glob("thermal_zone*/temp"), key=lambda p: int(p.parts[-2][len("thermal_zone"):]))
+    zones = sorted(base.glob("thermal_zone*/temp"), key=lambda p: int(p.parts[-2][len("thermal_zone") :]))
     for zone in zones:
         try:
             return int(zone.read_text().strip()) / 1000.0, "/" + str(zone.relative_to(root)).lstrip("/")
@@ -178,5 +180,8 @@ def cooldown(below_c: float, max_secs: float, poll_secs: float = 1.0) -> dict:
     while temperature is not None and temperature >= below_c and time.monotonic() - start < max_secs:
         time.sleep(poll_secs)
         temperature, _ = read_temperature_c()
-    return {"waited_s": round(time.monotonic() - start, 2), "temperature_c": temperature,
-            "reached": temperature is not None and temperature < below_c}
+    return {
+        "waited_s": round(time.monotonic() - start, 2),
+        "temperature_c": temperature,
+        "reached": temperature is not None and temperature < below_c,
+    }

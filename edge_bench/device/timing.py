@@ -7,7 +7,9 @@ import time
 from typing import Callable
 
 
-def run_for(fn: Callable[[], None], min_runs: int, min_secs: float, max_secs: float, precision: float = 0.0) -> list[float]:
+def run_for(
+    fn: Callable[[], None], min_runs: int, min_secs: float, max_secs: float, precision: float = 0.0
+) -> list[float]:
     """Call `fn` until at least `min_runs` calls and `min_secs` have passed, stopping at `max_secs`.
 
     With `precision` > 0 the loop goes on past the minimums until the median of the samples is known
@@ -64,5 +66,13 @@ def summarize(samples: list[float]) -> dict:
     n = len(s)
     mean = sum(s) / n
     std = math.sqrt(sum((x - mean) ** 2 for x in s) / (n - 1)) if n > 1 else 0.0
-    return {"median": percentile(s, 50), "mean": mean, "p90": percentile(s, 90), "p99": percentile(s, 99),
-            "std": std, "min": s[0], "max": s[-1], "n": n}
+    return {
+        "median": percentile(s, 50),
+        "mean": mean,
+        "p90": percentile(s, 90),
+        "p99": percentile(s, 99),
+        "std": std,
+        "min": s[0],
+        "max": s[-1],
+        "n": n,
+    }

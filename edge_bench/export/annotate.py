@@ -37,18 +37,32 @@ ANNOTATION = "quantization_annotation"
 #   "shared":  output and every input on the first input's scale (data movement, max, ReLU, concat,
 #              average pools: the INT8 kernels of both runtimes want one scale there);
 #   "fixed":   the output on the fixed scale the INT8 kernel requires (softmax, sigmoid: 1/256, -128).
-BINARY = {aten.add.Tensor: "rescale", aten.add_.Tensor: "rescale", aten.sub.Tensor: "rescale",
-          aten.mul.Tensor: "rescale", aten.mul_.Tensor: "rescale"}
+BINARY = {
+    aten.add.Tensor: "rescale",
+    aten.add_.Tensor: "rescale",
+    aten.sub.Tensor: "rescale",
+    aten.mul.Tensor: "rescale",
+    aten.mul_.Tensor: "rescale",
+}
 DATA_MOVEMENT = {
     op: "shared" for op in (
         aten.reshape.default, aten.view.default, aten.permute.default, aten.transpose.int, aten.flatten.using_ints,
         aten.slice.Tensor, aten.squeeze.dim, aten.unsqueeze.default, aten.dropout.default, aten.clone.default,
     )
 }  # fmt: skip
-CLAMPS = {aten.relu.default: "shared", aten.relu_.default: "shared", aten.hardtanh.default: "shared",
-          aten.hardtanh_.default: "shared", aten.clamp.default: "shared"}
-POOLS = {aten.max_pool2d.default: "shared", aten.cat.default: "shared", aten.mean.dim: "rescale",
-         aten.adaptive_avg_pool2d.default: "shared"}
+CLAMPS = {
+    aten.relu.default: "shared",
+    aten.relu_.default: "shared",
+    aten.hardtanh.default: "shared",
+    aten.hardtanh_.default: "shared",
+    aten.clamp.default: "shared",
+}
+POOLS = {
+    aten.max_pool2d.default: "shared",
+    aten.cat.default: "shared",
+    aten.mean.dim: "rescale",
+    aten.adaptive_avg_pool2d.default: "shared",
+}
 
 # LiteRT has INT8 builtin kernels (which its XNNPACK delegate also runs) for all of these.
 LITERT_INT8: Mapping[Any, str] = {
@@ -73,6 +87,7 @@ def xnnpack_takes_in_int8(node: Node) -> bool:
         return False
     dims = sorted(d % 4 for d in node.args[1]) if len(node.args) > 1 else []
     return dims == [2, 3] and len(node.args) > 2 and bool(node.args[2])
+
 
 FUSABLE_AFTER = (aten.relu.default, aten.relu_.default)  # a ReLU right after an add or mul fuses into it
 
@@ -105,9 +120,13 @@ def _annotate(node: Node, inputs: dict[Node, Any], output: Any) -> None:
     node.meta[ANNOTATION] = QuantizationAnnotation(input_qspec_map=inputs, output_qspec=output, _annotated=True)
 
 
-def annotate_int8(model: GraphModule, config: Any, table: Mapping[Any, str],
-                  fixed_qspec: Callable[[], Any] | None = None,
-                  accepts: Callable[[Node], bool] = lambda node: True) -> GraphModule:
+def annotate_int8(
+    model: GraphModule,
+    config: Any,
+    table: Mapping[Any, str],
+    fixed_qspec: Callable[[], Any] | None = None,
+    accepts: Callable[[Node], bool] = lambda node: True,
+) -> GraphModule:
     """Annotate every still-unannotated operator of `table` (that `accepts` takes) for INT8, in graph order.
 
     `config` is the runtime quantizer's QuantizationConfig (its `input_activation` and
@@ -135,8 +154,12 @@ def annotate_int8(model: GraphModule, config: Any, table: Mapping[Any, str],
         else:
             spec_map = {arg: config.input_activation for arg in inputs}
             users = list(node.users)
-            if (node.target in BINARY and len(users) == 1 and users[0].target in FUSABLE_AFTER
-                    and not annotated(users[0])):
+            if (
+                node.target in BINARY
+                and len(users) == 1
+                and users[0].target in FUSABLE_AFTER
+                and not annotated(users[0])
+            ):
                 _annotate(node, spec_map, None)
                 _annotate(users[0], {}, config.output_activation)
             else:

@@ -25,8 +25,13 @@ class XnnpackInt8Quantizer(XNNPACKQuantizer):
         return model
 
 
-def export_pte(model: torch.nn.Module, example: torch.Tensor, calibration: Iterable[torch.Tensor],
-               per_channel: bool = True, complete_int8: bool = True) -> bytes:
+def export_pte(
+    model: torch.nn.Module,
+    example: torch.Tensor,
+    calibration: Iterable[torch.Tensor],
+    per_channel: bool = True,
+    complete_int8: bool = True,
+) -> bytes:
     """The model as an INT8 ExecuTorch program for XNNPACK. `complete_int8=False` keeps XNNPACK's own
     quantizer annotations only, for comparison."""
     quantizer_type = XnnpackInt8Quantizer if complete_int8 else XNNPACKQuantizer

@@ -35,12 +35,19 @@ class LiteRtInt8Quantizer(pt2e_quantizer.PT2EQuantizer):
         return model
 
 
-def export_tflite(model: torch.nn.Module, example: torch.Tensor, calibration: Iterable[torch.Tensor],
-                  per_channel: bool = True, complete_int8: bool = True) -> bytes:
+def export_tflite(
+    model: torch.nn.Module,
+    example: torch.Tensor,
+    calibration: Iterable[torch.Tensor],
+    per_channel: bool = True,
+    complete_int8: bool = True,
+) -> bytes:
     """The model as an INT8 .tflite. `complete_int8=False` keeps litert-torch's own annotations only
     (the float additions and pools it leaves), for comparison."""
     quantizer_type = LiteRtInt8Quantizer if complete_int8 else pt2e_quantizer.PT2EQuantizer
-    quantizer = quantizer_type().set_global(pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=per_channel))
+    quantizer = quantizer_type().set_global(
+        pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=per_channel)
+    )
     # litert-torch lowers the q/dq pairs itself, so the weights stay unfolded here. Its annotator prints
     # a line for every ReLU feeding two consumers (each ResNet skip): kept out of our output.
     chatter = io.StringIO()

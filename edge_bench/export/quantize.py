@@ -30,8 +30,13 @@ def calibration_inputs(cfg: QuantizeConfig, input_shape: tuple[int, ...], evalua
     return [torch.from_numpy(a) for a in arrays]
 
 
-def quantize(model: torch.nn.Module, example: torch.Tensor, quantizer, calibration: Iterable[torch.Tensor],
-             fold_quantize: bool = True) -> torch.fx.GraphModule:
+def quantize(
+    model: torch.nn.Module,
+    example: torch.Tensor,
+    quantizer,
+    calibration: Iterable[torch.Tensor],
+    fold_quantize: bool = True,
+) -> torch.fx.GraphModule:
     """Export, insert observers, calibrate, convert: the model with quantize/dequantize pairs in its graph."""
     with torch.no_grad():
         graph = torch.export.export(model.eval(), (example,)).module()

@@ -26,7 +26,9 @@ def estimate_latency_ms(macs: int | None, mcu: McuConfig) -> dict[str, Any]:
     if macs is None:
         out["reason"] = "no MAC count for this variant"
     elif mcu.macs_per_cycle is None:
-        out["reason"] = "the target file gives no [mcu].macs_per_cycle (its comment says why); no latency can be estimated"
+        out["reason"] = (
+            "the target file gives no [mcu].macs_per_cycle (its comment says why); no latency can be estimated"
+        )
     elif mcu.macs_per_cycle <= 0:
         out["reason"] = f"[mcu].macs_per_cycle must be > 0, got {mcu.macs_per_cycle}"
     elif not mcu.clock_hz:

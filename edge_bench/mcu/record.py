@@ -9,12 +9,12 @@ from ..config import McuConfig
 from .fit import fit_check, mcu_planned_bytes
 from .latency import estimate_latency_ms
 
-NOT_MEASURED_REASON = "microcontroller targets are not measured: edge-bench does not flash boards; fit and latency are estimates"
+NOT_MEASURED_REASON = (
+    "microcontroller targets are not measured: edge-bench does not flash boards; fit and latency are estimates"
+)
 
 
-def mcu_record(
-    analytic: Mapping[str, Any], artifact: str | Path | None, mcu: McuConfig
-) -> dict[str, Any]:
+def mcu_record(analytic: Mapping[str, Any], artifact: str | Path | None, mcu: McuConfig) -> dict[str, Any]:
     """Budget check and latency estimate of one variant; the artifact (if any) gives flash and planned SRAM."""
     artifact_bytes = planned = None
     planned_source = "planned"

@@ -33,7 +33,9 @@ class Arch:
         fields["arch"] = self.name
         for key, value in point.items():
             if key not in allowed:
-                raise InputError(f"{source}: unknown field '{key}' for arch '{self.name}' (known: {', '.join(sorted(allowed))})")
+                raise InputError(
+                    f"{source}: unknown field '{key}' for arch '{self.name}' (known: {', '.join(sorted(allowed))})"
+                )
             default = allowed[key]
             if not conforms(value, type(default)):
                 raise InputError(f"{source}: field '{key}' must be {type(default).__name__}, got {value!r}")
@@ -87,14 +89,18 @@ def _derive_vit(fields: dict[str, Any]) -> None:
         )
     width = fields["hidden"] / 384
     if fields["width"] not in (0.0, width):
-        raise InputError(f"field 'width' is derived for a ViT (hidden / 384 = {width:g}), got {fields['width']}; give 'hidden' instead")
+        raise InputError(
+            f"field 'width' is derived for a ViT (hidden / 384 = {width:g}), got {fields['width']}; give 'hidden' instead"
+        )
     fields["resolution"], fields["width"] = resolution, width
 
 
 def _derive_regseg(fields: dict[str, Any]) -> None:
     _positive_width(fields)
     if fields["width"] * 16 != int(fields["width"] * 16):
-        raise InputError(f"field 'width' of regseg scales the group width 16 and must be a multiple of 1/16, got {fields['width']}")
+        raise InputError(
+            f"field 'width' of regseg scales the group width 16 and must be a multiple of 1/16, got {fields['width']}"
+        )
 
 
 def _derive_nasnet(fields: dict[str, Any]) -> None:
@@ -124,7 +130,9 @@ ARCHS: dict[str, Arch] = {
         defaults={"checkpoint": "", "resize_after_stem": 0},
         derive=_derive_resnet,
     ),
-    "mobilenet_v2": Arch("mobilenet_v2", "edge_bench.models.mobilenet:build", defaults={"checkpoint": ""}, derive=_positive_width),
+    "mobilenet_v2": Arch(
+        "mobilenet_v2", "edge_bench.models.mobilenet:build", defaults={"checkpoint": ""}, derive=_positive_width
+    ),
     # ViT-S/16 by default; resolution (0 = derive) and width (0.0 = derive) are computed, see _derive_vit.
     "vit": Arch(
         "vit",

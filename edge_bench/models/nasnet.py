@@ -55,12 +55,34 @@ class CellSpec:
 
 # The NASNet-A cells of the paper (Figure 4).
 NORMAL = CellSpec(
-    operations=("sep_5x5", "sep_3x3", "sep_5x5", "sep_3x3", "avg_3x3", "identity", "avg_3x3", "avg_3x3", "sep_3x3", "identity"),
+    operations=(
+        "sep_5x5",
+        "sep_3x3",
+        "sep_5x5",
+        "sep_3x3",
+        "avg_3x3",
+        "identity",
+        "avg_3x3",
+        "avg_3x3",
+        "sep_3x3",
+        "identity",
+    ),
     inputs=(0, 1, 1, 1, 0, 1, 1, 1, 0, 0),
     output=(1, 2, 3, 4, 5, 6),
 )
 REDUCTION = CellSpec(
-    operations=("sep_5x5", "sep_7x7", "max_3x3", "sep_7x7", "avg_3x3", "sep_5x5", "identity", "avg_3x3", "sep_3x3", "max_3x3"),
+    operations=(
+        "sep_5x5",
+        "sep_7x7",
+        "max_3x3",
+        "sep_7x7",
+        "avg_3x3",
+        "sep_5x5",
+        "identity",
+        "avg_3x3",
+        "sep_3x3",
+        "max_3x3",
+    ),
     inputs=(0, 1, 0, 1, 0, 1, 3, 2, 2, 0),
     output=(3, 4, 5, 6),
 )
@@ -114,8 +136,11 @@ def operation(name: str, in_channels: int, filters: int, stride: int) -> nn.Modu
         return SeparableStack(in_channels, filters, int(size[0]), stride)
     if kind == "identity":
         return nn.Identity() if stride == 1 and in_channels == filters else conv_bn(in_channels, filters, stride)
-    pool = (nn.AvgPool2d(3, stride, padding=1, count_include_pad=False) if kind == "avg"
-            else nn.MaxPool2d(3, stride, padding=1))
+    pool = (
+        nn.AvgPool2d(3, stride, padding=1, count_include_pad=False)
+        if kind == "avg"
+        else nn.MaxPool2d(3, stride, padding=1)
+    )
     return pool if in_channels == filters else nn.Sequential(pool, conv_bn(in_channels, filters, relu=False))
 
 
@@ -131,8 +156,15 @@ class Cell(nn.Module):
     """A NASNet cell of `filters` filters on the previous output `x` and the one before it, `prev`
     (`prev_channels` None: there is none, x stands in; `prev_larger`: prev has twice x's resolution)."""
 
-    def __init__(self, spec: CellSpec, filters: int, x_channels: int, prev_channels: int | None, prev_larger: bool,
-                 reduction: bool):
+    def __init__(
+        self,
+        spec: CellSpec,
+        filters: int,
+        x_channels: int,
+        prev_channels: int | None,
+        prev_larger: bool,
+        reduction: bool,
+    ):
         super().__init__()
         self.spec = spec
         # Bring prev to x's resolution and to `filters` channels.
@@ -157,8 +189,11 @@ class Cell(nn.Module):
         self.align = nn.ModuleDict()
         for h in spec.output:
             if states[h] != states[-1]:
-                self.align[str(h)] = (FactorizedReduction(states[h].channels, filters) if states[h].halved != states[-1].halved
-                                      else conv_bn(states[h].channels, filters, relu=False))
+                self.align[str(h)] = (
+                    FactorizedReduction(states[h].channels, filters)
+                    if states[h].halved != states[-1].halved
+                    else conv_bn(states[h].channels, filters, relu=False)
+                )
         self.out_channels = filters * len(spec.output)
 
     def forward(self, x: torch.Tensor, prev: torch.Tensor | None) -> torch.Tensor:
@@ -166,7 +201,9 @@ class Cell(nn.Module):
         for b in range(len(self.spec.inputs) // 2):
             left, right = self.spec.inputs[2 * b], self.spec.inputs[2 * b + 1]
             states.append(self.ops[2 * b](states[left]) + self.ops[2 * b + 1](states[right]))
-        return torch.cat([self.align[str(h)](states[h]) if str(h) in self.align else states[h] for h in self.spec.output], dim=1)
+        return torch.cat(
+            [self.align[str(h)](states[h]) if str(h) in self.align else states[h] for h in self.spec.output], dim=1
+        )
 
 
 def reduction_cells(total_cells: int, reductions: int = 2) -> tuple[int, ...]:
@@ -184,19 +221,29 @@ class NASNetA(nn.Module):
     counts.
     """
 
-    def __init__(self, cells: int = 6, filters: int = 32, num_classes: int = 10, stem: str = "cifar",
-                 stem_multiplier: float = 3.0):
+    def __init__(
+        self,
+        cells: int = 6,
+        filters: int = 32,
+        num_classes: int = 10,
+        stem: str = "cifar",
+        stem_multiplier: float = 3.0,
+    ):
         super().__init__()
         self.cells = nn.ModuleList()
         # (channels, reductions so far) of every output so far; None: no output yet.
         outputs: list[tuple[int, int] | None]
         if stem == "cifar":
             stem_channels = int(filters * stem_multiplier)
-            self.stem = nn.Sequential(nn.Conv2d(3, stem_channels, 3, padding=1, bias=False), nn.BatchNorm2d(stem_channels))
+            self.stem = nn.Sequential(
+                nn.Conv2d(3, stem_channels, 3, padding=1, bias=False), nn.BatchNorm2d(stem_channels)
+            )
             outputs = [None, (stem_channels, 0)]
         elif stem == "imagenet":
             stem_channels = int(32 * stem_multiplier)
-            self.stem = nn.Sequential(nn.Conv2d(3, stem_channels, 3, stride=2, bias=False), nn.BatchNorm2d(stem_channels))
+            self.stem = nn.Sequential(
+                nn.Conv2d(3, stem_channels, 3, stride=2, bias=False), nn.BatchNorm2d(stem_channels)
+            )
             outputs = [None, (stem_channels, 0)]
             for scaling in (0.25, 0.5):
                 self._add(REDUCTION, int(filters * scaling), outputs, reduction=True)
@@ -215,8 +262,14 @@ class NASNetA(nn.Module):
     def _add(self, spec: CellSpec, filters: int, outputs: list, reduction: bool) -> None:
         """A cell on the last two outputs; its own output appended."""
         prev, (x_channels, x_reductions) = outputs[-2], outputs[-1]
-        cell = Cell(spec, filters, x_channels, None if prev is None else prev[0],
-                    prev is not None and prev[1] < x_reductions, reduction)
+        cell = Cell(
+            spec,
+            filters,
+            x_channels,
+            None if prev is None else prev[0],
+            prev is not None and prev[1] < x_reductions,
+            reduction,
+        )
         self.cells.append(cell)
         outputs.append((cell.out_channels, x_reductions + int(reduction)))
 
@@ -238,4 +291,3 @@ def build(fields: Mapping[str, Any]) -> torch.nn.Module:
     torch.manual_seed(0)  # random weights are reproducible, so cached artifacts are too
     model = NASNetA(int(fields["cells"]), filters_of(fields), int(fields["num_classes"]))
     return weights.apply(model, source).eval()
-

@@ -49,7 +49,9 @@ def group_width(width: float) -> int:
     """16 x width, refused unless whole: the number of groups per convolution must stay constant."""
     exact = GROUP_WIDTH * width
     if exact <= 0 or exact != int(exact):
-        raise InputError(f"arch 'regseg': width {width} gives a group width of {exact}; use a multiple of 1/16 (e.g. 0.75, 0.5)")
+        raise InputError(
+            f"arch 'regseg': width {width} gives a group width of {exact}; use a multiple of 1/16 (e.g. 0.75, 0.5)"
+        )
     return int(exact)
 
 
@@ -106,7 +108,9 @@ class DilatedConv(nn.Module):
         if part * len(dilations) != channels or part % gw:
             raise ValueError(f"{channels} channels do not split into {len(dilations)} parts of whole groups of {gw}")
         self.part = part
-        self.convs = nn.ModuleList(nn.Conv2d(part, part, 3, stride, d, d, groups=part // gw, bias=False) for d in dilations)
+        self.convs = nn.ModuleList(
+            nn.Conv2d(part, part, 3, stride, d, d, groups=part // gw, bias=False) for d in dilations
+        )
         self.bns = nn.ModuleList(nn.BatchNorm2d(part) for _ in dilations)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -148,7 +152,9 @@ class Exp48(nn.Module):
         c = lambda n: n // GROUP_WIDTH * gw  # noqa: E731  (channel counts in whole groups)
         self.channels = (c(48), c(128), c(320))
         self.stage4 = DBlock(c(32), c(48), (1,), gw, 2)
-        self.stage8 = nn.Sequential(DBlock(c(48), c(128), (1,), gw, 2), DBlock(c(128), c(128), (1,), gw, 1), DBlock(c(128), c(128), (1,), gw, 1))
+        self.stage8 = nn.Sequential(
+            DBlock(c(48), c(128), (1,), gw, 2), DBlock(c(128), c(128), (1,), gw, 1), DBlock(c(128), c(128), (1,), gw, 1)
+        )
         self.stage16 = nn.Sequential(
             DBlock(c(128), c(256), (1,), gw, 2),
             *(DBlock(c(256), c(256), d, gw, 1) for d in EXP48_DILATIONS[:-1]),

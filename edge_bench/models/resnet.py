@@ -52,8 +52,13 @@ def scaled(channels: int, width: float) -> int:
 class ScaledResNet50(ResNet):
     """torchvision's ResNet built from its own `Bottleneck` and `_make_layer`, at any width."""
 
-    def __init__(self, width: float = 1.0, num_classes: int = 1000, resize_after_stem: tuple[int, int] | None = None,
-                 stride_in_1x1: bool = False):
+    def __init__(
+        self,
+        width: float = 1.0,
+        num_classes: int = 1000,
+        resize_after_stem: tuple[int, int] | None = None,
+        stride_in_1x1: bool = False,
+    ):
         nn.Module.__init__(self)
         # The attributes and construction order of torchvision.models.resnet.ResNet.__init__, so
         # that `_make_layer` works unchanged and width 1.0 reproduces torchvision's weights.

@@ -66,8 +66,10 @@ def resolve(fields: Mapping[str, Any]) -> WeightsSource:
     if name == "random":
         return RANDOM
     if arch in NO_TORCHVISION_WEIGHTS:
-        raise InputError(f"arch '{arch}': weights = '{name}' cannot be used: {NO_TORCHVISION_WEIGHTS[arch]}; "
-                         "use weights = 'random' or a checkpoint")
+        raise InputError(
+            f"arch '{arch}': weights = '{name}' cannot be used: {NO_TORCHVISION_WEIGHTS[arch]}; "
+            "use weights = 'random' or a checkpoint"
+        )
     full = _torchvision_name(arch, name, float(fields.get("width", 1.0)))
     if full not in _unavailable:
         try:
@@ -100,14 +102,18 @@ def read_checkpoint(path: str) -> dict[str, Any]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise InputError(f"checkpoint {path}: cannot be read as a torch checkpoint ({type(e).__name__}: {e})".splitlines()[0]) from None
+        raise InputError(
+            f"checkpoint {path}: cannot be read as a torch checkpoint ({type(e).__name__}: {e})".splitlines()[0]
+        ) from None
     if isinstance(data, dict):
         for wrapper in ("state_dict", "model"):
             if isinstance(data.get(wrapper), dict):
                 data = data[wrapper]
                 break
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        raise InputError(f"checkpoint {path}: expected a state_dict (or a dict with 'state_dict' or 'model'), got {type(data).__name__}")
+        raise InputError(
+            f"checkpoint {path}: expected a state_dict (or a dict with 'state_dict' or 'model'), got {type(data).__name__}"
+        )
     return {k.removeprefix("module."): v for k, v in data.items()}
 
 
@@ -125,7 +131,9 @@ def load_state_dict(model: Any, state: Mapping[str, Any], origin: str) -> None:
     missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in own]
     misshaped = [
-        f"{k} {tuple(state[k].shape)} != model {tuple(own[k].shape)}" for k in own if k in state and state[k].shape != own[k].shape
+        f"{k} {tuple(state[k].shape)} != model {tuple(own[k].shape)}"
+        for k in own
+        if k in state and state[k].shape != own[k].shape
     ]
     problems = []
     for what, keys in (("missing", missing), ("unexpected", unexpected), ("shape", misshaped)):
@@ -155,7 +163,9 @@ def _torchvision_name(arch: str, name: str, width: float) -> str:
     try:
         weights = torchvision.models.get_weight(name)
     except (ValueError, KeyError, AttributeError):
-        raise InputError(f"arch '{arch}': unknown torchvision weights '{name}' (field 'weights'; or 'random')") from None
+        raise InputError(
+            f"arch '{arch}': unknown torchvision weights '{name}' (field 'weights'; or 'random')"
+        ) from None
     if tv_model is not None and type(weights) is not torchvision.models.get_model_weights(tv_model):
         raise InputError(f"arch '{arch}': weights '{name}' belong to another model than torchvision's {tv_model}")
     return f"{type(weights).__name__}.{weights.name}"  # "DEFAULT" resolved to the entry it aliases

@@ -58,8 +58,10 @@ def write_report(
             files.append(f"`{name}`")
         first, *rest = build_sections(analysis, plots.draw(analysis, out_dir))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    footer = [f"Files beside this report: {'; '.join(files)}.",
-              f"{len(records)} records; written by edge-bench {__version__} on {stamp}."]
+    footer = [
+        f"Files beside this report: {'; '.join(files)}.",
+        f"{len(records)} records; written by edge-bench {__version__} on {stamp}.",
+    ]
 
     (out_dir / REPORT_HTML).write_text(html.render(title, first, rest, footer), encoding="utf-8")
     path = out_dir / REPORT_MD

@@ -17,7 +17,13 @@ from ..results import Record
 from . import noise
 from .fit import emulated_rows, fit_table, memory_ratios, ok_rows, working_rss_bytes
 from .pareto import COST_COLUMNS, pareto_fronts, quality_column
-from .selection import best_for_device, cheapest_within_budget, cross_device_table, cross_runtime_table, random_resolution_policy
+from .selection import (
+    best_for_device,
+    cheapest_within_budget,
+    cross_device_table,
+    cross_runtime_table,
+    random_resolution_policy,
+)
 from .setup import is_random, setup_table
 from .tables import is_missing
 
@@ -46,7 +52,9 @@ def with_derived_columns(frame: pd.DataFrame, records: Sequence[dict[str, Any]])
 
 def series(rows: pd.DataFrame, column: str) -> pd.Series:
     """A column as numbers (NaN where missing or not numeric; all NaN when the column is absent)."""
-    return pd.to_numeric(rows[column], errors="coerce") if column in rows.columns else pd.Series(np.nan, index=rows.index)
+    return (
+        pd.to_numeric(rows[column], errors="coerce") if column in rows.columns else pd.Series(np.nan, index=rows.index)
+    )
 
 
 @dataclass
@@ -141,21 +149,36 @@ class Analysis:
         accuracy = self.accuracy_column
         on_target = self.ok[self.ok["target"].astype(str) == target]
         latency = series(on_target, "latency_median_ms")
-        row: dict[str, Any] = {"target": target, "variant": None, "runtime": None, "quality_col": None, "quality": None,
-                               "best_quality": None, "latency_median_ms": None, "rule": None, "note": None}
+        row: dict[str, Any] = {
+            "target": target,
+            "variant": None,
+            "runtime": None,
+            "quality_col": None,
+            "quality": None,
+            "best_quality": None,
+            "latency_median_ms": None,
+            "rule": None,
+            "note": None,
+        }
         pool = on_target[latency.notna()]  # the candidates the rule chooses among, for the runner-up
         if accuracy and self.has(accuracy, on_target):
             choice = best_for_device(self.frame, target, accuracy, "latency_median_ms", self.budget_points)
             label = QUALITY_LABELS[accuracy].removesuffix(" %")
-            row.update(rule=f"the lowest median latency among the variants whose {label} is within {self.budget_points:g} "
-                            f"points of the best {label} measured on the target (any width, resolution and runtime)",
-                       quality_col=accuracy, best_quality=choice.reference_quality, note=choice.note)
+            row.update(
+                rule=f"the lowest median latency among the variants whose {label} is within {self.budget_points:g} "
+                f"points of the best {label} measured on the target (any width, resolution and runtime)",
+                quality_col=accuracy,
+                best_quality=choice.reference_quality,
+                note=choice.note,
+            )
             chosen = choice.row
             if choice.reference_quality is not None:
                 pool = pool[series(pool, accuracy) >= choice.reference_quality - self.budget_points - 1e-9]
         elif self.random_weights(target):
-            row["rule"] = ("random weights, so no accuracy to choose by: the lowest median latency. The INT8-vs-FP32 "
-                           "fidelity of random-weight artifacts is a conversion check, not an accuracy statement (see below)")
+            row["rule"] = (
+                "random weights, so no accuracy to choose by: the lowest median latency. The INT8-vs-FP32 "
+                "fidelity of random-weight artifacts is a conversion check, not an accuracy statement (see below)"
+            )
             chosen = on_target.loc[latency.idxmin()] if latency.notna().any() else None
             if chosen is None:
                 row["note"] = "no latency measured"
@@ -164,23 +187,31 @@ class Analysis:
             if "sqnr_note" in on_target.columns:  # identical outputs: SQNR stored as null, fidelity is perfect
                 sqnr = sqnr.where(on_target["sqnr_note"] != "outputs identical", np.inf)
             faithful = on_target[(sqnr >= self.fidelity_bar_db) & latency.notna()]
-            row.update(rule=f"no accuracy measured ({self.accuracy_reason()}): the lowest median latency among the "
-                            f"artifacts whose SQNR against their own FP32 model is at least {self.fidelity_bar_db:g} dB "
-                            "(calibration distribution). SQNR does not compare resolutions: what a smaller input "
-                            "costs in accuracy is not measured here",
-                       quality_col="sqnr_db", best_quality=float(sqnr.max()))
+            row.update(
+                rule=f"no accuracy measured ({self.accuracy_reason()}): the lowest median latency among the "
+                f"artifacts whose SQNR against their own FP32 model is at least {self.fidelity_bar_db:g} dB "
+                "(calibration distribution). SQNR does not compare resolutions: what a smaller input "
+                "costs in accuracy is not measured here",
+                quality_col="sqnr_db",
+                best_quality=float(sqnr.max()),
+            )
             chosen = faithful.loc[series(faithful, "latency_median_ms").idxmin()] if len(faithful) else None
             pool = faithful
             if chosen is None:
                 row["note"] = f"no artifact reaches {self.fidelity_bar_db:g} dB (best: {sqnr.max():.1f} dB)"
         else:
-            row["rule"] = "no quality measured (no evaluation in these records): the lowest median latency, quality unknown"
+            row["rule"] = (
+                "no quality measured (no evaluation in these records): the lowest median latency, quality unknown"
+            )
             chosen = on_target.loc[latency.idxmin()] if latency.notna().any() else None
             if chosen is None:
                 row["note"] = "no latency measured"
         if chosen is not None:
-            row.update(variant=chosen.get("variant"), runtime=chosen.get("runtime"),
-                       latency_median_ms=chosen.get("latency_median_ms"))
+            row.update(
+                variant=chosen.get("variant"),
+                runtime=chosen.get("runtime"),
+                latency_median_ms=chosen.get("latency_median_ms"),
+            )
             if row["quality_col"]:
                 row["quality"] = chosen.get(row["quality_col"])
                 if row["quality_col"] == "sqnr_db" and chosen.get("sqnr_note") == "outputs identical":
@@ -195,6 +226,7 @@ class Analysis:
     @staticmethod
     def _runner_up(chosen: Any, pool: pd.DataFrame) -> dict[str, Any]:
         """The next-fastest candidate, and whether the chosen one's lead over it is within the noise."""
+
         def key(row: Any) -> tuple[str, str, str]:
             return str(row.get("variant")), str(row.get("runtime")), str(row.get("recipe"))
 
@@ -206,10 +238,14 @@ class Analysis:
         pair = [chosen.get(noise.NOISE), second.get(noise.NOISE)]
         spreads = [None if is_missing(v) else float(v) for v in pair]
         known = [s for s in spreads if s is not None]
-        return {"runner_up": second.get("variant"), "runner_up_runtime": second.get("runtime"),
-                "runner_up_ms": second_ms, "lead_pct": 100 * noise.relative_gap(ms, second_ms),
-                "noise_pct": 100 * sum(known) if known else None,
-                "within_noise": noise.within_noise(ms, second_ms, *spreads)}
+        return {
+            "runner_up": second.get("variant"),
+            "runner_up_runtime": second.get("runtime"),
+            "runner_up_ms": second_ms,
+            "lead_pct": 100 * noise.relative_gap(ms, second_ms),
+            "noise_pct": 100 * sum(known) if known else None,
+            "within_noise": noise.within_noise(ms, second_ms, *spreads),
+        }
 
     @cached_property
     def memory_ratios(self) -> pd.DataFrame:
@@ -221,13 +257,21 @@ class Analysis:
     @cached_property
     def pareto(self) -> pd.DataFrame:
         """Every front row, per architecture, target, runtime and cost (needs a quality)."""
-        return pareto_fronts(self.frame, self.quality, self.costs, group_by=FRONT_GROUP_BY) if self.quality else pd.DataFrame()
+        return (
+            pareto_fronts(self.frame, self.quality, self.costs, group_by=FRONT_GROUP_BY)
+            if self.quality
+            else pd.DataFrame()
+        )
 
     @cached_property
     def selection(self) -> pd.DataFrame:
         """The paper's selection per width (needs labelled accuracy)."""
         accuracy = self.accuracy_column
-        return cheapest_within_budget(self.frame, accuracy, "latency_median_ms", self.budget_points) if accuracy else pd.DataFrame()
+        return (
+            cheapest_within_budget(self.frame, accuracy, "latency_median_ms", self.budget_points)
+            if accuracy
+            else pd.DataFrame()
+        )
 
     @cached_property
     def random_resolution(self) -> tuple[pd.DataFrame, list[str]]:
@@ -256,8 +300,10 @@ class Analysis:
             keys = [c for c in table.columns if c not in ("executorch", "litert", "executorch_over_litert")]
             spread = spread.rename(columns={"executorch": "_iqr_e", "litert": "_iqr_l"})[[*keys, "_iqr_e", "_iqr_l"]]
             table = table.merge(spread, on=keys, how="left")
-            table["within_noise"] = [noise.within_noise(e, lt, None if pd.isna(ie) else ie, None if pd.isna(il) else il)
-                                     for e, lt, ie, il in zip(table["executorch"], table["litert"], table["_iqr_e"], table["_iqr_l"])]
+            table["within_noise"] = [
+                noise.within_noise(e, lt, None if pd.isna(ie) else ie, None if pd.isna(il) else il)
+                for e, lt, ie, il in zip(table["executorch"], table["litert"], table["_iqr_e"], table["_iqr_l"])
+            ]
             table = table.drop(columns=["_iqr_e", "_iqr_l"])
         return table
 
@@ -277,13 +323,19 @@ class Analysis:
                 continue
             seen.add(key)
             left = delegation.get("non_delegated_ops")
-            rows.append({
-                "recipe": record.recipe, "runtime": record.runtime, "variant": variant,
-                "fully_delegated": delegation.get("fully_delegated"),
-                "delegated": delegation.get("delegated_nodes", delegation.get("delegated_ops")),
-                "non_delegated_ops": (", ".join(f"{op} ×{n}" for op, n in left.items()) or "none") if isinstance(left, dict) else None,
-                "reason": delegation.get("reason"),
-            })
+            rows.append(
+                {
+                    "recipe": record.recipe,
+                    "runtime": record.runtime,
+                    "variant": variant,
+                    "fully_delegated": delegation.get("fully_delegated"),
+                    "delegated": delegation.get("delegated_nodes", delegation.get("delegated_ops")),
+                    "non_delegated_ops": (", ".join(f"{op} ×{n}" for op, n in left.items()) or "none")
+                    if isinstance(left, dict)
+                    else None,
+                    "reason": delegation.get("reason"),
+                }
+            )
         return pd.DataFrame(rows)
 
     @cached_property
@@ -311,14 +363,22 @@ class Analysis:
             floats = int8.get("float_op_histogram") or {}
             reasons = int8.get("float_reasons") or {}
             pct = int8.get("int8_macs_pct")
-            rows.append({
-                "recipe": record.recipe, "runtime": record.runtime, "variant": variant,
-                "int8_macs_pct": pct, "int8_ops_pct": int8.get("int8_ops_pct"),
-                "int8_ops": int8.get("int8_ops"), "float_ops": int8.get("float_ops"),
-                "convert_ops": int8.get("convert_ops"), "fully_int8": int8.get("fully_int8"),
-                "below_100pct_macs": pct is not None and pct < 100.0,
-                "float_ops_why": "; ".join(f"{op} ×{n}: {reasons.get(op, '')}" for op, n in floats.items()) or "none",
-            })
+            rows.append(
+                {
+                    "recipe": record.recipe,
+                    "runtime": record.runtime,
+                    "variant": variant,
+                    "int8_macs_pct": pct,
+                    "int8_ops_pct": int8.get("int8_ops_pct"),
+                    "int8_ops": int8.get("int8_ops"),
+                    "float_ops": int8.get("float_ops"),
+                    "convert_ops": int8.get("convert_ops"),
+                    "fully_int8": int8.get("fully_int8"),
+                    "below_100pct_macs": pct is not None and pct < 100.0,
+                    "float_ops_why": "; ".join(f"{op} ×{n}: {reasons.get(op, '')}" for op, n in floats.items())
+                    or "none",
+                }
+            )
         return pd.DataFrame(rows)
 
     @cached_property
@@ -332,12 +392,19 @@ class Analysis:
         """Every table worth a CSV beside the report (file name -> every row and column, unscaled)."""
         random_resolution, _ = self.random_resolution
         tables = {  # a table with no row is left out, unless it says "nothing qualified" (fronts, selection)
-            "recommendations.csv": self.recommendations, "fit.csv": self.fits,
-            "memory_ratios.csv": self.memory_ratios if self.has("model_rss_bytes") or self.has("deployed_activation_bytes")
-            else pd.DataFrame(), "int8_coverage.csv": self.int8_coverage,
-            "random_resolution.csv": random_resolution, "cross_runtime.csv": self.cross_runtime,
-            "cross_device.csv": self.cross_device, "delegation.csv": self.delegation, "mcu_fit.csv": self.mcu,
-            "setup.csv": self.setup, "sweep_noise.csv": self.sweep_noise,
+            "recommendations.csv": self.recommendations,
+            "fit.csv": self.fits,
+            "memory_ratios.csv": self.memory_ratios
+            if self.has("model_rss_bytes") or self.has("deployed_activation_bytes")
+            else pd.DataFrame(),
+            "int8_coverage.csv": self.int8_coverage,
+            "random_resolution.csv": random_resolution,
+            "cross_runtime.csv": self.cross_runtime,
+            "cross_device.csv": self.cross_device,
+            "delegation.csv": self.delegation,
+            "mcu_fit.csv": self.mcu,
+            "setup.csv": self.setup,
+            "sweep_noise.csv": self.sweep_noise,
         }
         tables = {name: table for name, table in tables.items() if not table.empty}
         if self.quality:
@@ -347,8 +414,9 @@ class Analysis:
         return tables
 
 
-def against_largest(policy: pd.DataFrame, rows: pd.DataFrame, resolutions: Sequence[int], costs: Sequence[str],
-                    quality: str | None) -> pd.DataFrame:
+def against_largest(
+    policy: pd.DataFrame, rows: pd.DataFrame, resolutions: Sequence[int], costs: Sequence[str], quality: str | None
+) -> pd.DataFrame:
     """The expectation against always running the largest resolution of the set: `<cost>_vs_largest`
     (a ratio) and `<quality>_minus_largest` (a difference, in the quality's unit)."""
     largest = rows[rows["resolution"] == max(resolutions)]

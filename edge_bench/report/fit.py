@@ -154,7 +154,9 @@ def _fit_one(group: pd.DataFrame, metric: str, model: str, min_points: int) -> d
         row["note"] = missing
         return row
     if len(points) < needed:
-        row["note"] = f"{len(points)} usable point{'s' if len(points) != 1 else ''}; the {model} fit needs at least {needed}"
+        row["note"] = (
+            f"{len(points)} usable point{'s' if len(points) != 1 else ''}; the {model} fit needs at least {needed}"
+        )
         return row
     x = points[list(predictors)].to_numpy(dtype=np.float64)
     y = points[metric].to_numpy(dtype=np.float64)
@@ -180,7 +182,9 @@ def _fit_one(group: pd.DataFrame, metric: str, model: str, min_points: int) -> d
         row["per_gmac"] = None if row["per_gflop"] is None else 2 * row["per_gflop"]
     if not identifiable:
         row["intercept"] = None
-        row["note"] = f"predictors collinear (rank {fit.rank} of {len(predictors) + 1}): the fit holds, its coefficients are not unique"
+        row["note"] = (
+            f"predictors collinear (rank {fit.rank} of {len(predictors) + 1}): the fit holds, its coefficients are not unique"
+        )
     return row
 
 
@@ -301,5 +305,7 @@ def memory_ratios(df: pd.DataFrame) -> pd.DataFrame:
         out[ratio] = pd.Series(
             [_ratio(m, r) for m, r in zip(out[numerator], out[denominator])], index=out.index, dtype=object
         )
-    out["deployed_activation_diff_pct"] = [None if r is None else 100.0 * (r - 1.0) for r in out["deployed_over_activation"]]
+    out["deployed_activation_diff_pct"] = [
+        None if r is None else 100.0 * (r - 1.0) for r in out["deployed_over_activation"]
+    ]
     return out

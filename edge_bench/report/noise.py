@@ -97,7 +97,16 @@ def sweep_steps(frame: pd.DataFrame, keys: Sequence[str] = SWEEP_KEYS) -> pd.Dat
             a_ms, b_ms = float(a["latency_median_ms"]), float(b["latency_median_ms"])
             spreads = [float(s) for s in (a[NOISE], b[NOISE]) if pd.notna(s)]
             noisy = within_noise(a_ms, b_ms, *(None if pd.isna(s) else float(s) for s in (a[NOISE], b[NOISE])))
-            out.append({**dict(zip(present, values)), "smaller": a["variant"], "larger": b["variant"],
-                        "smaller_ms": a_ms, "larger_ms": b_ms, "gap_pct": 100 * (b_ms / a_ms - 1) if a_ms > 0 else None,
-                        "noise_pct": 100 * sum(spreads) if spreads else None, "within_noise": noisy})
+            out.append(
+                {
+                    **dict(zip(present, values)),
+                    "smaller": a["variant"],
+                    "larger": b["variant"],
+                    "smaller_ms": a_ms,
+                    "larger_ms": b_ms,
+                    "gap_pct": 100 * (b_ms / a_ms - 1) if a_ms > 0 else None,
+                    "noise_pct": 100 * sum(spreads) if spreads else None,
+                    "within_noise": noisy,
+                }
+            )
     return pd.DataFrame(out)

@@ -62,7 +62,9 @@ def _numeric(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
 def _macs(rows: pd.DataFrame) -> pd.Series:
     """GMACs of each row: `macs` where recorded, else half the FLOPs."""
     flops = pd.to_numeric(rows["flops"], errors="coerce") / 2 if "flops" in rows.columns else np.nan
-    macs = pd.to_numeric(rows["macs"], errors="coerce") if "macs" in rows.columns else pd.Series(np.nan, index=rows.index)
+    macs = (
+        pd.to_numeric(rows["macs"], errors="coerce") if "macs" in rows.columns else pd.Series(np.nan, index=rows.index)
+    )
     return macs.fillna(flops) / 1e9
 
 
@@ -118,8 +120,14 @@ def _legend_below(fig: Figure, axes: list) -> None:
     if labels:
         # As many columns as the figure's width holds at the longest label's length.
         fits = int(fig.get_figwidth() * 72 / (5.2 * max(map(len, labels)) + 30))
-        fig.legend([handles[label] for label in labels], labels, loc="outside lower center", fontsize=8,
-                   ncols=max(1, min(len(labels), fits)), frameon=False)
+        fig.legend(
+            [handles[label] for label in labels],
+            labels,
+            loc="outside lower center",
+            fontsize=8,
+            ncols=max(1, min(len(labels), fits)),
+            frameon=False,
+        )
 
 
 def _suptitle(fig: Figure, text: str) -> None:
@@ -127,7 +135,9 @@ def _suptitle(fig: Figure, text: str) -> None:
     fig.suptitle("\n".join(textwrap.wrap(text, width=int(fig.get_figwidth() * 72 / 6.6))), fontsize=11)
 
 
-def _label_points(ax, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], side: str = "upper left") -> None:
+def _label_points(
+    ax, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], side: str = "upper left"
+) -> None:
     """Each label once, beside its point: "upper left" keeps labels above a rising curve, "lower
     right" below it, so the labels of two curves side by side face away from each other."""
     dx, dy, ha, va = (-4, 3, "right", "bottom") if side == "upper left" else (4, -3, "left", "top")
@@ -147,8 +157,12 @@ def _save(fig: Figure, out_dir: Path, name: str) -> Path:
 def _fit_row(fits: pd.DataFrame, arch: str, target: str, runtime: str, metric: str) -> pd.Series | None:
     if fits.empty:
         return None
-    match = (fits["target"].astype(str) == target) & (fits["runtime"].astype(str) == runtime) & (fits["metric"] == metric) \
+    match = (
+        (fits["target"].astype(str) == target)
+        & (fits["runtime"].astype(str) == runtime)
+        & (fits["metric"] == metric)
         & (fits["model"] == "flops")
+    )
     if "arch" in fits.columns:
         match &= fits["arch"].astype(str) == arch
     rows = fits[match]
@@ -181,11 +195,20 @@ def metric_vs_macs_figure(df: pd.DataFrame, fits: pd.DataFrame, metric: str = "l
                 label += f": {slope:.3g}/GMAC + {float(fit['intercept']):.3g}, R² {float(fit['r2']):.3f}"
             elif fit is not None:
                 missing.append(f"no {runtime} fit: {fit['note']}")
-            ax.scatter(group["_gmacs"], group[metric], color=colour, marker=MARKERS.get(str(runtime), "^"), label=label, zorder=3)
+            ax.scatter(
+                group["_gmacs"],
+                group[metric],
+                color=colour,
+                marker=MARKERS.get(str(runtime), "^"),
+                label=label,
+                zorder=3,
+            )
         tops = here.groupby("variant")[["_gmacs", metric]].max()
         _label_points(ax, list(tops["_gmacs"]), list(tops[metric]), [point_label(v) for v in tops.index])
         if missing:
-            ax.text(0.02, 0.98, "\n".join(missing), transform=ax.transAxes, fontsize=7, va="top", color="0.3", wrap=True)
+            ax.text(
+                0.02, 0.98, "\n".join(missing), transform=ax.transAxes, fontsize=7, va="top", color="0.3", wrap=True
+            )
         ax.set_xlim(x_low, x_high)
         ax.set_ylim(y_low, y_high * (1.15 if missing else 1.0))
         _few_ticks(ax)
@@ -194,13 +217,21 @@ def metric_vs_macs_figure(df: pd.DataFrame, fits: pd.DataFrame, metric: str = "l
         ax.set_ylabel(UNITS.get(metric, metric))
         ax.grid(alpha=0.3)
     _legend_below(fig, axes)
-    _suptitle(fig, f"{UNITS.get(metric, metric).split(',')[0].capitalize()} against compute, a linear fit per "
-                   "architecture, target and runtime")
+    _suptitle(
+        fig,
+        f"{UNITS.get(metric, metric).split(',')[0].capitalize()} against compute, a linear fit per "
+        "architecture, target and runtime",
+    )
     return fig
 
 
-def metric_vs_macs(df: pd.DataFrame, fits: pd.DataFrame, out_dir: Path, metric: str = "latency_median_ms",
-                   name: str = "latency_vs_macs.png") -> Path | None:
+def metric_vs_macs(
+    df: pd.DataFrame,
+    fits: pd.DataFrame,
+    out_dir: Path,
+    metric: str = "latency_median_ms",
+    name: str = "latency_vs_macs.png",
+) -> Path | None:
     fig = metric_vs_macs_figure(df, fits, metric)
     return _save(fig, out_dir, name) if fig is not None else None
 
@@ -246,7 +277,9 @@ def parity_figure(points: pd.DataFrame, metric: str = "latency_median_ms") -> Fi
     return fig
 
 
-def parity(points: pd.DataFrame, out_dir: Path, metric: str = "latency_median_ms", name: str = "parity.png") -> Path | None:
+def parity(
+    points: pd.DataFrame, out_dir: Path, metric: str = "latency_median_ms", name: str = "parity.png"
+) -> Path | None:
     fig = parity_figure(points, metric)
     return _save(fig, out_dir, name) if fig is not None else None
 
@@ -265,8 +298,11 @@ def memory_figure(df: pd.DataFrame) -> Figure | None:
     analytic memory as a black bar, and beside it, one column per runtime, the model-attributable RSS
     (filled: peak RSS minus the RSS after imports) and the process's peak RSS (hollow)."""
     rows = _numeric(df, "memory_bytes")
-    measured = [c for c in ("model_rss_bytes", "peak_rss_bytes")
-                if c in rows.columns and pd.to_numeric(rows[c], errors="coerce").notna().any()]
+    measured = [
+        c
+        for c in ("model_rss_bytes", "peak_rss_bytes")
+        if c in rows.columns and pd.to_numeric(rows[c], errors="coerce").notna().any()
+    ]
     if rows.empty or not measured:
         return None
     colours = series_colours(rows)
@@ -278,9 +314,16 @@ def memory_figure(df: pd.DataFrame) -> Figure | None:
         slot = {v: i for i, v in enumerate(variants)}
         offsets = _dodge(sorted(here["runtime"].astype(str).unique()))
         values = [float(v) / MB for v in here["memory_bytes"]]
-        ax.scatter([slot[v] for v in variants], [here[here["variant"] == v]["memory_bytes"].max() / MB for v in variants],
-                   marker="_", s=600, color="black", linewidths=2, label="analytic: INT8 weights + largest operator in+out",
-                   zorder=2)
+        ax.scatter(
+            [slot[v] for v in variants],
+            [here[here["variant"] == v]["memory_bytes"].max() / MB for v in variants],
+            marker="_",
+            s=600,
+            color="black",
+            linewidths=2,
+            label="analytic: INT8 weights + largest operator in+out",
+            zorder=2,
+        )
         for runtime, group in here.groupby("runtime", sort=True):
             colour = _colour(colours, (arch, target, runtime))
             marker = MARKERS.get(str(runtime), "^")
@@ -290,15 +333,27 @@ def memory_figure(df: pd.DataFrame) -> Figure | None:
                 values += [float(v) for v in y.dropna()]
                 filled = column == "model_rss_bytes"
                 label = f"{runtime}: {'model RSS' if filled else 'peak RSS'}"
-                ax.scatter(x, y, marker=marker, label=label, zorder=3, s=36,
-                           **({"color": colour} if filled else {"facecolors": "none", "edgecolors": colour}))
+                ax.scatter(
+                    x,
+                    y,
+                    marker=marker,
+                    label=label,
+                    zorder=3,
+                    s=36,
+                    **({"color": colour} if filled else {"facecolors": "none", "edgecolors": colour}),
+                )
         log = max(values) / max(min(v for v in values if v > 0), 1e-9) > 20
         if log:
             ax.set_yscale("log")
         ax.set_ylim(*_limits(values, log=log))
         ax.set_xlim(-0.6, len(variants) - 0.4)
-        ax.set_xticks(range(len(variants)), [point_label(v) for v in variants],
-                      rotation=30 if len(variants) > 4 else 0, ha="right" if len(variants) > 4 else "center", fontsize=8)
+        ax.set_xticks(
+            range(len(variants)),
+            [point_label(v) for v in variants],
+            rotation=30 if len(variants) > 4 else 0,
+            ha="right" if len(variants) > 4 else "center",
+            fontsize=8,
+        )
         _few_ticks(ax, log_x=True, log_y=log)
         ax.set_title(_title(arch, target), fontsize=10)
         ax.set_ylabel("MB")
@@ -316,8 +371,9 @@ def memory(df: pd.DataFrame, out_dir: Path, name: str = "memory.png") -> Path | 
 # ---------------------------------------------------------------- Pareto fronts
 
 
-def pareto_figure(df: pd.DataFrame, quality_col: str, quality_label: str, front: pd.Series,
-                  cost_col: str = "latency_median_ms") -> Figure | None:
+def pareto_figure(
+    df: pd.DataFrame, quality_col: str, quality_label: str, front: pd.Series, cost_col: str = "latency_median_ms"
+) -> Figure | None:
     """One panel per architecture and target: quality against cost for every ok variant (faint) and
     the Pareto front of each runtime (solid, joined), front points labelled with their variant."""
     rows = _numeric(df, quality_col, cost_col)
@@ -337,8 +393,13 @@ def pareto_figure(df: pd.DataFrame, quality_col: str, quality_label: str, front:
             on_front = group[front.reindex(group.index, fill_value=False).astype(bool)].sort_values(cost_col)
             ax.plot(on_front[cost_col], on_front[quality_col], color=colour, marker=marker, label=f"{runtime}: front")
             side = "upper left" if by_cost.index(runtime) == 0 else "lower right"
-            _label_points(ax, list(on_front[cost_col]), list(on_front[quality_col]), [point_label(v) for v in on_front["variant"]],
-                          side)
+            _label_points(
+                ax,
+                list(on_front[cost_col]),
+                list(on_front[quality_col]),
+                [point_label(v) for v in on_front["variant"]],
+                side,
+            )
         ax.set_xlim(*_limits(here[cost_col]))
         ax.set_ylim(*_limits(here[quality_col]))
         _few_ticks(ax)
@@ -347,12 +408,21 @@ def pareto_figure(df: pd.DataFrame, quality_col: str, quality_label: str, front:
         ax.set_ylabel(quality_label)
         ax.grid(alpha=0.3)
     _legend_below(fig, axes)
-    _suptitle(fig, f"Pareto fronts: {quality_label} against {UNITS.get(cost_col, cost_col).split(',')[0]}, per architecture")
+    _suptitle(
+        fig, f"Pareto fronts: {quality_label} against {UNITS.get(cost_col, cost_col).split(',')[0]}, per architecture"
+    )
     return fig
 
 
-def pareto(df: pd.DataFrame, quality_col: str, quality_label: str, front: pd.Series, out_dir: Path,
-           cost_col: str = "latency_median_ms", name: str = "pareto.png") -> Path | None:
+def pareto(
+    df: pd.DataFrame,
+    quality_col: str,
+    quality_label: str,
+    front: pd.Series,
+    out_dir: Path,
+    cost_col: str = "latency_median_ms",
+    name: str = "pareto.png",
+) -> Path | None:
     fig = pareto_figure(df, quality_col, quality_label, front, cost_col)
     return _save(fig, out_dir, name) if fig is not None else None
 

@@ -183,7 +183,9 @@ def best_for_device(
         rows = rows[rows["runtime"] == runtime] if "runtime" in rows.columns else rows.iloc[:0]
 
     def nothing(reference_quality: float | None, note: str) -> Choice:
-        return Choice(target, quality_col, cost_col, budget_points, reference_quality, None, runtime, None, None, None, note)
+        return Choice(
+            target, quality_col, cost_col, budget_points, reference_quality, None, runtime, None, None, None, note
+        )
 
     if rows.empty:
         return nothing(None, f"no ok row on {target} with both {quality_col} and {cost_col}")

@@ -44,7 +44,11 @@ def cores(record: Record) -> str | None:
     usable, online = env.get("cores_usable"), env.get("cores_online")
     if usable is None and online is None:
         return None
-    return f"{usable} of {online}" if usable is not None and online is not None and usable != online else str(usable or online)
+    return (
+        f"{usable} of {online}"
+        if usable is not None and online is not None and usable != online
+        else str(usable or online)
+    )
 
 
 def runtime_version(record: Record) -> str | None:

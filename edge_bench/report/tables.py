@@ -42,6 +42,7 @@ MEASUREMENT_COLUMNS: Spec = (
     ("status", "status", None),
 )
 
+
 def is_missing(value: Any) -> bool:
     if value is None:
         return True
@@ -89,17 +90,24 @@ def select(frame: pd.DataFrame, spec: Spec, drop_empty: bool = True) -> pd.DataF
 
 def summary_table(frame: pd.DataFrame, with_recipe: bool = False) -> pd.DataFrame:
     """One row per measurement, sorted by target, runtime and FLOPs (a recipe column first on request)."""
-    rows = frame.sort_values([c for c in ("target", "runtime", "recipe", "arch", "flops", "variant") if c in frame.columns])
+    rows = frame.sort_values(
+        [c for c in ("target", "runtime", "recipe", "arch", "flops", "variant") if c in frame.columns]
+    )
     if "throttle_changed" in rows.columns:
         rows = rows.assign(throttled=rows["throttle_changed"].map(lambda v: "THROTTLED" if v is True else ""))
     if "latency_ci_half_width" in rows.columns:
-        rows = rows.assign(latency_ci_half_width=rows["latency_ci_half_width"].map(
-            lambda v: None if is_missing(v) else f"{v:.1%}"))
+        rows = rows.assign(
+            latency_ci_half_width=rows["latency_ci_half_width"].map(lambda v: None if is_missing(v) else f"{v:.1%}")
+        )
     if "latency_precision" in rows.columns:
         rows = rows.assign(precision=rows["latency_precision"].map(lambda v: "IMPRECISE" if v == "imprecise" else ""))
     if "emulated" in rows.columns and "target" in rows.columns:
-        rows = rows.assign(target=[f"{t} (emulated)" if e == True else t  # noqa: E712
-                                   for t, e in zip(rows["target"], rows["emulated"])])
+        rows = rows.assign(
+            target=[
+                f"{t} (emulated)" if e == True else t  # noqa: E712
+                for t, e in zip(rows["target"], rows["emulated"])
+            ]
+        )
     return select(rows, ((("recipe", "recipe", None),) if with_recipe else ()) + tuple(MEASUREMENT_COLUMNS))
 
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 
 # How a swept field is written in a label; any other field is written key=value.
-FIELD_LABELS = {"resolution": "{} px", "width": "×{}", "tokens": "{} tokens", "patch": "patch {}",
-                "resize_after_stem": "→{} px after stem"}
+FIELD_LABELS = {
+    "resolution": "{} px",
+    "width": "×{}",
+    "tokens": "{} tokens",
+    "patch": "patch {}",
+    "resize_after_stem": "→{} px after stem",
+}
 
 
 def point_label(variant: object, with_arch: bool = False) -> str:

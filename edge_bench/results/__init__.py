@@ -23,7 +23,24 @@ def to_dataframe(records: Iterable[Record]):
 
 
 __all__ = [
-    "COLUMNS", "RESULTS_FILE", "ROUNDS_FILE", "SCHEMA_VERSION", "ArtifactRef", "Energy", "Identity", "Latency", "Memory",
-    "Precision", "Record", "ResultStore", "ResultWriteError", "Round", "RoundLine", "load_dirs", "new_run_id",
-    "read_records", "to_dataframe", "upgrade",
+    "COLUMNS",
+    "RESULTS_FILE",
+    "ROUNDS_FILE",
+    "SCHEMA_VERSION",
+    "ArtifactRef",
+    "Energy",
+    "Identity",
+    "Latency",
+    "Memory",
+    "Precision",
+    "Record",
+    "ResultStore",
+    "ResultWriteError",
+    "Round",
+    "RoundLine",
+    "load_dirs",
+    "new_run_id",
+    "read_records",
+    "to_dataframe",
+    "upgrade",
 ]

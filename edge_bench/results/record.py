@@ -161,10 +161,16 @@ class Record:
         """What decides the number: the same identity measures the same thing."""
         found = self.env.get("runtime")
         runtime: dict[str, Any] = found if isinstance(found, dict) else {}
-        return Identity(recipe=self.recipe, variant=str(self.variant.get("name")), runtime=self.runtime, target=self.target,
-                        artifact_sha256=self.artifact.sha256 if self.artifact else None,
-                        runtime_version=runtime.get("version"), threads=self.env.get("threads"),
-                        runner=runtime.get("api"))
+        return Identity(
+            recipe=self.recipe,
+            variant=str(self.variant.get("name")),
+            runtime=self.runtime,
+            target=self.target,
+            artifact_sha256=self.artifact.sha256 if self.artifact else None,
+            runtime_version=runtime.get("version"),
+            threads=self.env.get("threads"),
+            runner=runtime.get("api"),
+        )
 
     @property
     def ok(self) -> bool:
@@ -191,7 +197,9 @@ class Record:
         latency = data.pop("latency_ms", None)
         record = cls(**{k: v for k, v in data.items()})
         record.latency = _latency(latency) if latency else None
-        record.artifact = ArtifactRef(**_only(ArtifactRef, record.artifact)) if isinstance(record.artifact, dict) else None
+        record.artifact = (
+            ArtifactRef(**_only(ArtifactRef, record.artifact)) if isinstance(record.artifact, dict) else None
+        )
         record.memory = Memory(**_only(Memory, record.memory)) if isinstance(record.memory, dict) else None
         record.energy = _energy(record.energy) if isinstance(record.energy, dict) else None
         record.env = dict(record.env or {})
@@ -229,8 +237,12 @@ class Identity:
     def differences(self, other: "Identity") -> list[str]:
         """What differs from `other`, in words ("artifact 3f2a1b -> 9c0d4e")."""
         out = []
-        for name, label in (("artifact_sha256", "artifact"), ("runtime_version", "runtime version"),
-                            ("threads", "threads"), ("runner", "API")):
+        for name, label in (
+            ("artifact_sha256", "artifact"),
+            ("runtime_version", "runtime version"),
+            ("threads", "threads"),
+            ("runner", "API"),
+        ):
             mine, theirs = getattr(self, name), getattr(other, name)
             if name == "runner" and (mine is None or theirs is None):
                 continue  # an older record that does not say which API measured
@@ -254,9 +266,18 @@ def _latency(data: Mapping[str, Any]) -> Latency:
     median = data.get("median")
     if not isinstance(median, (int, float)):
         raise ValueError(f"latency_ms holds no median ({median!r})")
-    return Latency(median=float(median), mean=data.get("mean"), p90=data.get("p90"), p99=data.get("p99"),
-                   std=data.get("std"), min=data.get("min"), max=data.get("max"), n=data.get("n") or 0,
-                   rounds=rounds, precision=precision)
+    return Latency(
+        median=float(median),
+        mean=data.get("mean"),
+        p90=data.get("p90"),
+        p99=data.get("p99"),
+        std=data.get("std"),
+        min=data.get("min"),
+        max=data.get("max"),
+        n=data.get("n") or 0,
+        rounds=rounds,
+        precision=precision,
+    )
 
 
 def _energy(data: Mapping[str, Any]) -> Energy | None:
@@ -310,26 +331,42 @@ def _precision_flag(record: Record) -> str | None:
 
 # The flat table's columns: name -> getter. One namespace each, so nothing overwrites anything.
 COLUMNS: dict[str, Callable[[Record], Any]] = {
-    "run_id": _get("run_id"), "recipe": _get("recipe"), "runtime": _get("runtime"), "target": _get("target"),
-    "status": _get("status"), "error": _get("error"), "variant": lambda r: r.variant.get("name"),
+    "run_id": _get("run_id"),
+    "recipe": _get("recipe"),
+    "runtime": _get("runtime"),
+    "target": _get("target"),
+    "status": _get("status"),
+    "error": _get("error"),
+    "variant": lambda r: r.variant.get("name"),
     **{f"latency_{k}_ms": _get(f"latency.{k}") for k in ("median", "mean", "p90", "p99", "std", "min", "max")},
     "latency_n": _get("latency.n"),
     "latency_rounds": lambda r: len(r.latency.round_medians) if r.latency else None,
-    "latency_ci_low_ms": _get("latency.precision.low_ms"), "latency_ci_high_ms": _get("latency.precision.high_ms"),
+    "latency_ci_low_ms": _get("latency.precision.low_ms"),
+    "latency_ci_high_ms": _get("latency.precision.high_ms"),
     "latency_ci_half_width": _get("latency.precision.half_width"),
     "latency_precision": _precision_flag,
     "device_seconds": _get("latency.precision.device_seconds"),
-    "first_inference_ms": _get("first_inference_ms"), "load_ms": _get("load_ms"),
-    "peak_rss_bytes": _get("memory.peak_rss_bytes"), "baseline_rss_bytes": _get("memory.baseline_rss_bytes"),
+    "first_inference_ms": _get("first_inference_ms"),
+    "load_ms": _get("load_ms"),
+    "peak_rss_bytes": _get("memory.peak_rss_bytes"),
+    "baseline_rss_bytes": _get("memory.baseline_rss_bytes"),
     "model_rss_bytes": _get("memory.model_rss_bytes"),
-    "energy_mj": _get("energy.mj_per_inference"), "avg_power_w": _get("energy.avg_power_w"),
-    "idle_power_w": _get("energy.idle_power_w"), "meter": _get("energy.meter"),
+    "energy_mj": _get("energy.mj_per_inference"),
+    "avg_power_w": _get("energy.avg_power_w"),
+    "idle_power_w": _get("energy.idle_power_w"),
+    "meter": _get("energy.meter"),
     "mcu_fits": _get("mcu.fit.fits"),
-    "mcu_flash_need_bytes": _get("mcu.fit.flash.need_bytes"), "mcu_flash_margin_bytes": _get("mcu.fit.flash.margin_bytes"),
-    "mcu_sram_need_bytes": _get("mcu.fit.sram.need_bytes"), "mcu_sram_margin_bytes": _get("mcu.fit.sram.margin_bytes"),
+    "mcu_flash_need_bytes": _get("mcu.fit.flash.need_bytes"),
+    "mcu_flash_margin_bytes": _get("mcu.fit.flash.margin_bytes"),
+    "mcu_sram_need_bytes": _get("mcu.fit.sram.need_bytes"),
+    "mcu_sram_margin_bytes": _get("mcu.fit.sram.margin_bytes"),
     "mcu_latency_estimate_ms": _get("mcu.latency_estimate.latency_ms"),
-    "artifact_sha256": _get("artifact.sha256"), "artifact_bytes": _get("artifact.bytes"),
-    "cpu_model": _get("env.cpu_model"), "threads": _get("env.threads"),
-    "runtime_version": _get("env.runtime.version"), "runtime_api": _get("env.runtime.api"),
-    "throttle_changed": _get("throttle_changed"), "emulated": _get("emulated"),
+    "artifact_sha256": _get("artifact.sha256"),
+    "artifact_bytes": _get("artifact.bytes"),
+    "cpu_model": _get("env.cpu_model"),
+    "threads": _get("env.threads"),
+    "runtime_version": _get("env.runtime.version"),
+    "runtime_api": _get("env.runtime.api"),
+    "throttle_changed": _get("throttle_changed"),
+    "emulated": _get("emulated"),
 }

@@ -43,7 +43,9 @@ def upgrade(record: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ValueError(f"schema_version {version!r} is not a version number")
     if version > SCHEMA_VERSION:
-        raise ValueError(f"schema_version {version} is newer than this edge-bench reads ({SCHEMA_VERSION}): upgrade edge-bench")
+        raise ValueError(
+            f"schema_version {version} is newer than this edge-bench reads ({SCHEMA_VERSION}): upgrade edge-bench"
+        )
     while version < SCHEMA_VERSION:
         record = UPGRADES[version](record)
         version += 1

@@ -79,10 +79,15 @@ class ResultStore:
         except BlockingIOError:
             holder = Path(path).read_text(errors="replace").strip() or "another process"
             os.close(fd)
-            raise InputError(f"--out {self.directory}: in use by {holder}; wait for it to finish or choose another --out") from None
+            raise InputError(
+                f"--out {self.directory}: in use by {holder}; wait for it to finish or choose another --out"
+            ) from None
         os.ftruncate(fd, 0)
-        os.write(fd, f"edge-bench pid {os.getpid()} on {socket.gethostname()} since "
-                     f"{time.strftime('%Y-%m-%d %H:%M:%S')} ({command or 'run'})\n".encode())
+        os.write(
+            fd,
+            f"edge-bench pid {os.getpid()} on {socket.gethostname()} since "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')} ({command or 'run'})\n".encode(),
+        )
         self._lock_fd = fd
 
     def unlock(self) -> None:
@@ -100,8 +105,17 @@ class ResultStore:
         self._append_line(self.path, record.to_json())
 
     def append_round(self, line: RoundLine) -> None:
-        self._append_line(self.rounds_path, {"key": line.key, "identity": line.identity, "run_id": line.run_id,
-                                             "index": line.index, "seconds": line.seconds, "result": line.result})
+        self._append_line(
+            self.rounds_path,
+            {
+                "key": line.key,
+                "identity": line.identity,
+                "run_id": line.run_id,
+                "index": line.index,
+                "seconds": line.seconds,
+                "result": line.result,
+            },
+        )
 
     def _append_line(self, path: Path, value: dict[str, Any]) -> None:
         text = json.dumps(value, default=str, allow_nan=False) + "\n"
@@ -127,8 +141,16 @@ class ResultStore:
         for text in self.rounds_path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 value = json.loads(text)
-                out.append(RoundLine(list(value["key"]), dict(value["identity"]), str(value["run_id"]),
-                                     int(value["index"]), float(value["seconds"]), dict(value["result"])))
+                out.append(
+                    RoundLine(
+                        list(value["key"]),
+                        dict(value["identity"]),
+                        str(value["run_id"]),
+                        int(value["index"]),
+                        float(value["seconds"]),
+                        dict(value["result"]),
+                    )
+                )
             except (ValueError, KeyError, TypeError):
                 continue
         return out
@@ -156,7 +178,9 @@ def set_aside_torn_tail(path: Path) -> str | None:
         return None
     except OSError as e:
         raise ResultWriteError(f"cannot repair {path}: {e.strerror or e}") from None
-    return f"{path}: its last line was incomplete (a run was interrupted); moved the {size - keep} bytes to {aside.name}"
+    return (
+        f"{path}: its last line was incomplete (a run was interrupted); moved the {size - keep} bytes to {aside.name}"
+    )
 
 
 def read_records(path: Path) -> list[Record]:

@@ -24,9 +24,12 @@ from .base import ExecResult, Transport, TransportError, TransportTimeout, commu
 DEVICE_TMP = "/data/local/tmp"  # writable by adb's shell user on every Android device
 
 # What the adb client itself prints when it cannot reach the device (as opposed to a command's output).
-_ADB_LOST = re.compile(r"^(adb: )?(error: )?(device (\S+ )?(not found|offline|unauthorized|still authorizing)"
-                       r"|no devices/emulators found|closed|protocol fault|more than one device/emulator"
-                       r"|failed to get feature set.*)", re.IGNORECASE)
+_ADB_LOST = re.compile(
+    r"^(adb: )?(error: )?(device (\S+ )?(not found|offline|unauthorized|still authorizing)"
+    r"|no devices/emulators found|closed|protocol fault|more than one device/emulator"
+    r"|failed to get feature set.*)",
+    re.IGNORECASE,
+)
 
 
 class AdbTransport(Transport):
@@ -44,13 +47,17 @@ class AdbTransport(Transport):
         return [self.config.adb, *serial, *args]
 
     def _fix(self) -> str:
-        return ("check `adb devices` lists it as 'device' (USB debugging on, this computer's key accepted on the "
-                "phone; for wireless adb: adb connect HOST:PORT) and that [adb] serial in the target file matches")
+        return (
+            "check `adb devices` lists it as 'device' (USB debugging on, this computer's key accepted on the "
+            "phone; for wireless adb: adb connect HOST:PORT) and that [adb] serial in the target file matches"
+        )
 
     def open(self) -> None:
         if shutil.which(self.config.adb) is None:
-            raise TransportError(f"'{self.config.adb}' not found on this host: install Android platform-tools "
-                                 "(apt-get install adb) or set [adb] adb to its path")
+            raise TransportError(
+                f"'{self.config.adb}' not found on this host: install Android platform-tools "
+                "(apt-get install adb) or set [adb] adb to its path"
+            )
         state = self._call(self._adb("get-state"), timeout=30)
         if state.returncode != 0 or state.stdout.strip() != "device":
             reason = shell.last_line(state.stderr) or state.stdout.strip() or f"adb exited with {state.returncode}"
@@ -108,16 +115,22 @@ class AdbTransport(Transport):
 
     def _shell(self, command: str, timeout: float, hold_stdin: bool = False) -> ExecResult:
         """`adb shell COMMAND`; raises when adb lost the device or the command ran too long."""
-        proc = subprocess.Popen(self._adb("shell", command), stdin=subprocess.PIPE if hold_stdin else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            self._adb("shell", command),
+            stdin=subprocess.PIPE if hold_stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         try:
             out, err = communicate(proc, timeout, hold_stdin)
         except subprocess.TimeoutExpired as e:
             proc.kill()
             proc.communicate()
             # Devices without shell_v2 merge stderr into stdout: look for the pid in both.
-            pid = shell.split_pid((e.stderr or b"").decode(errors="replace"))[0] or \
-                shell.split_pid((e.stdout or b"").decode(errors="replace"))[0]
+            pid = (
+                shell.split_pid((e.stderr or b"").decode(errors="replace"))[0]
+                or shell.split_pid((e.stdout or b"").decode(errors="replace"))[0]
+            )
             if pid is not None:
                 try:
                     self._call(self._adb("shell", shell.kill_group(pid)), timeout=15)
@@ -143,8 +156,10 @@ class AdbTransport(Transport):
         if status is None:
             # The adb client reports 0 when the device vanishes mid-command: the missing status says so.
             detail = shell.last_line(stderr)
-            raise TransportError(f"connection lost ({self.name}): the command's output ended before its exit "
-                                 f"status{': ' + detail if detail else ''}")
+            raise TransportError(
+                f"connection lost ({self.name}): the command's output ended before its exit "
+                f"status{': ' + detail if detail else ''}"
+            )
         return ExecResult(status, stdout, stderr)
 
     def push(self, local: Path, name: str) -> str:
@@ -153,13 +168,15 @@ class AdbTransport(Transport):
             raise TransportError(f"push {local} -> {self.name}:{dest}: no such file on this host")
         done = self._call(self._adb("push", str(local), dest), timeout=self.transfer_timeout_secs)
         if done.returncode != 0:
-            raise TransportError(f"push {local} -> {self.name}:{dest}: "
-                                 f"{shell.last_line(done.stderr) or shell.last_line(done.stdout)}")
+            raise TransportError(
+                f"push {local} -> {self.name}:{dest}: {shell.last_line(done.stderr) or shell.last_line(done.stdout)}"
+            )
         return dest
 
     def pull(self, name: str, local: Path) -> None:
         source = self.device_path(name)
         done = self._call(self._adb("pull", source, str(local)), timeout=self.transfer_timeout_secs)
         if done.returncode != 0:
-            raise TransportError(f"pull {self.name}:{source}: "
-                                 f"{shell.last_line(done.stderr) or shell.last_line(done.stdout)}")
+            raise TransportError(
+                f"pull {self.name}:{source}: {shell.last_line(done.stderr) or shell.last_line(done.stdout)}"
+            )

@@ -27,7 +27,7 @@ def parse_result(stdout: str) -> dict[str, Any] | None:
     for line in reversed(stdout.splitlines()):
         if line.startswith(RESULT_MARKER):
             try:
-                value = json.loads(line[len(RESULT_MARKER):])
+                value = json.loads(line[len(RESULT_MARKER) :])
             except json.JSONDecodeError:
                 return None
             return value if isinstance(value, dict) else None
@@ -69,12 +69,15 @@ def call_agent(transport: Transport, argv: Sequence[str], timeout: float) -> dic
         why = f"; stderr: {stderr_line}" if stderr_line else ""
         return failed(f"the agent printed no result line{why}", stderr_tail=done.stderr[-4000:])
     if result.get("protocol") != AGENT_PROTOCOL:
-        return failed(f"agent protocol {result.get('protocol')} on the device, {AGENT_PROTOCOL} expected: "
-                      "push the agent built from this checkout")
+        return failed(
+            f"agent protocol {result.get('protocol')} on the device, {AGENT_PROTOCOL} expected: "
+            "push the agent built from this checkout"
+        )
     return result
 
 
-def run_agent(transport: Transport, python: str, agent_path: str, spec: dict[str, Any],
-              timeout: float) -> dict[str, Any]:
+def run_agent(
+    transport: Transport, python: str, agent_path: str, spec: dict[str, Any], timeout: float
+) -> dict[str, Any]:
     """One measurement: `python agent_path measure --spec JSON` on the device (both already there)."""
     return call_agent(transport, [python, agent_path, "measure", "--spec", json.dumps(spec)], timeout)

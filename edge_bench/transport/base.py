@@ -83,8 +83,11 @@ def communicate(proc: subprocess.Popen, timeout: float, hold_stdin: bool = False
         for block in iter(lambda: pipe.read1(65536), b""):
             into.append(block)
 
-    readers = [threading.Thread(target=drain, args=(pipe, chunks[name]), daemon=True)
-               for name, pipe in (("out", proc.stdout), ("err", proc.stderr)) if pipe is not None]
+    readers = [
+        threading.Thread(target=drain, args=(pipe, chunks[name]), daemon=True)
+        for name, pipe in (("out", proc.stdout), ("err", proc.stderr))
+        if pipe is not None
+    ]
     for reader in readers:
         reader.start()
     try:
@@ -101,7 +104,7 @@ def communicate(proc: subprocess.Popen, timeout: float, hold_stdin: bool = False
 
 
 def session_owner() -> str:
-    """"host pid" of this edge-bench process, written into the work dirs it makes."""
+    """ "host pid" of this edge-bench process, written into the work dirs it makes."""
     import os
     import socket
 

@@ -45,8 +45,13 @@ class LocalTransport(Transport):
 
     def exec(self, argv: Sequence[str], timeout: float, hold_stdin: bool = False) -> ExecResult:
         try:
-            proc = subprocess.Popen(list(argv), cwd=self.workdir, stdin=subprocess.PIPE if hold_stdin else subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=self.workdir,
+                stdin=subprocess.PIPE if hold_stdin else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
         except OSError as e:
             raise TransportError(f"cannot start '{argv[0]}': {e.strerror}") from None
         try:

@@ -57,15 +57,14 @@ def split_exit(text: str) -> tuple[int | None, str]:
     if not matches:
         return None, text
     last = matches[-1]
-    return int(last.group(1)), text[: last.start()] + text[last.end():]
+    return int(last.group(1)), text[: last.start()] + text[last.end() :]
 
 
 def kill_group(pid: int) -> str:
     """Kill the shell `pid` started by `in_workdir` and the program it runs: its process group where it
     leads one, else its children by parent pid (for a device whose shell service does not setsid)."""
     pid = int(pid)
-    return (f"kill -s KILL -- -{pid} 2>/dev/null; pkill -9 -P {pid} 2>/dev/null; "
-            f"kill -s KILL {pid} 2>/dev/null; exit 0")
+    return f"kill -s KILL -- -{pid} 2>/dev/null; pkill -9 -P {pid} 2>/dev/null; kill -s KILL {pid} 2>/dev/null; exit 0"
 
 
 OWNER_FILE = ".edge-bench-owner"
@@ -86,8 +85,10 @@ def make_workdir(requested: str, owner: str = "") -> str:
 
 def list_owned_workdirs(base: str = "${TMPDIR:-/tmp}") -> str:
     """Print "dir host pid" for every fresh work dir under `base` on the device."""
-    return (f'for f in "{base}"/edge-bench-*/{OWNER_FILE}; do [ -f "$f" ] && '
-            f'echo "$(dirname "$f") $(cat "$f")"; done; exit 0')
+    return (
+        f'for f in "{base}"/edge-bench-*/{OWNER_FILE}; do [ -f "$f" ] && '
+        f'echo "$(dirname "$f") $(cat "$f")"; done; exit 0'
+    )
 
 
 def mark_owner(path: str, owner: str) -> str:
@@ -113,7 +114,7 @@ def split_pid(stderr: str) -> tuple[int | None, str]:
     match = _PID_LINE.search(stderr)
     if match is None:
         return None, stderr
-    return int(match.group(1)), stderr[: match.start()] + stderr[match.end():]
+    return int(match.group(1)), stderr[: match.start()] + stderr[match.end() :]
 
 
 def last_line(text: str) -> str:

@@ -50,11 +50,16 @@ class SshTransport(Transport):
             opts += ["-F", os.path.expanduser(c.config_file)]
         # The first value ssh sees wins: ours come before the target file's extra options.
         opts += [
-            "-o", "BatchMode=yes",
-            "-o", f"ConnectTimeout={c.connect_timeout_secs}",
-            "-o", f"ControlMaster={control_master}",
-            "-o", f"ControlPath={self._control_dir}/%C",
-            "-o", "ControlPersist=60",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"ConnectTimeout={c.connect_timeout_secs}",
+            "-o",
+            f"ControlMaster={control_master}",
+            "-o",
+            f"ControlPath={self._control_dir}/%C",
+            "-o",
+            "ControlPersist=60",
         ]
         if c.port:
             opts += ["-p", str(c.port)]
@@ -68,15 +73,18 @@ class SshTransport(Transport):
         return ["ssh", *self._options("no"), "-T", "--", self.destination, remote]
 
     def _fix(self) -> str:
-        return (f"check that `ssh {self.destination} true` logs in without a password "
-                f"(ssh-copy-id {self.destination}; host, user and key in ~/.ssh/config or the target's [ssh] table)")
+        return (
+            f"check that `ssh {self.destination} true` logs in without a password "
+            f"(ssh-copy-id {self.destination}; host, user and key in ~/.ssh/config or the target's [ssh] table)"
+        )
 
     # ------------------------------------------------------------ session
 
     def open(self) -> None:
         if shutil.which("ssh") is None:
-            raise TransportError("the OpenSSH client 'ssh' is not installed on this host "
-                                 "(apt-get install openssh-client)")
+            raise TransportError(
+                "the OpenSSH client 'ssh' is not installed on this host (apt-get install openssh-client)"
+            )
         # Short and private: the control socket path must fit a unix socket name (~104 bytes).
         self._control_dir = tempfile.mkdtemp(prefix="eb-ssh-", dir="/tmp" if os.path.isdir("/tmp") else None)
         try:
@@ -91,16 +99,23 @@ class SshTransport(Transport):
         timeout = self.config.connect_timeout_secs + 30
         with tempfile.TemporaryFile() as err:  # a file, not a pipe: the forked master keeps it open
             try:
-                done = subprocess.run(["ssh", *self._options("yes"), "-N", "-f", "--", self.destination],
-                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, timeout=timeout)
+                done = subprocess.run(
+                    ["ssh", *self._options("yes"), "-N", "-f", "--", self.destination],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    timeout=timeout,
+                )
             except subprocess.TimeoutExpired:
-                raise TransportError(f"cannot connect to {self.name} ({self.destination}): no answer within "
-                                     f"{timeout} s; {self._fix()}") from None
+                raise TransportError(
+                    f"cannot connect to {self.name} ({self.destination}): no answer within {timeout} s; {self._fix()}"
+                ) from None
             err.seek(0)
             message = shell.last_line(err.read().decode(errors="replace"))
         if done.returncode != 0:
-            raise TransportError(f"cannot connect to {self.name} ({self.destination}): {message or 'ssh failed'}; "
-                                 f"{self._fix()}")
+            raise TransportError(
+                f"cannot connect to {self.name} ({self.destination}): {message or 'ssh failed'}; {self._fix()}"
+            )
         self._master = True
 
     def _remove_orphaned_workdirs(self) -> None:
@@ -120,8 +135,9 @@ class SshTransport(Transport):
         path = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
         if done.returncode != 0 or not path.startswith("/"):
             what = self._requested or "a temporary directory"
-            raise TransportError(f"cannot create the work dir {what} on {self.name}: "
-                                 f"{shell.last_line(done.stderr) or 'no path printed'}")
+            raise TransportError(
+                f"cannot create the work dir {what} on {self.name}: {shell.last_line(done.stderr) or 'no path printed'}"
+            )
         self._made = not self._requested
         return path
 
@@ -134,8 +150,13 @@ class SshTransport(Transport):
         finally:
             if self._master:
                 try:
-                    subprocess.run(["ssh", *self._options("no"), "-O", "exit", "--", self.destination],
-                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False)
+                    subprocess.run(
+                        ["ssh", *self._options("no"), "-O", "exit", "--", self.destination],
+                        stdin=subprocess.DEVNULL,
+                        capture_output=True,
+                        timeout=30,
+                        check=False,
+                    )
                 except (OSError, subprocess.TimeoutExpired):
                     pass  # ControlPersist ends an orphaned master by itself
                 self._master = False
@@ -146,11 +167,21 @@ class SshTransport(Transport):
 
     # ------------------------------------------------------------ commands
 
-    def _run(self, remote: str, timeout: float, stdin: IO[bytes] | None = None,
-             stdout: IO[bytes] | None = None, hold_stdin: bool = False) -> ExecResult:
+    def _run(
+        self,
+        remote: str,
+        timeout: float,
+        stdin: IO[bytes] | None = None,
+        stdout: IO[bytes] | None = None,
+        hold_stdin: bool = False,
+    ) -> ExecResult:
         """Run a shell command string on the device; raise on connection loss and timeout."""
-        proc = subprocess.Popen(self._command(remote), stdin=subprocess.PIPE if hold_stdin else stdin or subprocess.DEVNULL,
-                                stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            self._command(remote),
+            stdin=subprocess.PIPE if hold_stdin else stdin or subprocess.DEVNULL,
+            stdout=stdout or subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         try:
             out, err = communicate(proc, timeout, hold_stdin)
         except subprocess.TimeoutExpired as e:
@@ -158,8 +189,10 @@ class SshTransport(Transport):
             raise TransportTimeout(f"ran past {timeout:g} s on {self.name} and was killed") from None
         text_err = err.decode(errors="replace")
         if proc.returncode == CONNECTION_LOST:
-            raise TransportError(f"connection lost/refused ({self.name}): "
-                                 f"{shell.last_line(shell.split_pid(text_err)[1]) or 'ssh exited with 255'}")
+            raise TransportError(
+                f"connection lost/refused ({self.name}): "
+                f"{shell.last_line(shell.split_pid(text_err)[1]) or 'ssh exited with 255'}"
+            )
         return ExecResult(proc.returncode, (out or b"").decode(errors="replace"), text_err)
 
     def _abandon(self, proc: subprocess.Popen, partial_stderr: bytes) -> None:

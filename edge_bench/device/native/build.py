@@ -78,8 +78,14 @@ class Runner:
 
     def describe(self) -> dict[str, Any]:
         """What a record says about the runner that measured it."""
-        return {"binary_sha256": self.sha256, "compiler": self.compiler, "build_key": self.key,
-                "built_now": self.built_now, "build_s": self.build_s, "libraries": self.wheel.libraries()}
+        return {
+            "binary_sha256": self.sha256,
+            "compiler": self.compiler,
+            "build_key": self.key,
+            "built_now": self.built_now,
+            "build_s": self.build_s,
+            "libraries": self.wheel.libraries(),
+        }
 
 
 def _wheel_root_and_version() -> tuple[Path, str | None]:
@@ -120,7 +126,7 @@ def find_wheel() -> Wheel:
 def find_compiler() -> str:
     """$CXX, else the first of c++, g++, clang++ on PATH."""
     wanted = os.environ.get("CXX")
-    for name in ([wanted] if wanted else COMPILERS):
+    for name in [wanted] if wanted else COMPILERS:
         path = shutil.which(name)
         if path:
             return path
@@ -137,8 +143,11 @@ def compiler_identity(cxx: str) -> str:
         raise NativeUnavailable(f"compiler {cxx} does not run: {e}", COMPILER_FIX) from None
     first = version.stdout.strip().splitlines()[0] if version.stdout.strip() else ""
     if version.returncode != 0 or not first:
-        raise NativeUnavailable(f"compiler {cxx} does not run (`--version` exit {version.returncode}: "
-                                f"{_error_line(version.stderr) or 'no output'})", COMPILER_FIX)
+        raise NativeUnavailable(
+            f"compiler {cxx} does not run (`--version` exit {version.returncode}: "
+            f"{_error_line(version.stderr) or 'no output'})",
+            COMPILER_FIX,
+        )
     target = machine.stdout.strip() if machine.returncode == 0 else ""
     return f"{first} for {target}" if target else first
 
@@ -152,14 +161,25 @@ def compile_command(cxx: str, wheel: Wheel, source: Path, output: Path) -> list[
     """The wheel's own recipe (its CMake config's include dirs, definitions and C++ standard)."""
     c10 = wheel.include / "executorch" / "runtime" / "core" / "portable_type" / "c10"
     return [
-        cxx, "-std=c++17", "-O2", "-Wno-deprecated-declarations",
-        f"-I{wheel.include}", f"-I{c10}",
-        "-DC10_USING_CUSTOM_GENERATED_MACROS", "-DET_EVENT_TRACER_ENABLED", "-DET_USE_THREADPOOL",
-        str(source), "-o", str(output), f"-L{wheel.lib}",
+        cxx,
+        "-std=c++17",
+        "-O2",
+        "-Wno-deprecated-declarations",
+        f"-I{wheel.include}",
+        f"-I{c10}",
+        "-DC10_USING_CUSTOM_GENERATED_MACROS",
+        "-DET_EVENT_TRACER_ENABLED",
+        "-DET_USE_THREADPOOL",
+        str(source),
+        "-o",
+        str(output),
+        f"-L{wheel.lib}",
         # The backend and the kernels register themselves from static initialisers and export nothing
         # the runner calls: without this the linker drops them and the program finds no XNNPACK.
-        "-Wl,--no-as-needed", *(f"-l{name}" for name in wheel.libraries()),
-        f"-Wl,-rpath,{wheel.lib}", "-pthread",
+        "-Wl,--no-as-needed",
+        *(f"-l{name}" for name in wheel.libraries()),
+        f"-Wl,-rpath,{wheel.lib}",
+        "-pthread",
     ]
 
 
@@ -169,8 +189,13 @@ def default_cache_root() -> Path:
 
 def build_key(source: bytes, wheel: Wheel, compiler: str, cxx: str) -> str:
     recipe = compile_command(cxx, wheel, Path(SOURCE), Path(BINARY))
-    parts = {"source": hashlib.sha256(source).hexdigest(), "executorch": wheel.version,
-             "wheel": str(wheel.root), "compiler": compiler, "command": recipe}
+    parts = {
+        "source": hashlib.sha256(source).hexdigest(),
+        "executorch": wheel.version,
+        "wheel": str(wheel.root),
+        "compiler": compiler,
+        "command": recipe,
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -202,8 +227,10 @@ def ensure_runner(cache_root: Path | None = None) -> Runner:
     try:
         staging.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise NativeUnavailable(f"cannot create the runner's cache folder {folder}: {e.strerror}",
-                                "set EDGE_BENCH_CACHE to a writable folder on the device") from None
+        raise NativeUnavailable(
+            f"cannot create the runner's cache folder {folder}: {e.strerror}",
+            "set EDGE_BENCH_CACHE to a writable folder on the device",
+        ) from None
     try:
         (staging / SOURCE).write_bytes(source)
         # Relative names, run in the staging folder: the object's file symbol is then the same in every
@@ -213,16 +240,20 @@ def ensure_runner(cache_root: Path | None = None) -> Runner:
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECS, cwd=staging)
         except subprocess.TimeoutExpired:
-            raise NativeUnavailable(f"building the native runner took longer than {BUILD_TIMEOUT_SECS:.0f} s",
-                                    "build it once by hand: edge-bench doctor shows the command") from None
+            raise NativeUnavailable(
+                f"building the native runner took longer than {BUILD_TIMEOUT_SECS:.0f} s",
+                "build it once by hand: edge-bench doctor shows the command",
+            ) from None
         except OSError as e:
             raise NativeUnavailable(f"compiler {cxx} does not run: {e}", COMPILER_FIX) from None
         seconds = time.perf_counter() - t0
         log = folder / "build.log"
         log.write_text(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}")
         if done.returncode != 0 or not (staging / BINARY).is_file():
-            raise NativeUnavailable(f"the native runner did not build with {compiler}: {_error_line(done.stderr)}",
-                                    f"read {log}; check that the compiler supports C++17 and the wheel is complete")
+            raise NativeUnavailable(
+                f"the native runner did not build with {compiler}: {_error_line(done.stderr)}",
+                f"read {log}; check that the compiler supports C++17 and the wheel is complete",
+            )
         shutil.copyfile(staging / SOURCE, folder / SOURCE)  # kept beside the binary it built
         os.replace(staging / BINARY, binary)  # atomic: a concurrent build never runs half a binary
     finally:

@@ -48,12 +48,29 @@ def _exit_reason(code: int) -> str:
 
 
 def command_line(runner: Runner, spec: dict[str, Any]) -> list[str]:
-    return [str(runner.path), "--model", str(spec["artifact"]), "--threads", str(int(spec["threads"])),
-            "--warmup-runs", str(int(spec["warmup_runs"])), "--warmup-secs", repr(float(spec["warmup_secs"])),
-            "--min-runs", str(int(spec["min_runs"])), "--min-secs", repr(float(spec["min_secs"])),
-            "--max-secs", repr(float(spec["max_secs"])), "--precision", repr(float(spec.get("round_precision") or 0.0)),
-            "--busy-wait-ms", repr(float(spec.get("busy_wait_ms") or 0.0)),
-            "--keep-samples", "1" if spec["keep_samples"] else "0"]
+    return [
+        str(runner.path),
+        "--model",
+        str(spec["artifact"]),
+        "--threads",
+        str(int(spec["threads"])),
+        "--warmup-runs",
+        str(int(spec["warmup_runs"])),
+        "--warmup-secs",
+        repr(float(spec["warmup_secs"])),
+        "--min-runs",
+        str(int(spec["min_runs"])),
+        "--min-secs",
+        repr(float(spec["min_secs"])),
+        "--max-secs",
+        repr(float(spec["max_secs"])),
+        "--precision",
+        repr(float(spec.get("round_precision") or 0.0)),
+        "--busy-wait-ms",
+        repr(float(spec.get("busy_wait_ms") or 0.0)),
+        "--keep-samples",
+        "1" if spec["keep_samples"] else "0",
+    ]
 
 
 class NativeProcess:
@@ -62,8 +79,14 @@ class NativeProcess:
     def __init__(self, runner: Runner, spec: dict[str, Any], folder: Path):
         self.folder = folder
         self._stderr = tempfile.TemporaryFile(dir=folder)
-        self.proc = subprocess.Popen(command_line(runner, spec), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self._stderr, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            command_line(runner, spec),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            bufsize=1,
+        )
 
     def _stderr_tail(self) -> str:
         self._stderr.seek(0)
@@ -76,13 +99,17 @@ class NativeProcess:
         for line in self.proc.stdout:
             if not line.startswith(MARKER):
                 continue
-            message = json.loads(line[len(MARKER):])
+            message = json.loads(line[len(MARKER) :])
             if message.get("event") == "error":
-                raise RunnerFailed(f"native runner, {message.get('phase')}: {message.get('error')}", message.get("memory"))
+                raise RunnerFailed(
+                    f"native runner, {message.get('phase')}: {message.get('error')}", message.get("memory")
+                )
             return message
         code = self.proc.wait()
         tail = self._stderr_tail()
-        raise RunnerFailed(f"native runner ended without a result ({_exit_reason(code)})" + (f": {tail}" if tail else ""))
+        raise RunnerFailed(
+            f"native runner ended without a result ({_exit_reason(code)})" + (f": {tail}" if tail else "")
+        )
 
     def _send(self, line: str) -> None:
         assert self.proc.stdin is not None
@@ -105,8 +132,10 @@ class NativeProcess:
         self._send(str(path))
         result = self._next()
         if result.get("protocol") != RUNNER_PROTOCOL:
-            raise RunnerFailed(f"native runner protocol {result.get('protocol')}, {RUNNER_PROTOCOL} expected: "
-                               "the cached binary is stale; delete ~/.cache/edge-bench/native on the device")
+            raise RunnerFailed(
+                f"native runner protocol {result.get('protocol')}, {RUNNER_PROTOCOL} expected: "
+                "the cached binary is stale; delete ~/.cache/edge-bench/native on the device"
+            )
         return result
 
     def loop(self, seconds: float) -> tuple[int, float]:
@@ -141,14 +170,17 @@ class NativeProcess:
                 pass
 
 
-def measure_native(runner: Runner, spec: dict[str, Any], result: dict[str, Any],
-                   energy: Callable[..., None]) -> None:
+def measure_native(runner: Runner, spec: dict[str, Any], result: dict[str, Any], energy: Callable[..., None]) -> None:
     """Measure `spec` through `runner`, writing the agent's keys into `result`.
 
     `energy(result, spec, loop=...)` is the agent's energy pass, given the runner's loop.
     """
-    result["env"]["runtime"] = {"package": "executorch", "version": runner.wheel.version, "api": "native",
-                                **runner.describe()}
+    result["env"]["runtime"] = {
+        "package": "executorch",
+        "version": runner.wheel.version,
+        "api": "native",
+        **runner.describe(),
+    }
     result["env"]["threads"] = int(spec["threads"])
     folder = Path(tempfile.mkdtemp(prefix="edge-bench-native-"))
     process = None

@@ -10,5 +10,14 @@ from .base import CommandError, Meter, MeterUnavailable, Source, run_command
 from .energy import energy_pass
 from .registry import METER_OPTIONS, METERS, open_meter
 
-__all__ = ["CommandError", "METERS", "METER_OPTIONS", "Meter", "MeterUnavailable", "Source", "energy_pass",
-           "open_meter", "run_command"]
+__all__ = [
+    "CommandError",
+    "METERS",
+    "METER_OPTIONS",
+    "Meter",
+    "MeterUnavailable",
+    "Source",
+    "energy_pass",
+    "open_meter",
+    "run_command",
+]

@@ -53,11 +53,14 @@ class AndroidBatteryMeter(Meter):
     name = BATTERY_NAME
     kind = "power"
 
-    def __init__(self, read: FileReader, supply: str = "battery", allow_charging: bool = False,
-                 current_unit: str = "uA"):
+    def __init__(
+        self, read: FileReader, supply: str = "battery", allow_charging: bool = False, current_unit: str = "uA"
+    ):
         if current_unit not in CURRENT_UNITS:
-            raise MeterUnavailable(f"[energy] options.current_unit of meter {BATTERY_NAME!r} must be one of "
-                                   f"{sorted(CURRENT_UNITS)}, got {current_unit!r}")
+            raise MeterUnavailable(
+                f"[energy] options.current_unit of meter {BATTERY_NAME!r} must be one of "
+                f"{sorted(CURRENT_UNITS)}, got {current_unit!r}"
+            )
         self._read = read
         self.dir = f"{POWER_SUPPLY}/{supply}"
         try:
@@ -67,7 +70,8 @@ class AndroidBatteryMeter(Meter):
         if self.status in EXTERNAL_POWER and not allow_charging:
             raise MeterUnavailable(
                 f"the battery reports status={self.status}: with external power attached current_now is not the "
-                "load's current; unplug USB and use wireless adb, or set [energy] options.allow_charging = true")
+                "load's current; unplug USB and use wireless adb, or set [energy] options.allow_charging = true"
+            )
         raw_i, raw_v = self._raw()
         if raw_i == 0:
             raise MeterUnavailable(f"{self.dir}/current_now reads 0: this fuel gauge does not report current")
@@ -77,11 +81,15 @@ class AndroidBatteryMeter(Meter):
 
     def _raw(self) -> tuple[int, int]:
         try:
-            return (int(self._read(f"{self.dir}/current_now").strip()),
-                    int(self._read(f"{self.dir}/voltage_now").strip()))
+            return (
+                int(self._read(f"{self.dir}/current_now").strip()),
+                int(self._read(f"{self.dir}/voltage_now").strip()),
+            )
         except FileNotFoundError as e:
-            raise MeterUnavailable(f"no {self.dir}/current_now and voltage_now: this device has no fuel gauge under "
-                                   "that name (see /sys/class/power_supply/, set [energy] options.supply)") from e
+            raise MeterUnavailable(
+                f"no {self.dir}/current_now and voltage_now: this device has no fuel gauge under "
+                "that name (see /sys/class/power_supply/, set [energy] options.supply)"
+            ) from e
         except (OSError, ValueError) as e:
             raise MeterUnavailable(f"cannot read {self.dir}/current_now and voltage_now: {e}") from e
 
@@ -90,19 +98,30 @@ class AndroidBatteryMeter(Meter):
         return abs(raw_i) * self._amps * abs(raw_v) * self._volts
 
     def describe(self) -> dict:
-        return {"source": self.dir, "status": self.status,
-                "units": {"current_now": self.current_unit, "voltage_now": self.voltage_unit,
-                          "first_reading": self.first_raw,
-                          "rule": f"current_now in options.current_unit (the ABI's µA unless set); "
-                                  f"|voltage_now| < {VOLTAGE_MV_BELOW} -> mV, else µV"},
-                "sign": "magnitudes (vendors differ in sign convention)"}
+        return {
+            "source": self.dir,
+            "status": self.status,
+            "units": {
+                "current_now": self.current_unit,
+                "voltage_now": self.voltage_unit,
+                "first_reading": self.first_raw,
+                "rule": f"current_now in options.current_unit (the ABI's µA unless set); "
+                f"|voltage_now| < {VOLTAGE_MV_BELOW} -> mV, else µV",
+            },
+            "sign": "magnitudes (vendors differ in sign convention)",
+        }
 
 
-def battery_from_options(options: Mapping[str, Any], period_secs: float, source: Source = Source()) -> AndroidBatteryMeter:
+def battery_from_options(
+    options: Mapping[str, Any], period_secs: float, source: Source = Source()
+) -> AndroidBatteryMeter:
     opts = check_options(BATTERY_NAME, options, BATTERY_OPTIONS)
-    return AndroidBatteryMeter(source.reader(), supply=str(opts.get("supply", "battery")),
-                               allow_charging=bool(opts.get("allow_charging", False)),
-                               current_unit=str(opts.get("current_unit", "uA")))
+    return AndroidBatteryMeter(
+        source.reader(),
+        supply=str(opts.get("supply", "battery")),
+        allow_charging=bool(opts.get("allow_charging", False)),
+        current_unit=str(opts.get("current_unit", "uA")),
+    )
 
 
 _ODPM_ROW = re.compile(r"^CH(?P<channel>\d+)\(T=(?P<t_ms>\d+)\)\[(?P<rail>[^\]]+)\],\s*(?P<uws>\d+)\s*$")
@@ -143,13 +162,17 @@ class AndroidRailsMeter(Meter):
         devices = find_odpm(read)
         available = {rail: path for path, found in devices.items() for rail in found}
         if not available:
-            raise MeterUnavailable(f"no ODPM energy counters under {IIO_DEVICES}/iio:device*/energy_value: this "
-                                   "device has no on-device power monitor (Pixel 6 and later have one); "
-                                   "use meter \"android-battery\"")
+            raise MeterUnavailable(
+                f"no ODPM energy counters under {IIO_DEVICES}/iio:device*/energy_value: this "
+                "device has no on-device power monitor (Pixel 6 and later have one); "
+                'use meter "android-battery"'
+            )
         missing = sorted(set(rails or ()) - set(available))
         if missing:
-            raise MeterUnavailable(f"power rails {missing} not among the ODPM rails ({', '.join(sorted(available))}); "
-                                   "set [energy] options.rails to some of them")
+            raise MeterUnavailable(
+                f"power rails {missing} not among the ODPM rails ({', '.join(sorted(available))}); "
+                "set [energy] options.rails to some of them"
+            )
         self.rails = sorted(rails) if rails else sorted(available)
         self.files = sorted({available[r] for r in self.rails})
 
@@ -181,8 +204,12 @@ def rails_from_options(options: Mapping[str, Any], period_secs: float, source: S
 
 # BatteryManager.BATTERY_STATUS_* values.
 BATTERY_STATUS = {1: "unknown", 2: "charging", 3: "discharging", 4: "not charging", 5: "full"}
-_POWER_SOURCES = (("AC powered", "ac"), ("USB powered", "usb"), ("Wireless powered", "wireless"),
-                  ("Dock powered", "dock"))
+_POWER_SOURCES = (
+    ("AC powered", "ac"),
+    ("USB powered", "usb"),
+    ("Wireless powered", "wireless"),
+    ("Dock powered", "dock"),
+)
 
 
 def parse_dumpsys_battery(text: str) -> dict[str, Any] | None:

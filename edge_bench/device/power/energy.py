@@ -65,20 +65,31 @@ def _children_cpu_s() -> float:
 
 def _meter_cost(sampler: Sampler, children_s: float, helper_s: float | None) -> dict:
     cpu_s = sampler.cpu_s + children_s + (helper_s or 0.0)
-    return {"cpu_s": cpu_s, "wall_s": sampler.wall_s,
-            "share_of_pass": cpu_s / sampler.wall_s if sampler.wall_s > 0 else None,
-            "sampler_thread_cpu_s": sampler.cpu_s, "child_processes_cpu_s": children_s,
-            "helper_process_cpu_s": helper_s}
+    return {
+        "cpu_s": cpu_s,
+        "wall_s": sampler.wall_s,
+        "share_of_pass": cpu_s / sampler.wall_s if sampler.wall_s > 0 else None,
+        "sampler_thread_cpu_s": sampler.cpu_s,
+        "child_processes_cpu_s": children_s,
+        "helper_process_cpu_s": helper_s,
+    }
 
 
 def _failure(meter: Meter, error: BaseException) -> MeterUnavailable:
     if isinstance(error, MeterUnavailable):
         return error
-    return MeterUnavailable(f"reading meter {meter.name!r} failed during the energy pass: {type(error).__name__}: {error}")
+    return MeterUnavailable(
+        f"reading meter {meter.name!r} failed during the energy pass: {type(error).__name__}: {error}"
+    )
 
 
-def _phase(meter: Meter, period_s: float, seconds: float, work: Callable[[], Any] | None,
-           loop: Callable[[float], tuple[int, float]] | None = None) -> dict:
+def _phase(
+    meter: Meter,
+    period_s: float,
+    seconds: float,
+    work: Callable[[], Any] | None,
+    loop: Callable[[float], tuple[int, float]] | None = None,
+) -> dict:
     """Sample the meter while `work` runs in a loop (or `loop(seconds)` loops by itself, or all is idle)
     for `seconds`."""
     children0, helper0 = _children_cpu_s(), meter.helper_cpu_s()
@@ -113,8 +124,11 @@ def _phase(meter: Meter, period_s: float, seconds: float, work: Callable[[], Any
     if sampler.error is not None:
         raise _failure(meter, sampler.error)
     helper1 = meter.helper_cpu_s()
-    cost = _meter_cost(sampler, _children_cpu_s() - children0,
-                       helper1 - helper0 if helper0 is not None and helper1 is not None else None)
+    cost = _meter_cost(
+        sampler,
+        _children_cpu_s() - children0,
+        helper1 - helper0 if helper0 is not None and helper1 is not None else None,
+    )
     samples = list(sampler.samples)
     try:
         samples.append(meter.read_timed())  # close the window right after the loop
@@ -132,14 +146,29 @@ def _phase(meter: Meter, period_s: float, seconds: float, work: Callable[[], Any
     if joules <= 0:
         what = "counter did not advance" if meter.kind == "energy" else "read no power"
         raise MeterUnavailable(f"meter {meter.name!r} {what} over {span:.2f} s: it does not see this load")
-    return {"power_w": joules / span, "energy_j": joules, "span_s": span, "samples": len(samples),
-            "loop_s": t1 - t0 if loop_s is None else loop_s, "count": count, "meter_cost": cost}
+    return {
+        "power_w": joules / span,
+        "energy_j": joules,
+        "span_s": span,
+        "samples": len(samples),
+        "loop_s": t1 - t0 if loop_s is None else loop_s,
+        "count": count,
+        "meter_cost": cost,
+    }
 
 
-def energy_pass(meter_name: str, options: Mapping[str, Any] | None, period_secs: float, idle_secs: float,
-                duration_secs: float, run_once: Callable[[], Any] | None = None, *, source: Source = Source(),
-                registry: Mapping[str, Factory] = METERS,
-                loop: Callable[[float], tuple[int, float]] | None = None) -> dict:
+def energy_pass(
+    meter_name: str,
+    options: Mapping[str, Any] | None,
+    period_secs: float,
+    idle_secs: float,
+    duration_secs: float,
+    run_once: Callable[[], Any] | None = None,
+    *,
+    source: Source = Source(),
+    registry: Mapping[str, Factory] = METERS,
+    loop: Callable[[float], tuple[int, float]] | None = None,
+) -> dict:
     """Energy per inference of `run_once`, from the named meter.
 
     Opens the meter (MeterUnavailable with the reason when it cannot be read), samples an idle
@@ -152,8 +181,10 @@ def energy_pass(meter_name: str, options: Mapping[str, Any] | None, period_secs:
     if (run_once is None) == (loop is None):
         raise ValueError("energy pass needs exactly one of run_once and loop")
     if period_secs <= 0 or duration_secs <= 0 or idle_secs < 0:
-        raise ValueError(f"energy pass needs period_secs > 0, duration_secs > 0, idle_secs >= 0 "
-                         f"(got {period_secs}, {duration_secs}, {idle_secs})")
+        raise ValueError(
+            f"energy pass needs period_secs > 0, duration_secs > 0, idle_secs >= 0 "
+            f"(got {period_secs}, {duration_secs}, {idle_secs})"
+        )
     meter = open_meter(meter_name, options or {}, period_secs, source, registry)
     try:
         idle = _phase(meter, period_secs, idle_secs, None) if idle_secs > 0 else None

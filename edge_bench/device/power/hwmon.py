@@ -55,8 +55,11 @@ class HwmonMeter(Meter):
         self._read = read
         self.channel = channel
         self.sensor = read(f"{directory}/name").strip()
-        self._power, self._volts, self._amps = (f"{directory}/power{channel}_input", f"{directory}/in{channel}_input",
-                                                f"{directory}/curr{channel}_input")
+        self._power, self._volts, self._amps = (
+            f"{directory}/power{channel}_input",
+            f"{directory}/in{channel}_input",
+            f"{directory}/curr{channel}_input",
+        )
         try:
             _read_int(read, self._power)
             self.method = f"power{channel}_input (µW)"
@@ -65,9 +68,11 @@ class HwmonMeter(Meter):
                 _read_int(read, self._volts)
                 _read_int(read, self._amps)
             except (OSError, ValueError) as e:
-                raise MeterUnavailable(f"{directory} ({self.sensor}) has neither a readable power{channel}_input nor "
-                                       f"in{channel}_input + curr{channel}_input ({e}); is the driver bound, the shunt "
-                                       "resistor set (shunt_resistor) and options.channel one of its channels?") from e
+                raise MeterUnavailable(
+                    f"{directory} ({self.sensor}) has neither a readable power{channel}_input nor "
+                    f"in{channel}_input + curr{channel}_input ({e}); is the driver bound, the shunt "
+                    "resistor set (shunt_resistor) and options.channel one of its channels?"
+                ) from e
             self.method = f"in{channel}_input (mV) x curr{channel}_input (mA)"
         try:
             self.update_interval_ms: int | None = _read_int(read, f"{directory}/update_interval")
@@ -81,26 +86,34 @@ class HwmonMeter(Meter):
         return abs(_read_int(self._read, self._volts)) * abs(_read_int(self._read, self._amps)) / 1e6
 
     def describe(self) -> dict:
-        return {"source": self.dir, "sensor": self.sensor, "channel": self.channel, "method": self.method,
-                "update_interval_ms": self.update_interval_ms}
+        return {
+            "source": self.dir,
+            "sensor": self.sensor,
+            "channel": self.channel,
+            "method": self.method,
+            "update_interval_ms": self.update_interval_ms,
+        }
 
 
 def from_options(options: Mapping[str, Any], period_secs: float, source: Source = Source()) -> HwmonMeter:
     opts = check_options(NAME, options, OPTIONS)
     wanted = opts.get("name")
     if not wanted:
-        raise MeterUnavailable("meter 'hwmon' needs options.name, the sensor's hwmon name (e.g. \"ina219\", \"ina226\")")
+        raise MeterUnavailable('meter \'hwmon\' needs options.name, the sensor\'s hwmon name (e.g. "ina219", "ina226")')
     read = source.reader()
     found = list_hwmon(read, _hwmon_entries(source))
     matches = [d for d, n in found.items() if n == wanted]
     index = int(opts.get("index", 0))
     if index >= len(matches):
         seen = ", ".join(f"{d.rsplit('/', 1)[-1]}={n}" for d, n in found.items()) or "none"
-        raise MeterUnavailable(f"no hwmon sensor named {wanted!r} (index {index}) under {HWMON_DIR} (found: {seen}); "
-                               "bind the ina2xx driver to the sensor (device-tree overlay or "
-                               "'echo ina219 0x40 > /sys/bus/i2c/devices/i2c-1/new_device')")
+        raise MeterUnavailable(
+            f"no hwmon sensor named {wanted!r} (index {index}) under {HWMON_DIR} (found: {seen}); "
+            "bind the ina2xx driver to the sensor (device-tree overlay or "
+            "'echo ina219 0x40 > /sys/bus/i2c/devices/i2c-1/new_device')"
+        )
     channel = opts.get("channel", 1)
     if isinstance(channel, bool) or not isinstance(channel, int) or channel < 1:
-        raise MeterUnavailable(f"[energy] options.channel of meter 'hwmon' must be a channel number (1, 2, 3), "
-                               f"got {channel!r}")
+        raise MeterUnavailable(
+            f"[energy] options.channel of meter 'hwmon' must be a channel number (1, 2, 3), got {channel!r}"
+        )
     return HwmonMeter(matches[index], read, channel)

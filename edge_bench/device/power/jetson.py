@@ -37,8 +37,10 @@ INA3221X_DRIVER = "/sys/bus/i2c/drivers/ina3221x"
 DEFAULT_RAILS = ("VDD_IN", "POM_5V_IN")  # whole-module input on newer / older boards
 
 # "NAME 123mW/456mW", "NAME 123/456" or "NAME 123mW"; a unitless single number is not a rail.
-_RAIL = re.compile(r"(?<![\w@])(?P<name>[A-Za-z][A-Za-z0-9_]*)\s+(?P<now>\d+(?:\.\d+)?)(?P<unit>mW)?"
-                   r"(?:/(?P<avg>\d+(?:\.\d+)?)(?:mW)?)?(?=\s|$)")
+_RAIL = re.compile(
+    r"(?<![\w@])(?P<name>[A-Za-z][A-Za-z0-9_]*)\s+(?P<now>\d+(?:\.\d+)?)(?P<unit>mW)?"
+    r"(?:/(?P<avg>\d+(?:\.\d+)?)(?:mW)?)?(?=\s|$)"
+)
 
 
 def parse_tegrastats_rails(line: str) -> dict[str, float]:
@@ -102,8 +104,11 @@ class JetsonIna3221Meter(Meter):
         return abs(self._int(f"in_power{self.index}_input")) / 1e3
 
     def describe(self) -> dict:
-        files = (f"in{self.index}_input (mV) x curr{self.index}_input (mA)" if self.sensor_kind == "hwmon"
-                 else f"in_power{self.index}_input (mW)")
+        files = (
+            f"in{self.index}_input (mV) x curr{self.index}_input (mA)"
+            if self.sensor_kind == "hwmon"
+            else f"in_power{self.index}_input (mW)"
+        )
         return {"source": self.dir, "rail": self.rail, "method": files}
 
 
@@ -113,27 +118,37 @@ def _pick_rails(wanted: Any, available: list[str], where: str) -> list[str]:
         names = [wanted] if isinstance(wanted, str) else list(wanted)
         missing = [r for r in names if r not in available]
         if missing or not all(isinstance(r, str) for r in names):
-            raise MeterUnavailable(f"rail(s) {missing or names} not found in {where} (rails: "
-                                   f"{', '.join(available) or 'none'}); set [energy] options.rail to one of them")
+            raise MeterUnavailable(
+                f"rail(s) {missing or names} not found in {where} (rails: "
+                f"{', '.join(available) or 'none'}); set [energy] options.rail to one of them"
+            )
         return names
     for rail in DEFAULT_RAILS:
         if rail in available:
             return [rail]
-    raise MeterUnavailable(f"none of the whole-module rails {DEFAULT_RAILS} in {where} "
-                           f"(rails: {', '.join(available) or 'none'}); set [energy] options.rail to one of them, "
-                           "or to a list of rails to sum")
+    raise MeterUnavailable(
+        f"none of the whole-module rails {DEFAULT_RAILS} in {where} "
+        f"(rails: {', '.join(available) or 'none'}); set [energy] options.rail to one of them, "
+        "or to a list of rails to sum"
+    )
 
 
-def ina3221_from_options(options: Mapping[str, Any], period_secs: float, source: Source = Source()) -> JetsonIna3221Meter:
+def ina3221_from_options(
+    options: Mapping[str, Any], period_secs: float, source: Source = Source()
+) -> JetsonIna3221Meter:
     opts = check_options(INA3221_NAME, options, INA3221_OPTIONS)
     rails = find_ina3221_rails(source)
     if not rails:
-        raise MeterUnavailable(f"no INA3221 rails under {INA3221_DRIVER}/*/hwmon/hwmon* or {INA3221X_DRIVER}: "
-                               "this is not a Jetson, or its ina3221 driver is not loaded; try meter \"tegrastats\"")
+        raise MeterUnavailable(
+            f"no INA3221 rails under {INA3221_DRIVER}/*/hwmon/hwmon* or {INA3221X_DRIVER}: "
+            'this is not a Jetson, or its ina3221 driver is not loaded; try meter "tegrastats"'
+        )
     picked = _pick_rails(opts.get("rail"), sorted(rails), INA3221_DRIVER)
     if len(picked) != 1:
-        raise MeterUnavailable(f"meter {INA3221_NAME!r} reads one rail: set [energy] options.rail to one name "
-                               "(meter \"tegrastats\" sums several)")
+        raise MeterUnavailable(
+            f"meter {INA3221_NAME!r} reads one rail: set [energy] options.rail to one name "
+            '(meter "tegrastats" sums several)'
+        )
     rail = picked[0]
     kind, location = rails[rail]
     return JetsonIna3221Meter(rail, kind, location, source.reader())
@@ -145,8 +160,9 @@ class TegrastatsMeter(Meter):
     name = TEGRASTATS_NAME
     kind = "power"
 
-    def __init__(self, lines: Iterator[str], rail: Any, proc: subprocess.Popen | None = None,
-                 interval_ms: int | None = None):
+    def __init__(
+        self, lines: Iterator[str], rail: Any, proc: subprocess.Popen | None = None, interval_ms: int | None = None
+    ):
         self._lines = lines
         self._proc = proc
         self.interval_ms = interval_ms
@@ -173,8 +189,12 @@ class TegrastatsMeter(Meter):
         return time.monotonic(), value
 
     def describe(self) -> dict:
-        return {"source": "tegrastats", "rails": self.rails, "interval_ms": self.interval_ms,
-                "value": "instantaneous mW (first number of 'now/avg'), summed over the rails"}
+        return {
+            "source": "tegrastats",
+            "rails": self.rails,
+            "interval_ms": self.interval_ms,
+            "value": "instantaneous mW (first number of 'now/avg'), summed over the rails",
+        }
 
     def helper_cpu_s(self) -> float | None:
         """tegrastats' own CPU time (utime + stime of /proc/PID/stat) while it runs."""
@@ -195,18 +215,27 @@ class TegrastatsMeter(Meter):
                 self._proc.kill()
 
 
-def tegrastats_from_options(options: Mapping[str, Any], period_secs: float, source: Source = Source()) -> TegrastatsMeter:
+def tegrastats_from_options(
+    options: Mapping[str, Any], period_secs: float, source: Source = Source()
+) -> TegrastatsMeter:
     opts = check_options(TEGRASTATS_NAME, options, TEGRASTATS_OPTIONS)
     interval_ms = max(1, round(period_secs * 1000))
     if source.lines is not None:
         return TegrastatsMeter(iter(source.lines), opts.get("rail"), interval_ms=interval_ms)
     command = str(opts.get("command", "tegrastats"))
     try:
-        proc = subprocess.Popen([command, "--interval", str(interval_ms)], stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        proc = subprocess.Popen(
+            [command, "--interval", str(interval_ms)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
     except OSError as e:
-        raise MeterUnavailable(f"cannot start {command} ({e}): it ships with NVIDIA L4T/JetPack only; "
-                               "on other boards choose another [energy] meter") from e
+        raise MeterUnavailable(
+            f"cannot start {command} ({e}): it ships with NVIDIA L4T/JetPack only; "
+            "on other boards choose another [energy] meter"
+        ) from e
     assert proc.stdout is not None
     try:
         return TegrastatsMeter(iter(proc.stdout.readline, ""), opts.get("rail"), proc, interval_ms)

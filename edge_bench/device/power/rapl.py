@@ -55,21 +55,29 @@ class RaplMeter(Meter):
         except PermissionError as e:
             raise MeterUnavailable(
                 f"{self.path} is readable by root only (Linux >= 5.10, CVE-2020-8694): run the agent as root, "
-                f"or allow it until the next boot with 'sudo chmod a+r {self.path}'") from e
+                f"or allow it until the next boot with 'sudo chmod a+r {self.path}'"
+            ) from e
         except (OSError, ValueError) as e:
             raise MeterUnavailable(f"cannot read {self.path}: {e}") from e
 
     def describe(self) -> dict:
-        return {"source": self.path, "zone": self.zone, "domain": self.domain,
-                "wrap_j": self.wrap_j, "unit": "µJ counter"}
+        return {
+            "source": self.path,
+            "zone": self.zone,
+            "domain": self.domain,
+            "wrap_j": self.wrap_j,
+            "unit": "µJ counter",
+        }
 
 
 def from_options(options: Mapping[str, Any], period_secs: float, source: Source = Source()) -> RaplMeter:
     opts = check_options(NAME, options, OPTIONS)
     zones = rapl_zones(source)
     if not zones:
-        raise MeterUnavailable(f"no RAPL zones under {POWERCAP} (no intel-rapl:N): load the driver "
-                               "('sudo modprobe intel_rapl_msr') or this CPU/VM does not expose RAPL")
+        raise MeterUnavailable(
+            f"no RAPL zones under {POWERCAP} (no intel-rapl:N): load the driver "
+            "('sudo modprobe intel_rapl_msr') or this CPU/VM does not expose RAPL"
+        )
     if "zone" in opts:
         zone = str(opts["zone"])
         if zone not in zones:
@@ -78,6 +86,8 @@ def from_options(options: Mapping[str, Any], period_secs: float, source: Source 
         domain = str(opts.get("domain", "package-0"))
         named = [z for z, d in zones.items() if d == domain]
         if not named:
-            raise MeterUnavailable(f"no RAPL zone with domain {domain!r} (zones: {zones}); set options.domain or options.zone")
+            raise MeterUnavailable(
+                f"no RAPL zone with domain {domain!r} (zones: {zones}); set options.domain or options.zone"
+            )
         zone = named[0]
     return RaplMeter(zone, zones[zone], source.reader())

@@ -32,8 +32,13 @@ METER_OPTIONS: dict[str, frozenset[str]] = {
 }
 
 
-def open_meter(name: str, options: Mapping[str, Any] | None = None, period_secs: float = 0.1,
-               source: Source = Source(), registry: Mapping[str, Factory] = METERS) -> Meter:
+def open_meter(
+    name: str,
+    options: Mapping[str, Any] | None = None,
+    period_secs: float = 0.1,
+    source: Source = Source(),
+    registry: Mapping[str, Factory] = METERS,
+) -> Meter:
     """Open the named meter, or raise MeterUnavailable saying why and how to fix it."""
     factory = registry.get(name)
     if factory is None:

@@ -63,19 +63,25 @@ def pmic_power_w(text: str) -> tuple[float, list[str]]:
 def _no_rails_reason(text: str) -> str:
     first = next((line.strip() for line in text.splitlines() if line.strip()), "no output")
     if "not registered" in text or "error=" in text:
-        return (f"the firmware has no pmic_read_adc here ({first}): it exists on the Raspberry Pi 5 only; "
-                "update the firmware (sudo apt full-upgrade) or choose another [energy] meter")
+        return (
+            f"the firmware has no pmic_read_adc here ({first}): it exists on the Raspberry Pi 5 only; "
+            "update the firmware (sudo apt full-upgrade) or choose another [energy] meter"
+        )
     return f"pmic_read_adc gave no current/voltage rail pairs ({first})"
 
 
 def _failure_reason(error: Exception, vcgencmd: str) -> str:
     if isinstance(error, FileNotFoundError):
-        return (f"{vcgencmd} not found: rpi5-pmic needs Raspberry Pi OS's vcgencmd "
-                "(sudo apt install raspi-utils), or choose another [energy] meter")
+        return (
+            f"{vcgencmd} not found: rpi5-pmic needs Raspberry Pi OS's vcgencmd "
+            "(sudo apt install raspi-utils), or choose another [energy] meter"
+        )
     text = str(error)
     if any(s in text.lower() for s in ("vcio", "vchi", "permission")):
-        return (f"{vcgencmd} cannot open /dev/vcio ({text}): add the user to group video "
-                "(sudo usermod -aG video $USER, then log in again) or run the agent as root")
+        return (
+            f"{vcgencmd} cannot open /dev/vcio ({text}): add the user to group video "
+            "(sudo usermod -aG video $USER, then log in again) or run the agent as root"
+        )
     return f"{vcgencmd} pmic_read_adc failed: {text}"
 
 
@@ -83,29 +89,41 @@ class Rpi5PmicMeter(Meter):
     name = NAME
     kind = "power"
 
-    def __init__(self, runner: Runner = run_command, board_fit_scale: float | None = None,
-                 board_fit_offset_w: float | None = None, vcgencmd: str = "vcgencmd", via: str = "auto",
-                 open_mailbox: MailboxOpener = open_mailbox):
+    def __init__(
+        self,
+        runner: Runner = run_command,
+        board_fit_scale: float | None = None,
+        board_fit_offset_w: float | None = None,
+        vcgencmd: str = "vcgencmd",
+        via: str = "auto",
+        open_mailbox: MailboxOpener = open_mailbox,
+    ):
         if (board_fit_scale is None) != (board_fit_offset_w is None):
-            raise MeterUnavailable("rpi5-pmic board fit needs both options.board_fit_scale and "
-                                   "options.board_fit_offset_w (P_board = scale * P_pmic + offset)")
+            raise MeterUnavailable(
+                "rpi5-pmic board fit needs both options.board_fit_scale and "
+                "options.board_fit_offset_w (P_board = scale * P_pmic + offset)"
+            )
         if via not in VIA:
-            raise MeterUnavailable(f"[energy] options.via of meter {NAME!r} must be one of {', '.join(VIA)}, got {via!r}")
+            raise MeterUnavailable(
+                f"[energy] options.via of meter {NAME!r} must be one of {', '.join(VIA)}, got {via!r}"
+            )
         self.runner = runner
         self.vcgencmd = vcgencmd
         self.fit = None if board_fit_scale is None else (board_fit_scale, board_fit_offset_w)
         self.rails: list[str] = []
         self.mailbox: Mailbox | None = None
         self.mailbox_device = None
-        self.mailbox_unused = "options.via = \"vcgencmd\"" if via == "vcgencmd" else None
+        self.mailbox_unused = 'options.via = "vcgencmd"' if via == "vcgencmd" else None
         if via != "vcgencmd":
             self.mailbox, found = open_mailbox()
             if self.mailbox is None:
                 self.mailbox_unused = f"no mailbox device could be used ({found})"
                 if via == "mailbox":
-                    raise MeterUnavailable(f"rpi5-pmic cannot use the VideoCore mailbox: {found}; add the user to "
-                                           "group video (sudo usermod -aG video $USER, then log in again), run the "
-                                           "agent as root, or set options.via = \"vcgencmd\"")
+                    raise MeterUnavailable(
+                        f"rpi5-pmic cannot use the VideoCore mailbox: {found}; add the user to "
+                        "group video (sudo usermod -aG video $USER, then log in again), run the "
+                        'agent as root, or set options.via = "vcgencmd"'
+                    )
             else:
                 self.mailbox_device = found
         self.read()  # fail now, with the reason, rather than in the sampler thread
@@ -138,15 +156,18 @@ class Rpi5PmicMeter(Meter):
         if self.mailbox is not None:
             path = {"via": "mailbox", "source": f"{self.mailbox_device} ioctl (gencmd pmic_read_adc), in this process"}
         else:
-            path = {"via": "vcgencmd", "source": f"{self.vcgencmd} pmic_read_adc, one process per reading",
-                    "mailbox_unused": self.mailbox_unused}
+            path = {
+                "via": "vcgencmd",
+                "source": f"{self.vcgencmd} pmic_read_adc, one process per reading",
+                "mailbox_unused": self.mailbox_unused,
+            }
         return {
             **path,
             "rails": self.rails,
             "scope": "sum of V*I over PMIC output rails; excludes conversion losses and 5 V loads (USB, fan, HATs)",
-            "board_fit": None if not self.fit else {
-                "scale": self.fit[0], "offset_w": self.fit[1],
-                "formula": "P_board = scale * P_pmic + offset_w"},
+            "board_fit": None
+            if not self.fit
+            else {"scale": self.fit[0], "offset_w": self.fit[1], "formula": "P_board = scale * P_pmic + offset_w"},
         }
 
     def close(self) -> None:
@@ -157,7 +178,11 @@ class Rpi5PmicMeter(Meter):
 
 def from_options(options: Mapping[str, Any], period_secs: float, source: Source = Source()) -> Rpi5PmicMeter:
     opts = check_options(NAME, options, OPTIONS)
-    return Rpi5PmicMeter(runner=source.runner, board_fit_scale=number(NAME, opts, "board_fit_scale"),
-                         board_fit_offset_w=number(NAME, opts, "board_fit_offset_w"),
-                         vcgencmd=str(opts.get("vcgencmd", "vcgencmd")), via=str(opts.get("via", "auto")),
-                         open_mailbox=lambda: open_mailbox(source.root))
+    return Rpi5PmicMeter(
+        runner=source.runner,
+        board_fit_scale=number(NAME, opts, "board_fit_scale"),
+        board_fit_offset_w=number(NAME, opts, "board_fit_offset_w"),
+        vcgencmd=str(opts.get("vcgencmd", "vcgencmd")),
+        via=str(opts.get("via", "auto")),
+        open_mailbox=lambda: open_mailbox(source.root),
+    )

@@ -53,15 +53,15 @@ def gencmd_message(command: str) -> bytearray:
         raise ValueError(f"gencmd command longer than {MAX_STRING - 2} bytes")
     message = bytearray(_WORDS * 4)
     struct.pack_into(f"={_HEADER_WORDS}I", message, 0, _WORDS * 4, 0, GET_GENCMD_RESULT, MAX_STRING, 0, 0)
-    message[_HEADER_WORDS * 4:_HEADER_WORDS * 4 + len(text)] = text
+    message[_HEADER_WORDS * 4 : _HEADER_WORDS * 4 + len(text)] = text
     return message
 
 
 def gencmd_reply(message: bytes) -> tuple[int, int, str]:
     """(mailbox status word, gencmd error code, reply text) of an answered message."""
-    status, = struct.unpack_from("=I", message, 4)
-    error, = struct.unpack_from("=I", message, (_HEADER_WORDS - 1) * 4)
-    body = bytes(message[_HEADER_WORDS * 4:_HEADER_WORDS * 4 + MAX_STRING])
+    (status,) = struct.unpack_from("=I", message, 4)
+    (error,) = struct.unpack_from("=I", message, (_HEADER_WORDS - 1) * 4)
+    body = bytes(message[_HEADER_WORDS * 4 : _HEADER_WORDS * 4 + MAX_STRING])
     return status, error, body.split(b"\0", 1)[0].decode("ascii", errors="replace")
 
 
