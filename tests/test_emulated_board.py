@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,7 +88,9 @@ def board_target():
 
 def test_doctor_reaches_an_aarch64_board_with_litert(board_target, tmp_path):
     done = edge_bench("doctor", "--target", str(board_target), cwd=tmp_path)
-    lines = {line.split()[1]: line for line in done.stdout.splitlines() if line.startswith(("ok", "FAIL"))}
+    # "ok    native runner  built in ...": a check's name may be two words, its columns two spaces apart
+    checks = (re.match(r"(ok|FAIL)\s+(\S+(?: \S+)*)", line) for line in done.stdout.splitlines())
+    lines = {m.group(2): m.group(0) for m in checks if m}
     for check in ("connection", "python", "numpy", "litert"):
         assert lines.get(check, "").startswith("ok"), done.stdout + done.stderr
     # A torch-free board: ExecuTorch through the native runner built on the board, torch not needed.

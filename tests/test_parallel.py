@@ -182,7 +182,8 @@ def test_models_are_built_and_converted_on_one_thread_whatever_torch_was_given(t
         builder, memo, variant = Builder(recipe, ArtifactCache(folder / "threads")), {}, expand(recipe)[0]
         builder.model(variant, memo)  # as `run` does, for the analytic model
         builder.artifact(variant, "litert", memo)
-        assert THREADS_SEEN == [("model", 1), ("convert", 1)]
+        # every build (the feasibility check's on the meta device included) and the conversion on one thread
+        assert set(THREADS_SEEN) == {("model", 1), ("convert", 1)}
         assert torch.get_num_threads() == 2  # given back afterwards
     finally:
         torch.set_num_threads(before)

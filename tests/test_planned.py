@@ -280,6 +280,20 @@ def test_delegated_arena_holds_only_the_graph_input_and_output(concat_tflite):
     assert delegated["arena_bytes"] < tflite_arena_allocated(concat_tflite)["arena_bytes"]
 
 
+def test_tensors_outside_the_arena_are_left_out_of_its_span():
+    """A tensor a kernel allocates elsewhere (a dynamic output, far away on the heap) is not in the
+    arena: the arena is the buffer holding the graph's input, whatever lies beyond a gap no buffer
+    of these tensors could span."""
+    from edge_bench.artifacts.allocated import _arena_spans
+
+    # index, start, end: input 0 and two activations in one buffer (with a hole), tensor 3 far away
+    spans = [[0, 1000, 1100], [1, 1128, 1228], [2, 1300, 1400], [3, 9_000_000, 9_000_050]]
+    arena, outside = _arena_spans(spans, inputs={0})
+    assert [s[0] for s in arena] == [0, 1, 2] and [s[0] for s in outside] == [3]
+    # Without a far tensor, everything is the arena.
+    assert _arena_spans(spans[:3], inputs={0}) == (spans[:3], [])
+
+
 def test_lifetimes_follow_each_runtime(concat_tflite):
     graph = read_tflite(concat_tflite)
     (entry,) = graph.inputs

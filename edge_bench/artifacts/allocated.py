@@ -77,18 +77,37 @@ def tflite_arena_allocated(path: str | Path, timeout_secs: float = 120.0, delega
     spans = json.loads(probe.stdout.strip().splitlines()[-1])
     if not spans:
         return {**result, "reason": "no arena tensor found"}
-    span = max(end for _, _, end in spans) - min(start for _, start, _ in spans)
-    if span > sum(end - start for _, start, end in spans) + LITERT_TENSOR_ALIGNMENT * len(spans):
-        # Pointers from more than one buffer (a persistent temporary): their span would mean nothing.
+    arena, outside = _arena_spans(spans, set(graph.inputs))
+    span = max(end for _, _, end in arena) - min(start for _, start, _ in arena)
+    if span > sum(end - start for _, start, end in arena) + LITERT_TENSOR_ALIGNMENT * len(arena):
         return {**result, "reason": "tensors lie in more than one buffer; the arena cannot be read from their pointers"}
-    temporaries = [(start, end) for index, start, end in spans if index >= len(graph.tensors)]
+    temporaries = [(start, end) for index, start, end in arena if index >= len(graph.tensors)]
     return {
         **result,
         "arena_bytes": span,
         "temporaries": len(temporaries),
         "temporary_bytes": sum(end - start for start, end in temporaries),
-        "tensors": len(spans),
+        "tensors": len(arena),
+        "outside_arena_tensors": len(outside),
         "runtime": f"ai_edge_litert {litert_version}, "
         + ("default delegate (XNNPACK), one thread" if delegate else "builtin kernels, no delegate")
         + ", on this host",
     }
+
+
+def _arena_spans(spans: list[list[int]], inputs: set[int]) -> tuple[list[list[int]], list[list[int]]]:
+    """The tensors in the arena (the buffer that holds the graph's input) and those outside it.
+
+    Kernels may allocate some tensors elsewhere (dynamic outputs, persistent temporaries). Inside one
+    buffer no gap between neighbouring tensors can exceed the buffer, which is at most the sum of every
+    tensor's bytes, so a larger gap separates two buffers.
+    """
+    ordered = sorted(spans, key=lambda s: s[1])
+    limit = sum(end - start for _, start, end in ordered) + LITERT_TENSOR_ALIGNMENT * len(ordered)
+    groups = [[ordered[0]]]
+    for item in ordered[1:]:
+        if item[1] - max(end for _, _, end in groups[-1]) > limit:
+            groups.append([])
+        groups[-1].append(item)
+    arena = next((g for g in groups if any(index in inputs for index, _, _ in g)), max(groups, key=len))
+    return arena, [item for g in groups if g is not arena for item in g]
