@@ -46,7 +46,8 @@ def tflite_arena_allocated(path: str | Path, timeout_secs: float = 120.0, delega
     only, or (`delegate=True`) with LiteRT's default delegate applied, as the model is timed.
 
     Every arena tensor (graph inputs, op outputs and the temporaries kernels add at prepare time) is a
-    pointer into one buffer, so the span from the lowest start to the highest end is the arena in use.
+    pointer into one buffer, so the span from the lowest start to the highest end is the arena in use
+    (tensors a kernel allocates elsewhere, such as dynamic outputs, are counted apart: `_arena_spans`).
     Kernels pick their temporaries per CPU, so a device may differ by its scratch buffers.
     """
     from ai_edge_litert import __version__ as litert_version
