@@ -41,20 +41,14 @@ def env(tmp_path, tmp_path_factory, monkeypatch):
     return {"recipe": recipe, "target": str(target), "out": tmp_path / "out", "tmp": tmp_path}
 
 
+def run_args(env, *extra):
+    """`edge-bench run` of the env's tiny recipe on its fast host target, into its out folder."""
+    return ["run", "--target", env["target"], "--recipe", env["recipe"], "--out", str(env["out"]), *extra]
+
+
 def run_argv(env, *extra):
-    return [
-        sys.executable,
-        "-c",
-        CLI,
-        "run",
-        "--target",
-        env["target"],
-        "--recipe",
-        env["recipe"],
-        "--out",
-        str(env["out"]),
-        *extra,
-    ]
+    """The same `run` as a child process."""
+    return [sys.executable, "-c", CLI, *run_args(env, *extra)]
 
 
 # ---------------------------------------------------------------- what decides an artifact
@@ -114,19 +108,7 @@ def test_a_failed_download_does_not_change_the_key(tmp_path, monkeypatch):
 
 
 def test_resume_skips_only_the_same_measurement_and_says_why_it_measures_again(env, capsys):
-    args = [
-        "run",
-        "--target",
-        env["target"],
-        "--recipe",
-        env["recipe"],
-        "--runtime",
-        "litert",
-        "--only",
-        "resolution=16",
-        "--out",
-        str(env["out"]),
-    ]
+    args = run_args(env, "--runtime", "litert", "--only", "resolution=16")
     assert main(args) == 0
     assert main(args + ["--resume"]) == 0
     assert "0 ok, 0 failed, 1 already done" in capsys.readouterr().out
@@ -141,17 +123,7 @@ def test_resume_skips_only_the_same_measurement_and_says_why_it_measures_again(e
 
 
 def test_a_torn_results_file_is_repaired_and_nothing_is_lost(env, capsys):
-    args = [
-        "run",
-        "--target",
-        env["target"],
-        "--recipe",
-        env["recipe"],
-        "--runtime",
-        "litert",
-        "--out",
-        str(env["out"]),
-    ]
+    args = run_args(env, "--runtime", "litert")
     assert main(args + ["--only", "resolution=16"]) == 0
     results = env["out"] / "results.jsonl"
     good = results.read_text()
@@ -295,24 +267,7 @@ def test_a_damaged_agent_bundle_is_rebuilt_and_doctor_says_so(env, capsys):
     bundle.write_bytes(b"PK\x03\x04 not an archive any more")
     assert main(["doctor", "--target", env["target"]]) in (0, 1)
     assert "damaged and rebuilt" in capsys.readouterr().out
-    assert (
-        main(
-            [
-                "run",
-                "--target",
-                env["target"],
-                "--recipe",
-                env["recipe"],
-                "--runtime",
-                "litert",
-                "--only",
-                "resolution=16",
-                "--out",
-                str(env["out"]),
-            ]
-        )
-        == 0
-    )
+    assert main(run_args(env, "--runtime", "litert", "--only", "resolution=16")) == 0
 
 
 def test_a_write_failure_stops_the_run_with_one_line(env, capsys, monkeypatch):
