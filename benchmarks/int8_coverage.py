@@ -1,8 +1,8 @@
-"""ResNet-50 (or ViT-S) before and after edge-bench's INT8 annotation, on both runtimes: what the graph
-is, how faithful it is to the FP32 model, and latency.
+"""ResNet-50 (or ViT-S, or CIFAR NASNet-A) before and after edge-bench's INT8 annotation, on both
+runtimes: what the graph is, how faithful it is to the FP32 model, and latency.
 
-    python benchmarks/int8_coverage.py [--arch resnet50|vit] [--size N] [--rounds 10] [--runs 20] [--threads 1]
-                                       [--out DIR] [--quick]
+    python benchmarks/int8_coverage.py [--arch resnet50|vit|nasnet_a] [--size N] [--rounds 10] [--runs 20]
+                                       [--threads 1] [--out DIR] [--quick]
 
 "Before" is each runtime's own PT2E quantizer (`complete_int8=False`: litert-torch leaves the 16
 residual additions in float), "after" is edge-bench's (`export/annotate.py`). The same FP32 model
@@ -49,6 +49,9 @@ for _ in range(runs):
     samples.append((time.perf_counter_ns() - t0) / 1e6)
 print(json.dumps({"median_ms": float(np.median(samples)), "min_ms": float(np.min(samples))}))
 """
+
+
+DEFAULT_SIZE = {"resnet50": 224, "vit": 8, "nasnet_a": 32}
 
 
 def variant_fields(arch: str, size: int, quick: bool) -> dict:
@@ -165,9 +168,9 @@ def time_once(path: Path, runtime: str, threads: int, warmup: int, runs: int) ->
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--arch", choices=("resnet50", "vit"), default="resnet50")
+    parser.add_argument("--arch", choices=tuple(DEFAULT_SIZE), default="resnet50")
     parser.add_argument(
-        "--size", type=int, help="resolution (resnet50, default 224) or tokens per side (vit, default 8)"
+        "--size", type=int, help="resolution (resnet50 224, nasnet_a 32 by default) or tokens per side (vit, 8)"
     )
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=20)
@@ -178,7 +181,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="the tests' tiny CNN at 16 px: a smoke check, not figures")
     args = parser.parse_args(argv)
-    size = args.size or (8 if args.arch == "vit" else 224)
+    size = args.size or DEFAULT_SIZE[args.arch]
     args.out = args.out or Path(f"/tmp/edge-bench-int8-{'quick' if args.quick else args.arch}-{size}")
     args.out.mkdir(parents=True, exist_ok=True)
     print(machine())

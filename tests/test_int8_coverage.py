@@ -119,6 +119,114 @@ def test_deployed_metric_counts_the_pad_the_converter_inserts(tflites):
     assert metric["bytes"] == _analytic(_model_and_data()[0])["activation_bytes"]
 
 
+class SharedOutputsNet(nn.Module):
+    """What NASNet's cells do that the runtimes' own quantizers and delegates leave in float or outside
+    the delegate: a convolution and an addition whose outputs go to a ReLU module and elsewhere
+    (litert-torch fuses the ReLU regardless), and average pools that leave the padding out of their
+    count, at stride 1 and at stride 2 on an even side."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.left = nn.Conv2d(8, 8, 1)
+        self.right = nn.Conv2d(8, 8, 1)
+        self.head = nn.Conv2d(8, 4, 1)
+        self.relu1, self.relu2 = nn.ReLU(), nn.ReLU()
+        self.smooth = nn.AvgPool2d(3, 1, padding=1, count_include_pad=False)
+        self.reduce = nn.AvgPool2d(3, 2, padding=1, count_include_pad=False)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.left(self.relu1(x)) + x
+        z = self.smooth(y) + self.right(self.relu2(y))
+        return self.head(self.reduce(z))
+
+
+@pytest.fixture(scope="module")
+def shared_outputs(tmp_path_factory):
+    """SharedOutputsNet, an example, and the paths of its .tflite and .pte."""
+    from edge_bench.export.executorch import export_pte
+    from edge_bench.export.litert import export_tflite
+
+    torch.manual_seed(0)
+    model = SharedOutputsNet().eval()
+    generator = torch.Generator().manual_seed(1)
+    example = torch.randn(*EXAMPLE_SHAPE, generator=generator)
+    calibration = [example] + [torch.randn(*EXAMPLE_SHAPE, generator=generator) for _ in range(2)]
+    folder = tmp_path_factory.mktemp("shared")
+    (folder / "model.tflite").write_bytes(export_tflite(model, example, calibration))
+    (folder / "model.pte").write_bytes(export_pte(model, example, calibration))
+    return model, example, folder / "model.tflite", folder / "model.pte"
+
+
+def test_shared_relus_and_average_pools_run_in_int8_on_litert(shared_outputs):
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edge_bench.artifacts.delegation import tflite_delegation
+
+    model, example, path, _ = shared_outputs
+    summary = int8_summary(tflite_deployed(path), "litert")
+    assert summary["fully_int8"] is True and summary["float_op_histogram"] == {}, summary
+    # The pools are depthwise convolutions, which LiteRT's XNNPACK delegate takes in INT8 (an INT8
+    # AVERAGE_POOL_2D it leaves to the interpreter). A lone INT8 ReLU it leaves there too.
+    delegation = tflite_delegation(path)
+    assert "AVERAGE_POOL_2D" not in delegation["op_histogram"] and delegation["op_histogram"]["DEPTHWISE_CONV_2D"] == 2
+    assert set(delegation["non_delegated_ops"]) <= {"RELU"}, delegation
+    # The rewrites keep the values: the INT8 model's output follows the float one.
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    scale, zero = inp["quantization"]
+    interpreter.set_tensor(inp["index"], np.clip(np.round(example.numpy() / scale + zero), -128, 127).astype(np.int8))
+    interpreter.invoke()
+    scale, zero = out["quantization"]
+    got = (interpreter.get_tensor(out["index"]).astype(np.float32) - zero) * scale
+    with torch.no_grad():
+        expected = model(example).numpy()
+    assert got.shape == expected.shape
+    assert np.corrcoef(got.ravel(), expected.ravel())[0, 1] > 0.999
+
+
+def test_average_pools_run_in_int8_in_the_executorch_delegate(shared_outputs):
+    import numpy as np
+    from executorch.runtime import Runtime
+
+    from edge_bench.artifacts.pte import read_pte
+
+    model, example, _, path = shared_outputs
+    summary = int8_summary(pte_deployed(read_pte(path)), "executorch")
+    # XNNPACK lowers an average pool in float only; as a depthwise convolution it runs in INT8.
+    assert summary["fully_int8"] is True and summary["float_op_histogram"] == {}, summary
+    assert summary["convert_op_histogram"] == {"XNNConvert": 2}  # the graph's input and output
+    method = Runtime.get().load_program(str(path)).load_method("forward")
+    got = method.execute([example])[0].numpy()
+    with torch.no_grad():
+        expected = model(example).numpy()
+    assert np.corrcoef(got.ravel(), expected.ravel())[0, 1] > 0.999
+
+
+def test_an_average_pool_becomes_a_depthwise_convolution_times_an_exact_map():
+    from edge_bench.export.annotate import EXACT_SCALE, average_pools_as_depthwise_convolutions
+
+    model = SharedOutputsNet().eval()
+    graph = torch.export.export(model, (torch.randn(*EXAMPLE_SHAPE),)).module()
+    rewritten = average_pools_as_depthwise_convolutions(graph)
+    assert not [n for n in rewritten.graph.nodes if n.target == torch.ops.aten.avg_pool2d.default]
+    depthwise = [n for n in rewritten.graph.nodes if n.target == torch.ops.aten.conv2d.default and n.args[-1] == 8]
+    assert [list(n.args[3]) for n in depthwise] == [[1, 1], [2, 2]]  # the two pools' strides
+    weights = [getattr(rewritten, str(n.args[1].target)) for n in depthwise]
+    assert all(w.shape == (8, 1, 3, 3) and torch.all(w == 1 / 9) for w in weights)
+    maps = [n for n in rewritten.graph.nodes if n.op == "get_attr" and EXACT_SCALE in n.meta]
+    corrections = [getattr(rewritten, str(n.target)) for n in maps]
+    assert [c.shape for c in corrections] == [(1, 1, 16, 16), (1, 1, 8, 8)]
+    assert all(sorted(set(c.flatten().tolist())) == [1.0, 1.5, 2.25] for c in corrections)
+    assert all(n.meta[EXACT_SCALE] == 1 / 56 for n in maps)  # 56, 84, 126: every value a whole INT8 step count
+    x = torch.randn(*EXAMPLE_SHAPE)
+    with torch.no_grad():
+        assert torch.allclose(rewritten(x), model(x), atol=1e-6)
+
+
 # ---------------------------------------------------------------- ExecuTorch
 
 

@@ -67,6 +67,8 @@ def test_bad_fields_are_refused(point, message):
 def test_tiny_nasnet_converts_to_pte_and_tflite_and_runs(tmp_path):
     import numpy as np
 
+    from edge_bench.artifacts.deployed import deployed_graph
+    from edge_bench.artifacts.int8 import int8_summary
     from edge_bench.build import artifact_memory_info
     from edge_bench.build.random_init import prepare_random_network
     from edge_bench.device.runtimes import ADAPTERS
@@ -85,6 +87,9 @@ def test_tiny_nasnet_converts_to_pte_and_tflite_and_runs(tmp_path):
         assert artifact_memory_info(data, runtime)["planned_bytes"] > 0, runtime
         path = tmp_path / f"nasnet.{'pte' if runtime == 'executorch' else 'tflite'}"
         path.write_bytes(data)
+        # Every operator in INT8 on both runtimes: the pools, the shared ReLUs and the factorized reductions too.
+        coverage = int8_summary(deployed_graph(path, runtime), runtime)
+        assert coverage["fully_int8"] is True, (runtime, coverage["float_op_histogram"])
         adapter = ADAPTERS[runtime](1)
         adapter.load(str(path))
         adapter.prepare(np.random.default_rng(0))

@@ -23,7 +23,9 @@ _ET_FLOAT_ONLY = "ExecuTorch's XNNPACK partitioner lowers it in float only (no s
 FLOAT_REASONS: dict[str, dict[str, str]] = {
     "executorch": {
         "XNNSigmoid": _ET_FLOAT_ONLY, "XNNSoftmax": _ET_FLOAT_ONLY, "XNNGelu": _ET_FLOAT_ONLY,
-        "XNNBatchMatrixMultiply": _ET_FLOAT_ONLY, "XNNAvgPooling2d": _ET_FLOAT_ONLY,
+        "XNNBatchMatrixMultiply": _ET_FLOAT_ONLY,
+        "XNNAvgPooling2d": _ET_FLOAT_ONLY + "; edge-bench writes a pool as a depthwise convolution, but not "
+                           "one with ceil_mode or a divisor override",
         "XNNStaticResizeBilinear2D": _ET_FLOAT_ONLY, "XNNStaticConstantPad": _ET_FLOAT_ONLY,
         "XNNReciprocalSquareRoot": _ET_FLOAT_ONLY, "XNNSquareRoot": _ET_FLOAT_ONLY, "XNNDiv": _ET_FLOAT_ONLY,
         "XNNTanh": _ET_FLOAT_ONLY, "XNNExp": _ET_FLOAT_ONLY, "XNNHardswish": _ET_FLOAT_ONLY,

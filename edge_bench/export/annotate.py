@@ -12,7 +12,14 @@ DEQUANTIZE and a QUANTIZE and runs in float. Two gaps matter here:
 LiteRT has no layer-norm operator: its converter decomposes one in float between a DEQUANTIZE and a
 QUANTIZE. `decompose_layer_norms` writes each layer norm as the mean, subtraction, products and
 reciprocal square root it is made of, before annotation, so that each part gets an INT8 annotation
-and an INT8 kernel.
+and an INT8 kernel. Neither runtime's XNNPACK delegate runs an INT8 average pool:
+`average_pools_as_depthwise_convolutions` writes each as the depthwise convolution it is (times a
+constant map where the pool leaves its padding out of the count), which both run in INT8.
+
+litert-torch's conv-ReLU and add-ReLU annotators fuse a ReLU into a convolution or an addition whose
+output also goes elsewhere (NASNet's cell inputs); the producer then runs in float (a convolution
+with run-time dequantized filters). `unfuse_shared_relus` quantizes such a producer's output and runs
+the ReLU on its own.
 
 `annotate_int8` runs after the runtime's quantizer and annotates, by aten target, the operators the
 runtime runs in INT8 that are still unannotated (per runtime: `LITERT_INT8`, `EXECUTORCH_INT8`).
@@ -23,14 +30,20 @@ them; `artifacts.int8` reports them with the reason.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any, Callable, Mapping
 
 import torch
 from torch.fx import GraphModule, Node
-from torchao.quantization.pt2e.quantizer import QuantizationAnnotation, SharedQuantizationSpec
+from torchao.quantization.pt2e.quantizer import (
+    FixedQParamsQuantizationSpec,
+    QuantizationAnnotation,
+    SharedQuantizationSpec,
+)
 
 aten = torch.ops.aten
 ANNOTATION = "quantization_annotation"
+EXACT_SCALE = "edge_bench_exact_scale"  # on a constant whose values are whole multiples of this scale
 
 # How an operator is quantized:
 #   "rescale": each float input with the activation spec, the output with its own observer;
@@ -90,6 +103,7 @@ def xnnpack_takes_in_int8(node: Node) -> bool:
 
 
 FUSABLE_AFTER = (aten.relu.default, aten.relu_.default)  # a ReLU right after an add or mul fuses into it
+CONV_TARGETS = (aten.conv1d.default, aten.conv2d.default, aten.convolution.default)
 
 
 def annotated(node: Node) -> bool:
@@ -152,7 +166,7 @@ def annotate_int8(
                 continue
             _annotate(node, {inputs[0]: config.input_activation}, fixed_qspec())
         else:
-            spec_map = {arg: config.input_activation for arg in inputs}
+            spec_map = {arg: _exact_spec(arg) or config.input_activation for arg in inputs}
             users = list(node.users)
             if (
                 node.target in BINARY
@@ -165,6 +179,89 @@ def annotate_int8(
             else:
                 _annotate(node, spec_map, config.output_activation)
     return model
+
+
+def _exact_spec(node: Node) -> FixedQParamsQuantizationSpec | None:
+    """An INT8 spec that holds the constant `node` exactly, where `average_pools_as_depthwise_convolutions`
+    found one."""
+    scale = node.meta.get(EXACT_SCALE)
+    if scale is None:
+        return None
+    return FixedQParamsQuantizationSpec(
+        dtype=torch.int8, scale=scale, zero_point=0, quant_min=-128, quant_max=127, qscheme=torch.per_tensor_affine
+    )
+
+
+def unfuse_shared_relus(model: GraphModule, config: Any) -> GraphModule:
+    """A ReLU annotated as fused into a convolution or a binary operator whose output has other users
+    gets its own INT8 annotation, and the producer an INT8 output: fused, the producer's output is float."""
+    for relu in model.graph.nodes:
+        producer = relu.args[0] if relu.op == "call_function" and relu.target in FUSABLE_AFTER else None
+        if not (isinstance(producer, Node) and (producer.target in CONV_TARGETS or producer.target in BINARY)):
+            continue
+        if not (annotated(relu) and annotated(producer)):
+            continue
+        if len(producer.users) == 1 or _output_spec(producer) is not None:
+            continue
+        producer.meta[ANNOTATION].output_qspec = config.output_activation
+        shared = SharedQuantizationSpec(producer)
+        _annotate(relu, {producer: shared}, shared)
+    return model
+
+
+def _exact_scale(values: torch.Tensor) -> float | None:
+    """The coarsest scale 1/m with every value a whole multiple of it within INT8 (m up to 127 / max)."""
+    for m in range(int(127 / float(values.max())), 0, -1):
+        scaled = values.double() * m
+        if torch.allclose(scaled, scaled.round(), atol=1e-9, rtol=0):
+            return 1.0 / m
+    return None
+
+
+def average_pools_as_depthwise_convolutions(model: GraphModule) -> GraphModule:
+    """Each `avg_pool2d` rewritten as a depthwise convolution with constant weights 1 / window size, and
+    where the pool leaves its padding out of the count, times a constant map of window size over valid
+    count (9/4, 3/2, 1 for 3x3): the same values. Both runtimes' XNNPACK delegates run INT8 depthwise
+    convolutions and products, not INT8 average pools (ExecuTorch's lowers pools in float only; LiteRT's
+    leaves INT8 AVERAGE_POOL_2D to the interpreter), and LiteRT's converter makes a padding-excluding
+    pool one AVERAGE_POOL_2D only for "SAME" padding. INT8 holds the weights and the map exactly."""
+    graph = model.graph
+    for node in list(graph.nodes):
+        if node.op != "call_function" or node.target != aten.avg_pool2d.default:
+            continue
+        defaults = (None, None, [], 0, False, True, None)  # avg_pool2d's, by position
+        args = list(node.args) + list(defaults[len(node.args) :])
+        x, kernel, stride, padding, ceil_mode, include_pad, divisor = args
+        value = x.meta.get("val")
+        if ceil_mode or divisor is not None or not isinstance(value, torch.Tensor) or value.dim() != 4:
+            continue
+        stride = stride or kernel
+        kernel, stride, padding = ([v] * 2 if isinstance(v, int) else list(v) for v in (kernel, stride, padding))
+        channels, size = int(value.shape[1]), list(value.shape[2:])
+        mode = getattr(value, "fake_mode", None)
+        with graph.inserting_before(node):
+            weight = _constant(
+                model, f"_pool_weight_{node.name}", torch.full((channels, 1, *kernel), 1.0 / math.prod(kernel)), mode
+            )
+            out = _call(graph, aten.conv2d.default, x, weight, None, stride, padding, [1, 1], channels)
+            if not include_pad and any(padding):
+                ones = torch.ones(1, 1, *size)
+                counted = torch.nn.functional.avg_pool2d(ones, kernel, stride, padding, count_include_pad=True)
+                correction = _constant(model, f"_pool_count_{node.name}", 1.0 / counted, mode)  # window / valid
+                scale = _exact_scale(1.0 / counted)
+                if scale is not None:
+                    correction.meta[EXACT_SCALE] = scale
+                out = _call(graph, aten.mul.Tensor, out, correction)
+        _replace(node, out)
+    return _recompiled(model)
+
+
+def _constant(model: GraphModule, name: str, value: torch.Tensor, mode) -> Node:
+    """A constant of the graph (a buffer read by `get_attr`), with its (fake) value, as export sets it."""
+    model.register_buffer(name, value)
+    node = model.graph.get_attr(name)
+    node.meta["val"] = mode.from_tensor(value) if mode is not None else value
+    return node
 
 
 def decompose_layer_norms(model: GraphModule) -> GraphModule:
@@ -189,10 +286,19 @@ def decompose_layer_norms(model: GraphModule) -> GraphModule:
                 y = _call(graph, aten.mul.Tensor, y, weight)
             if bias is not None:
                 y = _call(graph, aten.add.Tensor, y, bias)
-        y.meta.update({k: v for k, v in node.meta.items() if k not in ("val", ANNOTATION)})
-        node.replace_all_uses_with(y)
-        graph.erase_node(node)
-    graph.lint()
+        _replace(node, y)
+    return _recompiled(model)
+
+
+def _replace(node: Node, new: Node) -> None:
+    """`new` takes `node`'s place and its metadata (but its value and annotation); `node` is erased."""
+    new.meta.update({k: v for k, v in node.meta.items() if k not in ("val", ANNOTATION)})
+    node.replace_all_uses_with(new)
+    node.graph.erase_node(node)
+
+
+def _recompiled(model: GraphModule) -> GraphModule:
+    model.graph.lint()
     model.recompile()
     return model
 
@@ -233,10 +339,6 @@ def relus_before_cat(model: GraphModule) -> GraphModule:
         with graph.inserting_before(node):
             relus = [_call(graph, aten.relu.default, part) for part in parts]
             merged = _call(graph, aten.cat.default, relus, *cat.args[1:])
-        merged.meta.update({k: v for k, v in node.meta.items() if k not in ("val", ANNOTATION)})
-        node.replace_all_uses_with(merged)
-        graph.erase_node(node)
+        _replace(node, merged)
         graph.erase_node(cat)
-    graph.lint()
-    model.recompile()
-    return model
+    return _recompiled(model)

@@ -9,12 +9,15 @@ from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPar
 from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer, get_symmetric_quantization_config
 from executorch.exir import to_edge_transform_and_lower
 
-from .annotate import EXECUTORCH_INT8, annotate_int8, xnnpack_takes_in_int8
+from .annotate import EXECUTORCH_INT8, annotate_int8, average_pools_as_depthwise_convolutions, xnnpack_takes_in_int8
 from .quantize import quantize
 
 
 class XnnpackInt8Quantizer(XNNPACKQuantizer):
     """XNNPACK's quantizer, then every operator its delegate runs in INT8 that it left unannotated."""
+
+    def transform_for_annotation(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
+        return super().transform_for_annotation(average_pools_as_depthwise_convolutions(model))
 
     def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
         from executorch.backends.xnnpack.quantizer.xnnpack_quantizer_utils import propagate_annotation

@@ -14,7 +14,14 @@ import torch
 from litert_torch.quantize import pt2e_quantizer
 from litert_torch.quantize.quant_config import QuantConfig
 
-from .annotate import LITERT_INT8, annotate_int8, decompose_layer_norms, relus_before_cat
+from .annotate import (
+    LITERT_INT8,
+    annotate_int8,
+    average_pools_as_depthwise_convolutions,
+    decompose_layer_norms,
+    relus_before_cat,
+    unfuse_shared_relus,
+)
 from .quantize import quantize
 
 log = logging.getLogger(__name__)
@@ -24,12 +31,13 @@ class LiteRtInt8Quantizer(pt2e_quantizer.PT2EQuantizer):
     """litert-torch's quantizer, then every operator LiteRT runs in INT8 that it left unannotated."""
 
     def transform_for_annotation(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
-        return super().transform_for_annotation(relus_before_cat(decompose_layer_norms(model)))
+        model = average_pools_as_depthwise_convolutions(relus_before_cat(decompose_layer_norms(model)))
+        return super().transform_for_annotation(model)
 
     def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
         from litert_torch.quantize.pt2e_quantizer_utils import get_fixed_qparams_qspec, propagate_annotation
 
-        model = super().annotate(model)
+        model = unfuse_shared_relus(super().annotate(model), self.global_config)
         annotate_int8(model, self.global_config, LITERT_INT8, lambda: get_fixed_qparams_qspec(self.global_config))
         propagate_annotation(model)
         return model

@@ -112,7 +112,7 @@ class SeparableStack(nn.Sequential):
 
 class FactorizedReduction(nn.Module):
     """Halves the resolution without dropping pixels: two strided 1x1 convolutions, one on the image
-    shifted by one pixel, each giving half the channels, concatenated and batch-normed."""
+    shifted by one pixel, each giving half the channels, batch-normed and concatenated."""
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
@@ -120,13 +120,16 @@ class FactorizedReduction(nn.Module):
             raise ValueError(f"a factorized reduction needs an even channel count, got {out_channels}")
         self.path1 = nn.Conv2d(in_channels, out_channels // 2, 1, stride=2, bias=False)
         self.path2 = nn.Conv2d(in_channels, out_channels // 2, 1, stride=2, bias=False)
-        self.bn = nn.BatchNorm2d(out_channels)
+        # A batch norm per path: per channel, the same as one over the concatenation, and each folds
+        # into its convolution (no runtime has an INT8 batch norm of its own).
+        self.bn1 = nn.BatchNorm2d(out_channels // 2)
+        self.bn2 = nn.BatchNorm2d(out_channels // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shifted = x[:, :, 1:, 1:]
         if x.shape[-2] % 2 or x.shape[-1] % 2:  # an odd side keeps its last, zero-padded, sample
             shifted = F.pad(shifted, (0, x.shape[-1] % 2, 0, x.shape[-2] % 2))
-        return self.bn(torch.cat([self.path1(x), self.path2(shifted)], dim=1))
+        return torch.cat([self.bn1(self.path1(x)), self.bn2(self.path2(shifted))], dim=1)
 
 
 def operation(name: str, in_channels: int, filters: int, stride: int) -> nn.Module:
