@@ -3,7 +3,7 @@
     python benchmarks/precision.py retest   [--recipe resnet50-rs] [--threads 2]
     python benchmarks/precision.py time     [--recipe smoke] [--repeats 8] [--threads 2]
     python benchmarks/precision.py coverage [--recipe smoke] [--repeats 20] [--threads 2]
-    python benchmarks/precision.py gate     [--recipe smoke] [--pairs 10] [--slowdown 0.10] [--threads 2]
+    python benchmarks/precision.py gate     [--recipe smoke] [--pairs 10] [--slowdown 0.10] [--history 1] [--threads 2]
 
 retest    two back-to-back sweeps of the same cached artifacts: the share of measurements whose medians
           agree within +-5 %, how many were flagged as not precise, and the latency-vs-FLOPs R^2 of each.
@@ -15,9 +15,10 @@ time      device time at equal precision: the round protocol, asked for ±`--pre
           would take to reach that same precision and their device time.
 coverage  `--repeats` measurements of each artifact with the round protocol: the share of their 95 %
           intervals that hold the typical median (the median of all the estimates).
-gate      `--pairs` pairs of back-to-back runs of the same artifacts: the share of measurements the gate
-          flags (no change: should be at most 5 %); then each second run again with a busy-wait of
-          `--slowdown` of the first run's median added to every inference: the share it flags (at least 95 %).
+gate      `--pairs` times, an unchanged run of the same artifacts, then one with a busy-wait of `--slowdown`
+          of the baseline's median added to every inference, each judged against the last `--history`
+          unchanged runs (a rolling baseline, as CI keeps it): the share of unchanged measurements the
+          gate flags (at most 5 %) and the share of slowed ones (at least 95 %).
 
 Every run goes through edge-bench's own Runner on the local host target, with the machine's load
 average printed before and after; the host is shared, so say what the load was when quoting a figure.
@@ -192,25 +193,32 @@ def cmd_coverage(args) -> None:
 
 
 def cmd_gate(args) -> None:
+    """Each unchanged run and each slowed run judged against the baseline: the run before (`--history 1`)
+    or the last `--history` unchanged runs, kept as a rolling history the way CI keeps its baselines."""
     tgt = target(args.threads)
     false_alarms = caught = compared = slowed = 0
     with tempfile.TemporaryDirectory(prefix="gate-") as tmp:
-        print(f"load before: {loadavg()}")
+        print(f"load before: {loadavg()}; baseline: the last {args.history} unchanged run(s)")
+        history = [sweep(args.recipe, tgt, Path(tmp) / f"base{k}") for k in range(args.history)]
         for k in range(args.pairs):
-            base = sweep(args.recipe, tgt, Path(tmp) / f"base{k}")
+            baseline = [r for run in history for r in run]
             same = sweep(args.recipe, tgt, Path(tmp) / f"same{k}")
-            busy = {(r.variant["name"], r.runtime): args.slowdown * r.latency.median for r in base if r.ok}
+            busy = {(r.variant["name"], r.runtime): args.slowdown * r.latency.median for r in history[-1] if r.ok}
             slow = sweep(args.recipe, tgt, Path(tmp) / f"slow{k}", busy_ms=busy)
-            no_change = compare(base, same)
-            slower = compare(base, slow)
+            no_change = compare(baseline, same)
+            slower = compare(baseline, slow)
             false_alarms += sum(c.regressed for c in no_change)
             compared += len(no_change)
             caught += sum(c.regressed for c in slower)
             slowed += len(slower)
+            drift = [c.between_runs for c in no_change if c.between_runs is not None]
             print(
                 f"pair {k + 1}: flagged {sum(c.regressed for c in no_change)} of {len(no_change)} unchanged, "
-                f"{sum(c.regressed for c in slower)} of {len(slower)} slowed by {args.slowdown:.0%}; load {loadavg()}"
+                f"{sum(c.regressed for c in slower)} of {len(slower)} slowed by {args.slowdown:.0%}"
+                + (f"; drift between runs {min(drift):.1%}..{max(drift):.1%}" if drift else "")
+                + f"; load {loadavg()}"
             )
+            history = history[1:] + [same]  # the unchanged run joins the baseline, the oldest leaves
     print(
         f"\nfalse alarms: {false_alarms} of {compared} ({false_alarms / compared:.1%}); "
         f"caught: {caught} of {slowed} ({caught / slowed:.1%})"
@@ -229,6 +237,7 @@ def main() -> None:
         p.add_argument("--slowdown", type=float, default=0.10)
         p.add_argument("--precision", type=float, default=0.02)
         p.add_argument("--adaptive-repeats", type=int, default=6)
+        p.add_argument("--history", type=int, default=1, help="gate: baseline runs judged against (a rolling history)")
     args = parser.parse_args()
     {"retest": cmd_retest, "time": cmd_time, "coverage": cmd_coverage, "gate": cmd_gate}[args.command](args)
 

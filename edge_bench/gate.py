@@ -3,8 +3,13 @@
 Within one process the samples are tight, so a standard error from them says nothing about how far
 the next process, or the next run, will land. The evidence here is the rounds: each round (a fresh
 process) gives one median. A measurement is compared with its baseline by the ratio of their typical
-round medians, with a Welch t interval on the logarithms; with a baseline history, the baseline's
-rounds come from its last few accepted runs, so the spread between runs is part of the interval.
+round medians, with a t interval on the logarithms:
+- against one baseline run, a Welch interval on the two runs' round medians (`ratio_interval`): it
+  knows the spread between processes, not how far a whole run drifts from the next (a machine's state
+  minutes later), and says so in its note;
+- against a history of two or more runs, a random-effects interval (`history_interval`): the spread
+  between the runs beyond what their rounds explain is estimated from the history and counted on both
+  sides, since the new run, too, lands that far from the typical run.
 A measurement regressed when the whole interval lies above 1 (slower for sure) and the ratio is above
 1 + min_change (slower by enough to matter).
 
@@ -44,6 +49,7 @@ class Comparison:
     baseline_runs: int
     different_artifacts: bool = False
     note: str | None = None
+    between_runs: float | None = None  # log sd of whole runs beyond their rounds, from a history of >= 2 runs
 
     @property
     def change(self) -> float | None:
@@ -63,6 +69,37 @@ def ratio_interval(baseline: list[float], current: list[float], confidence: floa
     df = (vb + vc) ** 2 / (vb**2 / (len(lb) - 1) + vc**2 / (len(lc) - 1))  # Welch-Satterthwaite
     reach = t_quantile((1 + confidence) / 2, df) * math.sqrt(vb + vc)
     return math.exp(diff), math.exp(diff - reach), math.exp(diff + reach)
+
+
+def history_interval(
+    runs: list[list[float]], current: list[float], confidence: float
+) -> tuple[float, float, float, float] | None:
+    """(ratio, low, high, between-run sd) of the current run's typical median over the typical run of
+    the history `runs` (each a list of round medians); None with fewer than two runs of two rounds.
+
+    Each run is summarized by its mean log round median m_j. The history's center is their mean, known
+    to var(m_j) / k. The between-run variance tau^2 is what var(m_j) holds beyond the runs' own
+    within-run variances (never below 0); the current run's mean is known to its own within-run
+    variance plus tau^2. Degrees of freedom by Welch-Satterthwaite, the history's side on k - 1.
+    """
+    runs = [r for r in runs if len(r) >= 2]
+    if len(runs) < 2 or len(current) < 2:
+        return None
+    means = [statistics.fmean(math.log(v) for v in r) for r in runs]
+    within = [statistics.variance([math.log(v) for v in r]) / len(r) for r in runs]
+    k = len(runs)
+    spread = statistics.variance(means)
+    tau2 = max(0.0, spread - statistics.fmean(within))
+    logs = [math.log(v) for v in current]
+    own = statistics.variance(logs) / len(logs)
+    history_side, current_side = spread / k, own + tau2
+    diff = statistics.fmean(logs) - statistics.fmean(means)
+    total = history_side + current_side
+    if total == 0:
+        return math.exp(diff), math.exp(diff), math.exp(diff), 0.0
+    df = total**2 / ((history_side + tau2) ** 2 / (k - 1) + own**2 / (len(logs) - 1))
+    reach = t_quantile((1 + confidence) / 2, df) * math.sqrt(total)
+    return math.exp(diff), math.exp(diff - reach), math.exp(diff + reach), math.sqrt(tau2)
 
 
 def _same(a: Identity, b: Identity) -> bool:
@@ -102,7 +139,8 @@ def compare(
             if base_medians
             else statistics.median(r.latency.median for r in runs if r.latency)
         )
-        interval = ratio_interval(base_medians, now_medians, confidence)
+        across_runs = history_interval([_medians(r) for r in runs], now_medians, confidence)
+        interval = across_runs[:3] if across_runs else ratio_interval(base_medians, now_medians, confidence)
         note = None
         if interval is None:
             ratio, low, high = now.latency.median / base_ms, None, None
@@ -125,6 +163,7 @@ def compare(
                 len(runs),
                 different,
                 note,
+                across_runs[3] if across_runs else None,
             )
         )
     return out
@@ -167,6 +206,17 @@ def format_comparisons(comparisons: list[Comparison], confidence: float) -> str:
         lines.append(
             f"{variant:40s} {runtime:10s} {target:12s} {c.baseline_ms:9.3f} {c.current_ms:9.3f} "
             f"{change} {interval:>17s}  {verdict}"
+        )
+    single = [c for c in comparisons if c.low is not None and c.between_runs is None]
+    if single:
+        lines.append(
+            f"{len(single)} measurement(s) judged against one baseline run: the drift between whole runs is not "
+            "counted; keep a history (edge-bench baseline accept --history) to count it"
+        )
+    drifts = [c.between_runs for c in comparisons if c.between_runs is not None]
+    if drifts:
+        lines.append(
+            f"drift between baseline runs beyond their rounds: {min(drifts):.1%} to {max(drifts):.1%} (log sd)"
         )
     return "\n".join(lines)
 

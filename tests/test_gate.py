@@ -30,9 +30,21 @@ def bimodal(rng, center, n):
     return [center * (2.0 if rng.random() < 0.3 else 1.0) * math.exp(rng.gauss(0, 0.03)) for _ in range(n)]
 
 
-def run(seed, center=10.0, rounds=5, between=0.02, shape=ar1, variant="v", sha="a" * 64, runtime_version="2.3.0"):
-    """A record of `rounds` processes, each landing `between` (log sd) away from `center`."""
+def run(
+    seed,
+    center=10.0,
+    rounds=5,
+    between=0.02,
+    shape=ar1,
+    variant="v",
+    sha="a" * 64,
+    runtime_version="2.3.0",
+    drift=0.0,
+):
+    """A record of `rounds` processes, each landing `between` (log sd) away from the run's own center:
+    `center`, moved by `drift` (log sd) for the whole run, as the machine's state moves between runs."""
     rng = random.Random(seed)
+    center *= math.exp(rng.gauss(0, drift))
     made = []
     for i in range(rounds):
         level = center * math.exp(rng.gauss(0, between))
@@ -81,6 +93,31 @@ def test_a_ten_percent_slowdown_is_caught(shape, power):
         for c in compare([run(2 * k, shape=shape)], [run(2 * k + 1, center=11.0, shape=shape)])
     )
     assert caught >= power
+
+
+def test_drift_between_runs_cries_wolf_against_one_run_but_not_against_a_history():
+    # Whole runs move by 5 % (log sd) while their rounds agree to 2 %: one baseline run cannot know it.
+    against_one = sum(
+        c.regressed for k in range(100) for c in compare([run(10 * k, drift=0.05)], [run(10 * k + 9, drift=0.05)])
+    )
+    assert against_one >= 20
+    against_history = [
+        c
+        for k in range(100)
+        for c in compare([run(10 * k + j, drift=0.05) for j in range(5)], [run(10 * k + 9, drift=0.05)])
+    ]
+    assert sum(c.regressed for c in against_history) <= 5
+    assert all(c.baseline_runs == 5 and c.between_runs is not None for c in against_history)
+    [c] = compare([run(1000 + j, drift=0.05) for j in range(20)], [run(999, drift=0.05)])
+    assert 0.025 <= c.between_runs <= 0.08  # the drift, estimated from the history
+
+
+def test_a_slowdown_beyond_the_drift_is_caught_against_a_history():
+    history = lambda k: [run(10 * k + j, drift=0.03) for j in range(5)]  # noqa: E731
+    caught = sum(
+        c.regressed for k in range(100) for c in compare(history(k), [run(10 * k + 9, center=12.5, drift=0.03)])
+    )
+    assert caught >= 95
 
 
 def test_a_single_round_cannot_be_judged_and_is_not_flagged():
