@@ -6,7 +6,7 @@ process) gives one median. A measurement is compared with its baseline by the ra
 round medians, with a t interval on the logarithms:
 - against one baseline run, a Welch interval on the two runs' round medians (`ratio_interval`): it
   knows the spread between processes, not how far a whole run drifts from the next (a machine's state
-  minutes later), and says so in its note;
+  minutes later), and `format_comparisons` says so;
 - against a history of two or more runs, a random-effects interval (`history_interval`): the spread
   between the runs beyond what their rounds explain is estimated from the history and counted on both
   sides, since the new run, too, lands that far from the typical run.
