@@ -161,9 +161,9 @@ def shared_outputs(tmp_path_factory):
 
 def test_shared_relus_and_average_pools_run_in_int8_on_litert(shared_outputs):
     import numpy as np
-    from ai_edge_litert.interpreter import Interpreter
 
     from edge_bench.artifacts.delegation import tflite_delegation
+    from edge_bench.device.runtimes import ADAPTERS
 
     model, example, path, _ = shared_outputs
     summary = int8_summary(tflite_deployed(path), "litert")
@@ -174,14 +174,12 @@ def test_shared_relus_and_average_pools_run_in_int8_on_litert(shared_outputs):
     assert "AVERAGE_POOL_2D" not in delegation["op_histogram"] and delegation["op_histogram"]["DEPTHWISE_CONV_2D"] == 2
     assert set(delegation["non_delegated_ops"]) <= {"RELU"}, delegation
     # The rewrites keep the values: the INT8 model's output follows the float one.
-    interpreter = Interpreter(model_path=str(path))
-    interpreter.allocate_tensors()
-    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
-    scale, zero = inp["quantization"]
-    interpreter.set_tensor(inp["index"], np.clip(np.round(example.numpy() / scale + zero), -128, 127).astype(np.int8))
-    interpreter.invoke()
-    scale, zero = out["quantization"]
-    got = (interpreter.get_tensor(out["index"]).astype(np.float32) - zero) * scale
+    adapter = ADAPTERS["litert"](1)  # quantizes the input and dequantizes the output, as a measurement does
+    adapter.load(str(path))
+    adapter.prepare(np.random.default_rng(0))
+    adapter.set_inputs([example.numpy()])
+    adapter.run()
+    got = np.asarray(adapter.outputs()[0])
     with torch.no_grad():
         expected = model(example).numpy()
     assert got.shape == expected.shape

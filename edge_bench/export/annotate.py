@@ -247,8 +247,9 @@ def average_pools_as_depthwise_convolutions(model: GraphModule) -> GraphModule:
             if not include_pad and any(padding):
                 ones = torch.ones(1, 1, *size)
                 counted = torch.nn.functional.avg_pool2d(ones, kernel, stride, padding, count_include_pad=True)
-                correction = _constant(model, f"_pool_count_{node.name}", 1.0 / counted, mode)  # window / valid
-                scale = _exact_scale(1.0 / counted)
+                window_over_valid = 1.0 / counted
+                correction = _constant(model, f"_pool_count_{node.name}", window_over_valid, mode)
+                scale = _exact_scale(window_over_valid)
                 if scale is not None:
                     correction.meta[EXACT_SCALE] = scale
                 out = _call(graph, aten.mul.Tensor, out, correction)
