@@ -4,6 +4,7 @@
     python benchmarks/precision.py time     [--recipe smoke] [--repeats 8] [--threads 2]
     python benchmarks/precision.py coverage [--recipe smoke] [--repeats 20] [--threads 2]
     python benchmarks/precision.py gate     [--recipe smoke] [--pairs 10] [--slowdown 0.10] [--history 1] [--threads 2]
+                                            [--alongside [--keep DIR]]
 
 retest    two back-to-back sweeps of the same cached artifacts: the share of measurements whose medians
           agree within +-5 %, how many were flagged as not precise, and the latency-vs-FLOPs R^2 of each.
@@ -18,7 +19,9 @@ coverage  `--repeats` measurements of each artifact with the round protocol: the
 gate      `--pairs` times, an unchanged run of the same artifacts, then one with a busy-wait of `--slowdown`
           of the baseline's median added to every inference, each judged against the last `--history`
           unchanged runs (a rolling baseline, as CI keeps it): the share of unchanged measurements the
-          gate flags (at most 5 %) and the share of slowed ones (at least 95 %).
+          gate flags (at most 5 %) and the share of slowed ones (at least 95 %). With `--alongside`, every
+          run also measures a first run's artifacts alongside its own (`edge-bench run --alongside`), the
+          slowdown on its own side only, and is judged side by side against them.
 
 Every run goes through edge-bench's own Runner on the local host target, with the machine's load
 average printed before and after; the host is shared, so say what the load was when quoting a figure.
@@ -27,6 +30,7 @@ average printed before and after; the host is shared, so say what the load was w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import statistics
@@ -69,17 +73,32 @@ def target(threads: int, **measure):
     return dataclasses.replace(host, threads=threads, measure=dataclasses.replace(MeasureConfig(), **measure))
 
 
-def sweep(recipe_name: str, tgt, out: Path, busy_ms: dict | None = None):
-    """One run of the recipe on the host target; busy_ms (variant, runtime) -> ms injects a slowdown."""
+def sweep(recipe_name: str, tgt, out: Path, busy_ms: dict | None = None, alongside: list | None = None):
+    """One run of the recipe on the host target; busy_ms (variant, runtime) -> ms injects a slowdown into the
+    run's own artifacts; with `alongside` (a baseline's records) also returns the twins' records."""
     recipe = load_recipe(recipe_name)
-    extra = (lambda job: {"busy_wait_ms": busy_ms.get((job.variant.name, job.runtime), 0.0)}) if busy_ms else None
+    extra = (
+        (lambda job: {"busy_wait_ms": 0.0 if job.side else busy_ms.get((job.variant.name, job.runtime), 0.0)})
+        if busy_ms
+        else None
+    )
     store = ResultStore(out)
+    twins = ResultStore(out / "alongside") if alongside else None
     store.lock("benchmarks/precision.py")
     try:
-        runner_module.Runner(recipe, expand(recipe), list(recipe.runtimes), [tgt], store, spec_extra=extra).run()
+        runner_module.Runner(
+            recipe,
+            expand(recipe),
+            list(recipe.runtimes),
+            [tgt],
+            store,
+            spec_extra=extra,
+            alongside=alongside or (),
+            alongside_store=twins,
+        ).run()
     finally:
         store.unlock()
-    return store.records()
+    return (store.records(), twins.records()) if twins else store.records()
 
 
 def fit_r2(records) -> dict[str, float]:
@@ -195,6 +214,8 @@ def cmd_coverage(args) -> None:
 def cmd_gate(args) -> None:
     """Each unchanged run and each slowed run judged against the baseline: the run before (`--history 1`)
     or the last `--history` unchanged runs, kept as a rolling history the way CI keeps its baselines."""
+    if args.alongside:
+        return gate_alongside(args)
     tgt = target(args.threads)
     false_alarms = caught = compared = slowed = 0
     with tempfile.TemporaryDirectory(prefix="gate-") as tmp:
@@ -225,6 +246,38 @@ def cmd_gate(args) -> None:
     )
 
 
+def gate_alongside(args) -> None:
+    """Each unchanged run and each slowed run measures a first run's artifacts alongside its own and is
+    judged side by side against them (rounds paired in time)."""
+    tgt = target(args.threads)
+    false_alarms = caught = compared = slowed = holding = 0
+    keep = contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="gate-")
+    with keep as tmp:
+        print(f"load before: {loadavg()}; baseline: a first run's artifacts, measured alongside every run")
+        first = sweep(args.recipe, tgt, Path(tmp) / "first")
+        busy = {(r.variant["name"], r.runtime): args.slowdown * r.latency.median for r in first if r.ok}
+        for k in range(args.pairs):
+            same, same_twins = sweep(args.recipe, tgt, Path(tmp) / f"same{k}", alongside=first)
+            slow, slow_twins = sweep(args.recipe, tgt, Path(tmp) / f"slow{k}", busy_ms=busy, alongside=first)
+            no_change, slower = compare(same_twins, same), compare(slow_twins, slow)
+            holding += sum(c.low is not None and c.high is not None and c.low <= 1 <= c.high for c in no_change)
+            false_alarms += sum(c.regressed for c in no_change)
+            compared += len(no_change)
+            caught += sum(c.regressed for c in slower)
+            slowed += len(slower)
+            ratios = " ".join(f"{c.ratio:.3f}" for c in no_change + slower if c.ratio)
+            print(
+                f"pair {k + 1}: flagged {sum(c.regressed for c in no_change)} of {len(no_change)} unchanged, "
+                f"{sum(c.regressed for c in slower)} of {len(slower)} slowed by {args.slowdown:.0%}; "
+                f"pairs of rounds {sorted({c.pairs for c in no_change + slower})}; ratios {ratios}; load {loadavg()}"
+            )
+    print(
+        f"\nfalse alarms: {false_alarms} of {compared} ({false_alarms / compared:.1%}); "
+        f"caught: {caught} of {slowed} ({caught / slowed:.1%}); "
+        f"intervals of unchanged measurements holding 1: {holding} of {compared} ({holding / compared:.1%})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -238,6 +291,8 @@ def main() -> None:
         p.add_argument("--precision", type=float, default=0.02)
         p.add_argument("--adaptive-repeats", type=int, default=6)
         p.add_argument("--history", type=int, default=1, help="gate: baseline runs judged against (a rolling history)")
+        p.add_argument("--alongside", action="store_true", help="gate: the baseline measured alongside every run")
+        p.add_argument("--keep", help="gate --alongside: keep every run's results in this folder")
     args = parser.parse_args()
     {"retest": cmd_retest, "time": cmd_time, "coverage": cmd_coverage, "gate": cmd_gate}[args.command](args)
 

@@ -144,15 +144,18 @@ def cmd_run(args) -> int:
         raise InputError(f"--max-images {args.max_images}: give a positive number of images")
     _finite("--budget", args.budget, 0, None, "a finite number of points >= 0")
     out = Path(args.out) if args.out else Path("reports") / f"{recipe.name}-{'+'.join(t.name for t in targets)}"
+    alongside, alongside_store = _alongside(args, out)
     store = ResultStore(out)
     store.lock(" ".join(["edge-bench", *sys.argv[1:]]) if sys.argv else "run")  # exit 2 when another run holds it
     keep_log_in(out)
     try:
-        if (out / RESULTS_FILE).exists() and not args.resume:
-            raise InputError(
-                f"--out {out}: already holds {RESULTS_FILE}; add --resume to continue it, or choose a new --out"
-            )
-        for message in store.repair():
+        for directory in (out, *([alongside_store.directory] if alongside_store else [])):
+            if (directory / RESULTS_FILE).exists() and not args.resume:
+                raise InputError(
+                    f"--out {out}: {directory} already holds {RESULTS_FILE}; add --resume to continue it, or choose "
+                    "a new --out"
+                )
+        for message in [*store.repair(), *(alongside_store.repair() if alongside_store else [])]:
             print(f"edge-bench: {message}", file=sys.stderr)
         from .accuracy.evaluator import Evaluator
         from .export.cache import cache_root
@@ -177,6 +180,8 @@ def cmd_run(args) -> int:
             builder=builder,
             progress=_progress(),
             evaluator=evaluator,
+            alongside=alongside,
+            alongside_store=alongside_store,
         )
         write_provenance(out, runner, argv=sys.argv)
         try:
@@ -207,7 +212,30 @@ def cmd_run(args) -> int:
     for failure in summary.failures:
         print(f"  failed: {failure}")
     print(f"report: {report} and {report.with_suffix('.html')}")
+    if alongside_store is not None:
+        print(
+            f"measured alongside: {summary.alongside} of the baseline's artifacts, in {alongside_store.directory}; judge "
+            f"them side by side with `edge-bench compare {alongside_store.directory} {out}`"
+        )
     return EXIT_SOME_FAILED if summary.failed else EXIT_OK
+
+
+def _alongside(args, out: Path):
+    """--alongside: the baseline's records (the newest run of a history) and where its twins' records go."""
+    if not args.alongside:
+        return [], None
+    from .alongside import ALONGSIDE_DIR
+    from .gate import load_baseline
+    from .results import ResultStore
+
+    path = Path(args.alongside)
+    try:
+        baseline, _ = load_baseline(path, 1)
+    except InputError as e:
+        raise InputError(f"--alongside {e}") from None
+    if not any(r.ok for r in baseline):
+        raise InputError(f"--alongside {path}: holds no ok measurement whose artifact could be measured alongside")
+    return baseline, ResultStore(out / ALONGSIDE_DIR)
 
 
 def cmd_report(args) -> int:
@@ -347,6 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--prebuilt",
         action="store_true",
         help="measure the artifacts another machine built into the cache; convert nothing (no torch needed)",
+    )
+    p.add_argument(
+        "--alongside",
+        metavar="BASELINE",
+        help="also measure the artifacts of this baseline (a results directory or a history's newest run) in the "
+        "same rounds, into OUT/alongside, for `edge-bench compare OUT/alongside OUT` side by side",
     )
     p.set_defaults(func=cmd_run)
 

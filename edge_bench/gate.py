@@ -10,6 +10,12 @@ round medians, with a t interval on the logarithms:
 - against a history of two or more runs, a random-effects interval (`history_interval`): the spread
   between the runs beyond what their rounds explain is estimated from the history and counted on both
   sides, since the new run, too, lands that far from the typical run.
+- measured side by side (`edge-bench run --alongside`: the baseline's artifact in the same passes), a
+  paired interval (`paired_interval`): each of the run's rounds with the baseline round taken
+  beside it, seconds apart on the same machine, so the drift of the machine's speed, which moves both,
+  cancels. A round now and then lands in a slow spell of its own (1.5x, measured); the interval is the
+  sign test's, order statistics of the pairs' ratios, so a pair or two in such a spell cannot drag it
+  the way they drag a mean.
 A measurement regressed when the whole interval lies above 1 (slower for sure) and the ratio is above
 1 + min_change (slower by enough to matter).
 
@@ -50,6 +56,7 @@ class Comparison:
     different_artifacts: bool = False
     note: str | None = None
     between_runs: float | None = None  # log sd of whole runs beyond their rounds, from a history of >= 2 runs
+    pairs: int | None = None  # measured side by side: the pairs of rounds the interval stands on
 
     @property
     def change(self) -> float | None:
@@ -102,6 +109,61 @@ def history_interval(
     return math.exp(diff), math.exp(diff - reach), math.exp(diff + reach), math.sqrt(tau2)
 
 
+def pairs_needed(confidence: float) -> int:
+    """The fewest pairs whose sign-test interval reaches `confidence` (6 at 95 %): below that, even the
+    range of the pairs covers less."""
+    return math.ceil(math.log2(2 / (1 - confidence)) - 1e-9)
+
+
+PAIRS_WANTED = 10  # at 95 % the sign interval then leaves out two pairs at each end: a spell or two decides nothing
+
+
+def pairs_wanted(confidence: float) -> int:
+    """The pairs of rounds a job and its twin take at least (their target's rounds_max permitting)."""
+    return max(PAIRS_WANTED, pairs_needed(confidence))
+
+
+def paired_interval(pairs: list[tuple[float, float]], confidence: float) -> tuple[float, float, float] | None:
+    """(ratio, low, high) from (baseline, current) round medians taken side by side: the median of the
+    pairs' ratios and its distribution-free interval (the sign test's: the k-th smallest and largest ratio,
+    k from the binomial distribution); None with fewer pairs than `pairs_needed`."""
+    from scipy.stats import binom
+
+    ratios = sorted(current / base for base, current in pairs if base > 0 and current > 0)
+    n = len(ratios)
+    if n < pairs_needed(confidence):
+        return None
+    cut = max(k for k in range(1, n // 2 + 1) if binom.cdf(k - 1, n, 0.5) <= (1 - confidence) / 2)
+    return statistics.median(ratios), ratios[cut - 1], ratios[n - cut]
+
+
+def side_by_side(baseline: Record, current: Record) -> list[tuple[float, float]]:
+    """The kept rounds of two measurements of one run, paired in time: each pair two neighbours on the
+    run's clock, one of each side (the runner alternates which goes first, so neighbours are seconds apart)."""
+    if baseline.latency is None or current.latency is None or not _same_run(baseline, current):
+        return []
+    timeline = sorted(
+        (r.started, side, r.median)
+        for side, latency in ((0, baseline.latency), (1, current.latency))
+        for r in latency.rounds
+        if r.kept and r.started is not None and r.median
+    )
+    pairs, i = [], 0
+    while i + 1 < len(timeline):
+        (_, side, median), (_, next_side, next_median) = timeline[i], timeline[i + 1]
+        if side != next_side:
+            pairs.append((median, next_median) if side == 0 else (next_median, median))
+            i += 2
+        else:
+            i += 1
+    return pairs
+
+
+def _same_run(a: Record, b: Record) -> bool:
+    """Measured in one run: a baseline's artifact measured alongside the run's own."""
+    return a.run_id is not None and a.run_id == b.run_id
+
+
 def _same(a: Identity, b: Identity) -> bool:
     return not a.differences(b)
 
@@ -127,7 +189,8 @@ def compare(
     for key in sorted(history.keys() & latest.keys()):
         now = latest[key]
         assert now.latency is not None  # kept above: ok records with a latency
-        same = [r for r in history[key] if _same(now.identity, r.identity)]
+        beside = [r for r in history[key] if _same_run(r, now)]  # measured alongside: other artifacts by design
+        same = beside or [r for r in history[key] if _same(now.identity, r.identity)]
         different = not same
         if different and not allow_different_artifacts:
             continue
@@ -139,12 +202,22 @@ def compare(
             if base_medians
             else statistics.median(r.latency.median for r in runs if r.latency)
         )
-        across_runs = history_interval([_medians(r) for r in runs], now_medians, confidence)
-        interval = across_runs[:3] if across_runs else ratio_interval(base_medians, now_medians, confidence)
+        pairs = side_by_side(beside[-1], now) if beside else []
+        across_runs = None if pairs else history_interval([_medians(r) for r in runs], now_medians, confidence)
+        if pairs:
+            interval = paired_interval(pairs, confidence)
+        elif across_runs:
+            interval = across_runs[:3]
+        else:
+            interval = ratio_interval(base_medians, now_medians, confidence)
         note = None
         if interval is None:
             ratio, low, high = now.latency.median / base_ms, None, None
-            note = "too few rounds to judge (at least 2 on each side)"
+            note = (
+                f"too few pairs of rounds to judge side by side ({len(pairs)}, at least {pairs_needed(confidence)})"
+                if pairs
+                else "too few rounds to judge (at least 2 on each side)"
+            )
             regressed = False
         else:
             ratio, low, high = interval
@@ -164,6 +237,7 @@ def compare(
                 different,
                 note,
                 across_runs[3] if across_runs else None,
+                len(pairs) if pairs else None,
             )
         )
     return out
@@ -182,7 +256,9 @@ def not_compared(baseline: Iterable[Record], current: Iterable[Record], allow_di
             out.append(f"{name}: failed ({r.error})")
         elif r.key not in history:
             out.append(f"{name}: not in the baseline")
-        elif not allow_different_artifacts and not any(_same(r.identity, b.identity) for b in history[r.key]):
+        elif not allow_different_artifacts and not any(
+            _same(r.identity, b.identity) or _same_run(b, r) for b in history[r.key]
+        ):
             changes = r.identity.differences(history[r.key][-1].identity)
             out.append(
                 f"{name}: not the same measurement ({'; '.join(changes)}); --allow-different-artifacts "
@@ -207,11 +283,17 @@ def format_comparisons(comparisons: list[Comparison], confidence: float) -> str:
             f"{variant:40s} {runtime:10s} {target:12s} {c.baseline_ms:9.3f} {c.current_ms:9.3f} "
             f"{change} {interval:>17s}  {verdict}"
         )
-    single = [c for c in comparisons if c.low is not None and c.between_runs is None]
+    single = [c for c in comparisons if c.low is not None and c.between_runs is None and c.pairs is None]
     if single:
         lines.append(
             f"{len(single)} measurement(s) judged against one baseline run: the drift between whole runs is not "
             "counted; keep a history (edge-bench baseline accept --history) to count it"
+        )
+    paired = [c for c in comparisons if c.pairs is not None and c.low is not None]
+    if paired:
+        lines.append(
+            f"{len(paired)} measurement(s) judged side by side ({min(c.pairs or 0 for c in paired)} or more pairs of "
+            "rounds taken seconds apart): the machine's drift cancels; both sides ran on this run's runtime"
         )
     drifts = [c.between_runs for c in comparisons if c.between_runs is not None]
     if drifts:

@@ -137,13 +137,19 @@ def summarize(rounds: list[Round], rule: StopRule) -> Latency | None:
     )
 
 
-def wants_another_round(rounds: list[Round], rule: StopRule) -> bool:
-    """Whether the measurement should get one more round (it stops at the target, or out of rounds or time)."""
+def out_of_rounds(rounds: list[Round], rule: StopRule) -> bool:
+    """Whether the measurement has used its rounds (retakes included) or its device time."""
     kept = [r for r in rounds if r.kept]
     if len(rounds) >= rule.rounds_max + rule.retakes or len(kept) >= rule.rounds_max:
+        return True
+    return sum(r.seconds or 0.0 for r in rounds) >= rule.max_seconds
+
+
+def wants_another_round(rounds: list[Round], rule: StopRule) -> bool:
+    """Whether the measurement should get one more round (it stops at the target, or out of rounds or time)."""
+    if out_of_rounds(rounds, rule):
         return False
-    if sum(r.seconds or 0.0 for r in rounds) >= rule.max_seconds:
-        return False
+    kept = [r for r in rounds if r.kept]
     if len(kept) < rule.rounds_min:
         return True
     latency = summarize(rounds, rule)

@@ -31,7 +31,15 @@ class Measurement:
     done: bool = False
     notes: list[str] = field(default_factory=list)
 
-    def add(self, result: dict[str, Any], seconds: float, run_id: str, disturbed_cpu: float, keep_any: bool) -> None:
+    def add(
+        self,
+        result: dict[str, Any],
+        seconds: float,
+        run_id: str,
+        disturbed_cpu: float,
+        keep_any: bool,
+        started: float | None = None,
+    ) -> None:
         """One ok round. It is left out (and retaken) when taken under load or while throttling changed,
         unless the retakes are used up (`keep_any`): then it is kept and marked."""
         from .device.thermal import throttle_changed
@@ -60,6 +68,7 @@ class Measurement:
                 summary=None
                 if samples
                 else {k: latency.get(k) for k in ("mean", "p90", "p99", "std", "min", "max", "n")},
+                started=started,
             )
         )
         self.results.append(result)

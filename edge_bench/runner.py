@@ -7,6 +7,10 @@ every job still uncertain, and so on, so slow drift (heat, background load) spre
 instead of landing on one. A job stops when its median is known to the target precision (or runs out
 of rounds or device time, and is flagged). Every round is appended to rounds.jsonl as it is taken; a
 job's record is appended to results.jsonl when it is done, and only then does the job count as done.
+
+With a baseline to measure alongside (`alongside.py`), each job has a twin with the baseline's artifact,
+measured in the same passes (the rotation alternates which goes first) and recorded in a results
+directory of its own, so the run's results hold only its own artifacts.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
+from .alongside import ALONGSIDE, alongside_jobs
 from .build import BuildOutcome, Builder, one_line
 from .config import Recipe, Target
 from .errors import InputError
-from .precision import StopRule, wants_another_round
+from .gate import pairs_wanted
+from .precision import StopRule, out_of_rounds, wants_another_round
 from .progress import NoProgress, Progress
 from .recipes import Variant
 from .results import ArtifactRef, Identity, Record, ResultStore, ResultWriteError, RoundLine, new_run_id
@@ -33,20 +39,24 @@ class RunSummary:
     failed: int = 0
     skipped: int = 0
     imprecise: int = 0
+    alongside: int = 0  # ok measurements of a baseline's artifacts, measured alongside (not in ok)
     failures: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # one line each: why something is re-measured, repairs
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def count(self, record: Record) -> None:
+    def count(self, record: Record, side: str = "") -> None:
         with self.lock:
-            if record.ok:
+            if record.ok and side:
+                self.alongside += 1
+            elif record.ok:
                 self.ok += 1
                 precision = record.latency.precision if record.latency else None
                 self.imprecise += bool(precision and not precision.reached)
             else:
                 self.failed += 1
                 self.failures.append(
-                    f"{record.variant.get('name')} {record.runtime} on {record.target}: {record.error}"
+                    f"{record.variant.get('name')} {record.runtime} on {record.target}"
+                    f"{' (the baseline artifact measured alongside)' if side else ''}: {record.error}"
                 )
 
     def notice(self, text: str) -> None:
@@ -65,6 +75,7 @@ class Job:
     build: BuildOutcome
     accuracy: dict[str, Any] | None = None  # fidelity to FP32 and, with a dataset, accuracy (on the host)
     cortex_m: dict[str, dict[str, Any]] | None = None  # per Cortex-M core of the mcu targets: the CMSIS-NN program
+    side: str = ""  # "": the run's own artifact; alongside.ALONGSIDE: a baseline's, measured in the same rounds
 
     def key(self, recipe: str, target: str) -> tuple[str, str, str, str]:
         return (recipe, self.variant.name, self.runtime, target)
@@ -156,6 +167,9 @@ def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> Record
 
 # ---------------------------------------------------------------- the runner
 
+T = TypeVar("T")
+Sided = list[tuple[str, T]]  # records or rounds of an earlier run, with the side (Job.side) they belong to
+
 
 class Runner:
     def __init__(
@@ -170,6 +184,8 @@ class Runner:
         progress: Progress | None = None,
         evaluator=None,
         spec_extra: Callable[[Job], dict[str, Any]] | None = None,
+        alongside: Sequence[Record] = (),
+        alongside_store: ResultStore | None = None,
     ):
         self.recipe = recipe
         self.variants = list(variants)
@@ -181,24 +197,28 @@ class Runner:
         self.progress = progress or NoProgress()
         self.evaluator = evaluator  # edge_bench.accuracy.evaluator.Evaluator, or None to skip fidelity/accuracy
         self.spec_extra = spec_extra  # per job, keys added to the agent's spec (a benchmark's injected slowdown)
+        self.alongside = list(alongside)  # a baseline's records: their artifacts are measured alongside
+        self.stores = {"": store}
+        if alongside_store is not None:
+            self.stores[ALONGSIDE] = alongside_store
         self.run_id = new_run_id()
         self.summary = RunSummary()
         self._write_lock = threading.Lock()
         self._stop = threading.Event()  # set when results can no longer be written: every target stops
         self._fatal: ResultWriteError | None = None
-        self._finished: set[tuple[str, str, str, str]] = set()  # keys whose record is written
+        self._finished: set[tuple[str, tuple[str, str, str, str]]] = set()  # (side, key) whose record is written
         self.devices: dict[str, dict[str, Any]] = {}  # per target: what the device said about itself
 
     # ------------------------------------------------------------ writing
 
-    def _append(self, record: Record) -> None:
+    def _append(self, record: Record, side: str) -> None:
         with self._write_lock:
-            self.store.append(record)
-        self.summary.count(record)
+            self.stores[side].append(record)
+        self.summary.count(record, side)
 
-    def _append_round(self, line: RoundLine) -> None:
+    def _append_round(self, line: RoundLine, side: str) -> None:
         with self._write_lock:
-            self.store.append_round(line)
+            self.stores[side].append_round(line)
 
     # ------------------------------------------------------------ build
 
@@ -230,14 +250,19 @@ class Runner:
                         variant, runtime, outcome.artifact, lambda: self.builder.model(variant, memo)
                     )
                 jobs.append(Job(variant, runtime, analytic, analytic_error, outcome, accuracy, cortex_m))
+        if ALONGSIDE in self.stores:
+            twins, notices = alongside_jobs(jobs, self.alongside, self.builder.cache)
+            for notice in notices:
+                self.summary.notice(notice)
+            jobs += twins
         return jobs
 
     # ------------------------------------------------------------ measure
 
     def run(self) -> RunSummary:
         jobs = self.build_jobs()
-        previous = self.store.records() if self.resume else []
-        rounds = self.store.rounds() if self.resume else []
+        previous = [(side, r) for side, store in self.stores.items() for r in store.records()] if self.resume else []
+        rounds = [(side, r) for side, store in self.stores.items() for r in store.rounds()] if self.resume else []
         workers = [
             threading.Thread(target=self._measure_target, args=(t, jobs, previous, rounds), name=t.name)
             for t in self.targets
@@ -251,12 +276,15 @@ class Runner:
             raise self._fatal
         return self.summary
 
-    def _measure_target(self, target: Target, jobs: list[Job], previous: list[Record], rounds: list[RoundLine]) -> None:
+    def _measure_target(
+        self, target: Target, jobs: list[Job], previous: Sided[Record], rounds: Sided[RoundLine]
+    ) -> None:
         try:
             if target.kind == "mcu":
-                todo = self._not_done(target, jobs, previous, lambda job: self._mcu_identity(job, target))
+                own = [job for job in jobs if not job.side]  # a program size is not a timing to pair
+                todo = self._not_done(target, own, previous, lambda job: self._mcu_identity(job, target))
                 for job in todo:
-                    self._append(self._check_mcu(target, job))
+                    self._append(self._check_mcu(target, job), job.side)
                 return
             self._measure_remote(target, jobs, previous, rounds)
         except ResultWriteError as e:
@@ -264,14 +292,14 @@ class Runner:
             self._stop.set()
 
     def _not_done(
-        self, target: Target, jobs: list[Job], previous: list[Record], identity: Callable[[Job], Identity]
+        self, target: Target, jobs: list[Job], previous: Sided[Record], identity: Callable[[Job], Identity]
     ) -> list[Job]:
         """The jobs to measure: with --resume, those without an ok record of the same identity (saying why
         one is measured again)."""
-        latest = {r.key: r for r in previous if r.ok}
+        latest = {(side, r.key): r for side, r in previous if r.ok}
         todo = []
         for job in jobs:
-            before = latest.get(job.key(self.recipe.name, target.name))
+            before = latest.get((job.side, job.key(self.recipe.name, target.name)))
             if before is None:
                 todo.append(job)
                 continue
@@ -313,7 +341,9 @@ class Runner:
             None,
         )
 
-    def _measure_remote(self, target: Target, jobs: list[Job], previous: list[Record], rounds: list[RoundLine]) -> None:
+    def _measure_remote(
+        self, target: Target, jobs: list[Job], previous: Sided[Record], rounds: Sided[RoundLine]
+    ) -> None:
         """Measure the target's jobs over a session; a session lost mid-sweep fails the round in flight and a
         fresh one takes the rest; when none opens, the loss is the reason the rest fail."""
         from .transport import TransportError, open_transport
@@ -373,28 +403,28 @@ class Runner:
                 self._complete(m, target, stop_rule(target))
 
     def _unfinished(
-        self, target: Target, jobs: list[Job], measurements: list[Measurement] | None, previous: list[Record]
+        self, target: Target, jobs: list[Job], measurements: list[Measurement] | None, previous: Sided[Record]
     ) -> list[Job]:
         """The jobs still owed a record; before the device answered, all but those a resumed run has ok already."""
         if measurements is None:
-            done = {r.key for r in previous if r.ok}
-            pending = [j for j in jobs if j.key(self.recipe.name, target.name) not in done]
+            done = {(side, r.key) for side, r in previous if r.ok}
+            pending = [j for j in jobs if (j.side, j.key(self.recipe.name, target.name)) not in done]
         else:
             pending = [m.job for m in measurements]
         return [j for j in pending if not self._recorded(j, target)]
 
     def _recorded(self, job: Job, target: Target) -> bool:
-        return job.key(self.recipe.name, target.name) in self._finished
+        return (job.side, job.key(self.recipe.name, target.name)) in self._finished
 
-    def _finish(self, record: Record) -> None:
-        self._append(record)  # written first: only then does the job count as done
-        self._finished.add(record.key)
+    def _finish(self, record: Record, side: str) -> None:
+        self._append(record, side)  # written first: only then does the job count as done
+        self._finished.add((side, record.key))
 
     def _fail_all(self, target: Target, jobs: list[Job], reason: str) -> None:
         for job in jobs:
             record = base_record(self.run_id, self.recipe, job, target)
             record.error = reason
-            self._finish(record)
+            self._finish(record, job.side)
 
     def _device_info(self, session, target: Target, agent: str | None) -> dict[str, Any]:
         """What the device says about itself (runtime versions for the identity, cores for the threads check)."""
@@ -406,7 +436,7 @@ class Runner:
         return info if "env" in info else {}
 
     def _measurements(
-        self, target: Target, jobs: list[Job], device: dict[str, Any], earlier: list[RoundLine]
+        self, target: Target, jobs: list[Job], device: dict[str, Any], earlier: Sided[RoundLine]
     ) -> list[Measurement]:
         """A measurement per job, with the rounds an interrupted run already took of that very measurement."""
         measurements = []
@@ -414,9 +444,14 @@ class Runner:
             identity = self._identity(job, target, device)
             m = Measurement(job, identity)
             key = list(job.key(self.recipe.name, target.name))
-            for line in earlier:
-                if line.key == key and line.identity == _identity_json(identity) and line.result.get("status") == "ok":
-                    m.add(line.result, line.seconds, line.run_id, target.measure.disturbed_cpu, keep_any=False)
+            for side, line in earlier:
+                if (
+                    side == job.side
+                    and line.key == key
+                    and line.identity == _identity_json(identity)
+                    and line.result.get("status") == "ok"
+                ):
+                    m.add(line.result, line.seconds, line.run_id, target.measure.disturbed_cpu, False, line.started)
             if m.rounds:
                 self.summary.notice(
                     f"{job.variant.name} {job.runtime} on {target.name}: {len(m.rounds)} round(s) "
@@ -435,15 +470,30 @@ class Runner:
                 m.error = m.job.build.error
                 self._complete(m, target, rule)
         pushed: dict[str, str] = {}
+        partner = _partners(measurements)
+
+        def wants(m: Measurement) -> bool:
+            if m.done or m.error is not None:
+                return False
+            if not m.rounds or wants_another_round(m.rounds, rule):
+                return True
+            other = partner.get(id(m))
+            if other is None or other.done or other.error is not None or out_of_rounds(m.rounds, rule):
+                return False
+            # A job and its twin take their rounds together, so that every round has a partner beside it,
+            # and at least as many as the gate's paired interval wants.
+            enough = sum(r.kept for r in m.rounds) >= pairs_wanted(rule.confidence)
+            return not enough or not other.rounds or wants_another_round(other.rounds, rule)
+
         pass_number = 0
         while not self._stop.is_set():
-            active = [m for m in measurements if not m.done and (not m.rounds or wants_another_round(m.rounds, rule))]
+            active = [m for m in measurements if wants(m)]
             for m in measurements:
                 if not m.done and m not in active:
                     self._complete(m, target, rule)
             if not active:
                 return
-            order = active[pass_number % len(active) :] + active[: pass_number % len(active)]
+            order = _pass_order(active, pass_number)
             for n, m in enumerate(order, 1):
                 if self._stop.is_set():
                     return
@@ -465,13 +515,13 @@ class Runner:
                     raise
                 except Exception as e:  # noqa: BLE001 - a defect fails this job only; the sweep goes on
                     m.error = f"measurement on {target.name} failed: {one_line(e)}"
-                if m.error is not None or not wants_another_round(m.rounds, rule):
+                if not wants(m):
                     self._complete(m, target, rule)  # recorded as soon as it is known
             pass_number += 1
 
     def _complete(self, m: Measurement, target: Target, rule: StopRule) -> None:
         m.done = True
-        self._finish(m.record(base_record(self.run_id, self.recipe, m.job, target), rule))
+        self._finish(m.record(base_record(self.run_id, self.recipe, m.job, target), rule), m.job.side)
 
     def _one_round(
         self, session, target: Target, agent: str | None, m: Measurement, rule: StopRule, pushed: dict[str, str]
@@ -482,7 +532,7 @@ class Runner:
         spec = measurement_spec(target, pushed[artifact.sha256], m.job.runtime, with_energy=not m.rounds)
         if self.spec_extra is not None:
             spec.update(self.spec_extra(m.job))
-        started = time.monotonic()
+        started, began = time.monotonic(), time.time()
         if agent is None:  # a phone without Python: LiteRT's and ExecuTorch's own benchmark binaries
             from .android.measure import measure_native
 
@@ -500,14 +550,16 @@ class Runner:
                 len(m.rounds),
                 round(seconds, 3),
                 result,
-            )
+                round(began, 3),
+            ),
+            m.job.side,
         )
         if result.get("status") != "ok":
             m.error = result.get("error") or "the measurement failed without a reason"
             m.results.append(result)
             return
         left_out = sum(not r.kept for r in m.rounds)
-        m.add(result, seconds, self.run_id, target.measure.disturbed_cpu, keep_any=left_out >= rule.retakes)
+        m.add(result, seconds, self.run_id, target.measure.disturbed_cpu, left_out >= rule.retakes, round(began, 3))
 
     # ------------------------------------------------------------ microcontrollers
 
@@ -540,6 +592,25 @@ class Runner:
 
         bundle = build_agent_zipapp(self.builder.cache.root / "agent")
         return session.push(bundle, bundle.name)
+
+
+def _partners(measurements: list[Measurement]) -> dict[int, Measurement]:
+    """id of a measurement -> its twin (the same variant and runtime, the other side), where it has one."""
+    by_key: dict[tuple[str, str], list[Measurement]] = {}
+    for m in measurements:
+        by_key.setdefault((m.job.variant.name, m.job.runtime), []).append(m)
+    return {id(a): b for pair in by_key.values() if len(pair) == 2 for a, b in (pair, pair[::-1])}
+
+
+def _pass_order(active: list[Measurement], pass_number: int) -> list[Measurement]:
+    """This pass's order: rotated by one each pass, so no job is always first; a job and its twin measured
+    alongside stay next to each other, the one first that was second the pass before (ABBA)."""
+    units: dict[tuple[str, str], list[Measurement]] = {}
+    for m in active:
+        units.setdefault((m.job.variant.name, m.job.runtime), []).append(m)
+    pairs = list(units.values())
+    shift = pass_number % len(pairs)
+    return [m for unit in pairs[shift:] + pairs[:shift] for m in (unit if pass_number % 2 == 0 else unit[::-1])]
 
 
 def _identity_json(identity: Identity) -> dict[str, Any]:

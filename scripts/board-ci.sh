@@ -6,8 +6,10 @@
 #
 #   build          edge-bench run --target host --recipe R    into a build cache (the GitHub-hosted job)
 #   measure        per board: the build cache's artifacts/, analytic/, evaluation/ copied into the board's
-#                  own cache (download-artifact), doctor, run --prebuilt, the board's baseline history added
-#   report         edge-bench report over every board's results, then compare per board against its history
+#                  own cache (download-artifact), doctor, run --prebuilt (with its last baseline's artifacts
+#                  --alongside, where it has one), the board's baseline history added
+#   report         edge-bench report over every board's results, then the gate per board: side by side
+#                  where a baseline was measured alongside, otherwise against its history
 #   keep-baseline  (with --keep-baseline, as on main) each board's trustworthy records join its baseline history
 #
 # Output in DIR (default reports/board-ci): build-host/, results/results-<board>/, boards/ (the
@@ -46,9 +48,10 @@ for board in "${!TARGETS[@]}"; do
     # The workflow stops a board whose doctor fails; here its findings are shown and the run goes on.
     EDGE_BENCH_CACHE="$CI/$board/cache" "${EB[@]}" doctor --target "${TARGETS[$board]}" || echo "(doctor: exit $?)"
     results="$OUT/results/results-$board"
-    EDGE_BENCH_CACHE="$CI/$board/cache" "${EB[@]}" run --prebuilt --target "${TARGETS[$board]}" --recipe "$RECIPE" \
-        --out "$results" | grep -E "ok, |failed: |report:" || true
     history="$CI/baselines/$RECIPE/$board"
+    alongside=(); if [[ -d "$history" ]]; then alongside=(--alongside "$history"); fi
+    EDGE_BENCH_CACHE="$CI/$board/cache" "${EB[@]}" run --prebuilt --target "${TARGETS[$board]}" --recipe "$RECIPE" \
+        --out "$results" "${alongside[@]}" | grep -E "ok, |failed: |report:|not measured alongside" || true
     if [[ -d "$history" ]]; then cp -r "$history" "$results/baseline-history"; fi
 done
 
@@ -57,7 +60,12 @@ step "report (GitHub-hosted job): the cross-device report"
 step "regression gate per board"
 for dir in "$OUT"/results/results-*/; do
     board="$(basename "$dir")"; board="${board#results-}"
-    if [[ -d "$dir/baseline-history" ]]; then
+    if [[ -d "$dir/alongside" ]]; then
+        echo "-- $board: side by side with its last baseline's artifacts (the gate)"
+        "${EB[@]}" compare "$dir/alongside" "$dir" || status=1
+        echo "-- $board: against its last 3 baselines (drift between runs counted; for information)"
+        "${EB[@]}" compare "$dir/baseline-history" "$dir" --last 3 || echo "(slower than its history)"
+    elif [[ -d "$dir/baseline-history" ]]; then
         echo "-- $board"
         "${EB[@]}" compare "$dir/baseline-history" "$dir" --last 3 || status=1
     else

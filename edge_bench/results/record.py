@@ -51,6 +51,7 @@ class Round:
     run_id: str | None = None  # the run that took it (a resumed measurement keeps earlier runs' rounds)
     note: str | None = None
     summary: dict[str, Any] | None = None  # the tool's own statistics where it gives no raw samples (native tools)
+    started: float | None = None  # host clock (unix seconds) when the round began: pairs rounds taken side by side
 
 
 @dataclass

@@ -43,6 +43,7 @@ class RoundLine:
     index: int
     seconds: float
     result: dict[str, Any]
+    started: float | None = None  # host clock (unix seconds) when the round began
 
 
 class ResultStore:
@@ -114,6 +115,7 @@ class ResultStore:
                 "index": line.index,
                 "seconds": line.seconds,
                 "result": line.result,
+                "started": line.started,
             },
         )
 
@@ -149,6 +151,7 @@ class ResultStore:
                         int(value["index"]),
                         float(value["seconds"]),
                         dict(value["result"]),
+                        float(value["started"]) if value.get("started") is not None else None,
                     )
                 )
             except (ValueError, KeyError, TypeError):
