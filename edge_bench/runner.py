@@ -594,21 +594,23 @@ class Runner:
         return session.push(bundle, bundle.name)
 
 
+def _with_twins(measurements: list[Measurement]) -> list[list[Measurement]]:
+    """The measurements grouped by variant and runtime: a job alone, or a job and its twin, in order."""
+    groups: dict[tuple[str, str], list[Measurement]] = {}
+    for m in measurements:
+        groups.setdefault((m.job.variant.name, m.job.runtime), []).append(m)
+    return list(groups.values())
+
+
 def _partners(measurements: list[Measurement]) -> dict[int, Measurement]:
     """id of a measurement -> its twin (the same variant and runtime, the other side), where it has one."""
-    by_key: dict[tuple[str, str], list[Measurement]] = {}
-    for m in measurements:
-        by_key.setdefault((m.job.variant.name, m.job.runtime), []).append(m)
-    return {id(a): b for pair in by_key.values() if len(pair) == 2 for a, b in (pair, pair[::-1])}
+    return {id(a): b for pair in _with_twins(measurements) if len(pair) == 2 for a, b in (pair, pair[::-1])}
 
 
 def _pass_order(active: list[Measurement], pass_number: int) -> list[Measurement]:
     """This pass's order: rotated by one each pass, so no job is always first; a job and its twin measured
     alongside stay next to each other, the one first that was second the pass before (ABBA)."""
-    units: dict[tuple[str, str], list[Measurement]] = {}
-    for m in active:
-        units.setdefault((m.job.variant.name, m.job.runtime), []).append(m)
-    pairs = list(units.values())
+    pairs = _with_twins(active)
     shift = pass_number % len(pairs)
     return [m for unit in pairs[shift:] + pairs[:shift] for m in (unit if pass_number % 2 == 0 else unit[::-1])]
 
