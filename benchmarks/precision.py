@@ -21,7 +21,8 @@ gate      `--pairs` times, an unchanged run of the same artifacts, then one with
           unchanged runs (a rolling baseline, as CI keeps it): the share of unchanged measurements the
           gate flags (at most 5 %) and the share of slowed ones (at least 95 %). With `--alongside`, every
           run also measures a first run's artifacts alongside its own (`edge-bench run --alongside`), the
-          slowdown on its own side only, and is judged side by side against them.
+          slowdown on its own side only, and is judged side by side against them; it also counts the
+          unchanged measurements whose 95 % interval holds 1 (the paired interval's coverage).
 
 Every run goes through edge-bench's own Runner on the local host target, with the machine's load
 average printed before and after; the host is shared, so say what the load was when quoting a figure.
