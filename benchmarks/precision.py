@@ -4,7 +4,7 @@
     python benchmarks/precision.py time     [--recipe smoke] [--repeats 8] [--threads 2]
     python benchmarks/precision.py coverage [--recipe smoke] [--repeats 20] [--threads 2]
     python benchmarks/precision.py gate     [--recipe smoke] [--pairs 10] [--slowdown 0.10] [--history 1] [--threads 2]
-                                            [--alongside [--keep DIR]]
+                                            [--alongside [--keep DIR] [--rounds-max 10]]
 
 retest    two back-to-back sweeps of the same cached artifacts: the share of measurements whose medians
           agree within +-5 %, how many were flagged as not precise, and the latency-vs-FLOPs R^2 of each.
@@ -250,7 +250,7 @@ def cmd_gate(args) -> None:
 def gate_alongside(args) -> None:
     """Each unchanged run and each slowed run measures a first run's artifacts alongside its own and is
     judged side by side against them (rounds paired in time)."""
-    tgt = target(args.threads)
+    tgt = target(args.threads, rounds_max=args.rounds_max)
     false_alarms = caught = compared = slowed = holding = 0
     keep = contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="gate-")
     with keep as tmp:
@@ -294,6 +294,7 @@ def main() -> None:
         p.add_argument("--history", type=int, default=1, help="gate: baseline runs judged against (a rolling history)")
         p.add_argument("--alongside", action="store_true", help="gate: the baseline measured alongside every run")
         p.add_argument("--keep", help="gate --alongside: keep every run's results in this folder")
+        p.add_argument("--rounds-max", type=int, default=10, help="gate --alongside: the target's rounds_max")
     args = parser.parse_args()
     {"retest": cmd_retest, "time": cmd_time, "coverage": cmd_coverage, "gate": cmd_gate}[args.command](args)
 
