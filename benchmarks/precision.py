@@ -37,6 +37,7 @@ import os
 import statistics
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -212,71 +213,92 @@ def cmd_coverage(args) -> None:
     print(f"coverage: {hits} of {total} ({hits / total:.0%}), 95 % intended")
 
 
+def busy_waits(records, slowdown: float) -> dict:
+    """(variant, runtime) -> the busy-wait that slows each measured artifact by `slowdown` of its median."""
+    return {(r.variant["name"], r.runtime): slowdown * r.latency.median for r in records if r.ok}
+
+
+@dataclass
+class GateTally:
+    """What the gate flagged over the pairs of runs: unchanged measurements and slowed ones."""
+
+    false_alarms: int = 0
+    compared: int = 0
+    caught: int = 0
+    slowed: int = 0
+    holding: int = 0  # unchanged measurements whose interval holds 1
+
+    def add(self, no_change, slower, slowdown: float) -> str:
+        """Count one pair of runs; its line."""
+        self.false_alarms += sum(c.regressed for c in no_change)
+        self.compared += len(no_change)
+        self.caught += sum(c.regressed for c in slower)
+        self.slowed += len(slower)
+        self.holding += sum(c.low is not None and c.high is not None and c.low <= 1 <= c.high for c in no_change)
+        return (
+            f"flagged {sum(c.regressed for c in no_change)} of {len(no_change)} unchanged, "
+            f"{sum(c.regressed for c in slower)} of {len(slower)} slowed by {slowdown:.0%}"
+        )
+
+    def summary(self, coverage: bool) -> str:
+        line = (
+            f"\nfalse alarms: {self.false_alarms} of {self.compared} ({self.false_alarms / self.compared:.1%}); "
+            f"caught: {self.caught} of {self.slowed} ({self.caught / self.slowed:.1%})"
+        )
+        if coverage:
+            line += (
+                f"; intervals of unchanged measurements holding 1: {self.holding} of {self.compared} "
+                f"({self.holding / self.compared:.1%})"
+            )
+        return line
+
+
 def cmd_gate(args) -> None:
     """Each unchanged run and each slowed run judged against the baseline: the run before (`--history 1`)
     or the last `--history` unchanged runs, kept as a rolling history the way CI keeps its baselines."""
     if args.alongside:
         return gate_alongside(args)
     tgt = target(args.threads)
-    false_alarms = caught = compared = slowed = 0
+    tally = GateTally()
     with tempfile.TemporaryDirectory(prefix="gate-") as tmp:
         print(f"load before: {loadavg()}; baseline: the last {args.history} unchanged run(s)")
         history = [sweep(args.recipe, tgt, Path(tmp) / f"base{k}") for k in range(args.history)]
         for k in range(args.pairs):
             baseline = [r for run in history for r in run]
             same = sweep(args.recipe, tgt, Path(tmp) / f"same{k}")
-            busy = {(r.variant["name"], r.runtime): args.slowdown * r.latency.median for r in history[-1] if r.ok}
-            slow = sweep(args.recipe, tgt, Path(tmp) / f"slow{k}", busy_ms=busy)
+            slow = sweep(args.recipe, tgt, Path(tmp) / f"slow{k}", busy_ms=busy_waits(history[-1], args.slowdown))
             no_change = compare(baseline, same)
             slower = compare(baseline, slow)
-            false_alarms += sum(c.regressed for c in no_change)
-            compared += len(no_change)
-            caught += sum(c.regressed for c in slower)
-            slowed += len(slower)
             drift = [c.between_runs for c in no_change if c.between_runs is not None]
             print(
-                f"pair {k + 1}: flagged {sum(c.regressed for c in no_change)} of {len(no_change)} unchanged, "
-                f"{sum(c.regressed for c in slower)} of {len(slower)} slowed by {args.slowdown:.0%}"
+                f"pair {k + 1}: {tally.add(no_change, slower, args.slowdown)}"
                 + (f"; drift between runs {min(drift):.1%}..{max(drift):.1%}" if drift else "")
                 + f"; load {loadavg()}"
             )
             history = history[1:] + [same]  # the unchanged run joins the baseline, the oldest leaves
-    print(
-        f"\nfalse alarms: {false_alarms} of {compared} ({false_alarms / compared:.1%}); "
-        f"caught: {caught} of {slowed} ({caught / slowed:.1%})"
-    )
+    print(tally.summary(coverage=False))
 
 
 def gate_alongside(args) -> None:
     """Each unchanged run and each slowed run measures a first run's artifacts alongside its own and is
     judged side by side against them (rounds paired in time)."""
     tgt = target(args.threads, rounds_max=args.rounds_max)
-    false_alarms = caught = compared = slowed = holding = 0
+    tally = GateTally()
     keep = contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="gate-")
     with keep as tmp:
         print(f"load before: {loadavg()}; baseline: a first run's artifacts, measured alongside every run")
         first = sweep(args.recipe, tgt, Path(tmp) / "first")
-        busy = {(r.variant["name"], r.runtime): args.slowdown * r.latency.median for r in first if r.ok}
+        busy = busy_waits(first, args.slowdown)
         for k in range(args.pairs):
             same, same_twins = sweep(args.recipe, tgt, Path(tmp) / f"same{k}", alongside=first)
             slow, slow_twins = sweep(args.recipe, tgt, Path(tmp) / f"slow{k}", busy_ms=busy, alongside=first)
             no_change, slower = compare(same_twins, same), compare(slow_twins, slow)
-            holding += sum(c.low is not None and c.high is not None and c.low <= 1 <= c.high for c in no_change)
-            false_alarms += sum(c.regressed for c in no_change)
-            compared += len(no_change)
-            caught += sum(c.regressed for c in slower)
-            slowed += len(slower)
             ratios = " ".join(f"{c.ratio:.3f}" for c in no_change + slower if c.ratio)
             print(
-                f"pair {k + 1}: flagged {sum(c.regressed for c in no_change)} of {len(no_change)} unchanged, "
-                f"{sum(c.regressed for c in slower)} of {len(slower)} slowed by {args.slowdown:.0%}; "
+                f"pair {k + 1}: {tally.add(no_change, slower, args.slowdown)}; "
                 f"pairs of rounds {sorted({c.pairs for c in no_change + slower})}; ratios {ratios}; load {loadavg()}"
             )
-    print(
-        f"\nfalse alarms: {false_alarms} of {compared} ({false_alarms / compared:.1%}); "
-        f"caught: {caught} of {slowed} ({caught / slowed:.1%}); "
-        f"intervals of unchanged measurements holding 1: {holding} of {compared} ({holding / compared:.1%})"
-    )
+    print(tally.summary(coverage=True))
 
 
 def main() -> None:

@@ -149,13 +149,14 @@ def cmd_run(args) -> int:
     store.lock(" ".join(["edge-bench", *sys.argv[1:]]) if sys.argv else "run")  # exit 2 when another run holds it
     keep_log_in(out)
     try:
-        for directory in (out, *([alongside_store.directory] if alongside_store else [])):
-            if (directory / RESULTS_FILE).exists() and not args.resume:
+        stores = [store, *([alongside_store] if alongside_store else [])]
+        for written in stores:
+            if written.path.exists() and not args.resume:
                 raise InputError(
-                    f"--out {out}: {directory} already holds {RESULTS_FILE}; add --resume to continue it, or choose "
-                    "a new --out"
+                    f"--out {out}: {written.directory} already holds {RESULTS_FILE}; add --resume to continue it, "
+                    "or choose a new --out"
                 )
-        for message in [*store.repair(), *(alongside_store.repair() if alongside_store else [])]:
+        for message in (m for written in stores for m in written.repair()):
             print(f"edge-bench: {message}", file=sys.stderr)
         from .accuracy.evaluator import Evaluator
         from .export.cache import cache_root

@@ -472,18 +472,20 @@ class Runner:
         pushed: dict[str, str] = {}
         partner = _partners(measurements)
 
+        def uncertain(m: Measurement) -> bool:
+            return not m.rounds or wants_another_round(m.rounds, rule)
+
         def wants(m: Measurement) -> bool:
             if m.done or m.error is not None:
                 return False
-            if not m.rounds or wants_another_round(m.rounds, rule):
+            if uncertain(m):
                 return True
             other = partner.get(id(m))
             if other is None or other.done or other.error is not None or out_of_rounds(m.rounds, rule):
                 return False
             # A job and its twin take their rounds together, so that every round has a partner beside it,
             # and at least as many as the gate's paired interval wants.
-            enough = sum(r.kept for r in m.rounds) >= pairs_wanted(rule.confidence)
-            return not enough or not other.rounds or wants_another_round(other.rounds, rule)
+            return sum(r.kept for r in m.rounds) < pairs_wanted(rule.confidence) or uncertain(other)
 
         pass_number = 0
         while not self._stop.is_set():
@@ -532,7 +534,7 @@ class Runner:
         spec = measurement_spec(target, pushed[artifact.sha256], m.job.runtime, with_energy=not m.rounds)
         if self.spec_extra is not None:
             spec.update(self.spec_extra(m.job))
-        started, began = time.monotonic(), time.time()
+        started, began = time.monotonic(), round(time.time(), 3)  # began: the host's clock, to pair rounds by
         if agent is None:  # a phone without Python: LiteRT's and ExecuTorch's own benchmark binaries
             from .android.measure import measure_native
 
@@ -550,7 +552,7 @@ class Runner:
                 len(m.rounds),
                 round(seconds, 3),
                 result,
-                round(began, 3),
+                began,
             ),
             m.job.side,
         )
@@ -559,7 +561,7 @@ class Runner:
             m.results.append(result)
             return
         left_out = sum(not r.kept for r in m.rounds)
-        m.add(result, seconds, self.run_id, target.measure.disturbed_cpu, left_out >= rule.retakes, round(began, 3))
+        m.add(result, seconds, self.run_id, target.measure.disturbed_cpu, left_out >= rule.retakes, began)
 
     # ------------------------------------------------------------ microcontrollers
 
