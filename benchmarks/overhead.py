@@ -101,7 +101,8 @@ def build_artifacts(quick: bool) -> tuple[str, dict[str, Path]]:
 
 def agent_median(session, agent: str, device_path: str, runtime: str, threads: int, secs: float) -> dict:
     from edge_bench.config import MeasureConfig, Target
-    from edge_bench.runner import device_python, measurement_spec
+    from edge_bench.measure.spec import measurement_spec
+    from edge_bench.transport import device_python
     from edge_bench.transport.agent import run_agent
 
     target = Target(

@@ -43,9 +43,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402,F401  (puts the repository on sys.path)
 
-from edge_bench import runner as runner_module  # noqa: E402
+from edge_bench.measure import runner as runner_module  # noqa: E402
 from edge_bench.config import MeasureConfig, load_recipe, load_target  # noqa: E402
-from edge_bench.gate import compare  # noqa: E402
+from edge_bench.measure.gate import compare  # noqa: E402
 from edge_bench.recipes import expand  # noqa: E402
 from edge_bench.results import ResultStore  # noqa: E402
 

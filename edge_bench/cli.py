@@ -129,7 +129,7 @@ def cmd_build(args) -> int:
 def cmd_run(args) -> int:
     from .config import load_target
     from .results import RESULTS_FILE, ResultStore, ResultWriteError
-    from .runner import Runner
+    from .measure.runner import Runner
 
     recipe, variants = _variants(args)
     runtimes = _runtimes(args.runtime, recipe)
@@ -225,8 +225,8 @@ def _alongside(args, out: Path):
     """--alongside: the baseline's records (the newest run of a history) and where its twins' records go."""
     if not args.alongside:
         return [], None
-    from .alongside import ALONGSIDE_DIR
-    from .gate import load_baseline
+    from .measure.alongside import ALONGSIDE_DIR
+    from .measure.gate import load_baseline
     from .results import ResultStore
 
     path = Path(args.alongside)
@@ -254,7 +254,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .gate import compare, format_comparisons, load_baseline, not_compared
+    from .measure.gate import compare, format_comparisons, load_baseline, not_compared
     from .results import load_dirs
 
     _finite("--min-change", args.min_change, 0, None, "a fraction >= 0 (0.02: 2 %)")
@@ -286,7 +286,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_baseline(args) -> int:
-    from .gate import accept, prune
+    from .measure.gate import accept, prune
 
     if args.keep is not None and args.keep < 1:
         raise InputError(f"--keep {args.keep}: keep 1 or more baselines")

@@ -24,8 +24,8 @@ else:  # Ubuntu 22.04 and JetPack 6 ship Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 
 # The bundled catalog; a name is looked up in the user's folders first (see `catalog`).
-RECIPES_DIR = catalog.BUNDLED / "recipes"
-TARGETS_DIR = catalog.BUNDLED / "targets"
+RECIPES_DIR = catalog.bundled("recipes")
+TARGETS_DIR = catalog.bundled("targets")
 RUNTIMES = ("executorch", "litert")
 TARGET_KINDS = ("local", "ssh", "adb", "mcu")
 

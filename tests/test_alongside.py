@@ -7,11 +7,11 @@ import random
 
 import pytest
 
-from edge_bench.alongside import ALONGSIDE, alongside_jobs
+from edge_bench.measure.alongside import ALONGSIDE, alongside_jobs
 from edge_bench.cli import main
 from edge_bench.export.cache import ArtifactCache
-from edge_bench.gate import compare, format_comparisons, paired_interval, pairs_needed, side_by_side
-from edge_bench.precision import StopRule, summarize
+from edge_bench.measure.gate import compare, format_comparisons, paired_interval, pairs_needed, side_by_side
+from edge_bench.measure.precision import StopRule, summarize
 from edge_bench.results import ArtifactRef, Round, read_records
 from tests.records import make_record
 from tests.test_cli import env  # noqa: F401 - the tiny recipe and fast host target
@@ -131,7 +131,7 @@ def test_a_twin_needs_the_baselines_artifact_in_the_cache(tmp_path):
     from edge_bench.build import BuildOutcome
     from edge_bench.export.cache import Artifact
     from edge_bench.recipes import Variant
-    from edge_bench.runner import Job
+    from edge_bench.measure.job import Job
 
     variant = Variant("r", {"arch": "a", "resolution": 1, "width": 1.0}, ("resolution",))
     artifact = Artifact(tmp_path / "m.tflite", "litert", "c" * 64, 1, "k" * 64, {})
@@ -193,8 +193,9 @@ def test_a_job_and_its_twin_take_their_rounds_together_in_alternating_order(env,
     from edge_bench.export.cache import Artifact
     from edge_bench.recipes import expand
     from edge_bench.results import ResultStore
-    from edge_bench.rounds import Measurement
-    from edge_bench.runner import Job, Runner
+    from edge_bench.measure.rounds import Measurement
+    from edge_bench.measure.job import Job, identity
+    from edge_bench.measure.runner import Runner
 
     recipe = load_recipe(env["recipe"])
     host = load_target(env["target"])
@@ -214,7 +215,7 @@ def test_a_job_and_its_twin_take_their_rounds_together_in_alternating_order(env,
         m.add({"status": "ok", "latency_ms": {"samples": [median]}}, 1.0, self.run_id, 1.0, False, float(len(taken)))
 
     monkeypatch.setattr(Runner, "_one_round", one_round)
-    measurements = [Measurement(job, runner._identity(job, host, {})) for job in (own, other, twin)]
+    measurements = [Measurement(job, identity(recipe.name, job, host, {})) for job in (own, other, twin)]
     runner._measure_in_rounds(None, host, "agent", measurements)
     mine, others, twins = (m.rounds for m in measurements)
     assert (

@@ -47,9 +47,11 @@ def put(folder: Path, kind: str, name: str, where: str) -> Path:
     return path
 
 
-def test_the_bundled_catalog_lies_inside_the_package():
-    assert RECIPES_DIR == catalog.BUNDLED / "recipes" and TARGETS_DIR == catalog.BUNDLED / "targets"
-    assert catalog.BUNDLED.parent.name == "edge_bench"
+def test_the_bundled_catalog_is_the_checkouts_top_level_folders():
+    repo = Path(__file__).resolve().parent.parent
+    assert RECIPES_DIR == repo / "recipes" and TARGETS_DIR == repo / "targets"
+    for kind in catalog.KINDS:  # the package links to them: one source of truth, carried by the wheel
+        assert (catalog.BUNDLED / kind).is_symlink() and (catalog.BUNDLED / kind).resolve() == repo / kind
     assert (RECIPES_DIR / "smoke.toml").is_file() and (TARGETS_DIR / "host.toml").is_file()
 
 
@@ -67,7 +69,7 @@ def test_search_order_is_cwd_env_user_bundled(folders):
 @pytest.mark.parametrize("kind, load", [("recipes", load_recipe), ("targets", load_target)])
 def test_the_nearest_file_of_a_name_wins(folders, kind, load):
     name = "smoke" if kind == "recipes" else "host"
-    assert load(name).path.parent == catalog.BUNDLED / kind
+    assert load(name).path.parent == catalog.bundled(kind)
     for label in ("user", "env2", "env1", "cwd"):  # each nearer folder shadows the ones before
         put(folders[label], kind, name, label)
         loaded = load(name)
@@ -117,7 +119,7 @@ def test_list_names_the_unset_variable_and_a_broken_file(tmp_path, monkeypatch, 
 
 
 def test_a_folder_reached_twice_is_searched_once(monkeypatch):
-    monkeypatch.chdir(catalog.BUNDLED)  # the current folder's recipes/ is the bundled one
+    monkeypatch.chdir(RECIPES_DIR.parent)  # the current folder's recipes/ is the bundled one
     monkeypatch.delenv("EDGE_BENCH_PATH", raising=False)
     assert [s.label for s in catalog.sources("recipes")].count("bundled") == 0
     assert all(not e.shadows for e in catalog.entries("recipes"))

@@ -28,7 +28,7 @@ def noisy(args):
     warnings.warn("a library's deprecation warning")                         # Python warnings
     logging.getLogger("absl").warning("absl notice")                         # a library's logger
     sys.stderr.write("a library writing to sys.stderr\\n")
-    logging.getLogger("edge_bench.runner").warning("edge-bench's own warning")
+    logging.getLogger("edge_bench.measure.runner").warning("edge-bench's own warning")
     subprocess.run(["sh", "-c", "echo 'WARNING edge_bench.build.parallel: from a build worker' >&2"])
     print("edge-bench's own output")
     if {out!r}:
@@ -67,7 +67,7 @@ def test_by_default_only_edge_benchs_output_shows_and_the_rest_is_logged(tmp_pat
     assert done.returncode == 0, done.stderr
     assert done.stdout == "edge-bench's own output\n"
     assert done.stderr.splitlines() == [
-        "WARNING edge_bench.runner: edge-bench's own warning",
+        "WARNING edge_bench.measure.runner: edge-bench's own warning",
         "WARNING edge_bench.build.parallel: from a build worker",  # repeated from the log at the end
     ]
     log = (tmp_path / "out" / "edge-bench.log").read_text()

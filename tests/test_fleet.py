@@ -9,7 +9,7 @@ from edge_bench.config import SshConfig, load_recipe, load_target
 from edge_bench.export.cache import ArtifactCache
 from edge_bench.recipes import expand
 from edge_bench.results import ResultStore, read_records
-from edge_bench.runner import Runner
+from edge_bench.measure.runner import Runner
 from tests.test_cli import FAST_HOST
 from tests.tinymodels import tiny_recipe_file
 
@@ -62,7 +62,7 @@ def test_unreachable_board_fails_its_jobs_and_the_others_go_on(setup, sshd_targe
 
 
 def test_a_defect_while_measuring_fails_that_job_and_the_sweep_goes_on(setup, tmp_path, monkeypatch):
-    from edge_bench.rounds import Measurement
+    from edge_bench.measure.rounds import Measurement
 
     recipe, host, builder = setup
     real = Measurement.add

@@ -8,8 +8,8 @@ import random
 import pytest
 
 from edge_bench.cli import main
-from edge_bench.gate import compare, load_baseline, ratio_interval, trustworthy
-from edge_bench.precision import StopRule, summarize
+from edge_bench.measure.gate import compare, load_baseline, ratio_interval, trustworthy
+from edge_bench.measure.precision import StopRule, summarize
 from edge_bench.results import ArtifactRef, ResultStore, Round
 from tests.records import make_record
 

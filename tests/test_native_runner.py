@@ -21,7 +21,7 @@ from edge_bench.device.timing import summarize
 from edge_bench.errors import InputError
 from edge_bench.export.cache import ArtifactCache
 from edge_bench.recipes import Only, expand
-from edge_bench.runner import measurement_spec
+from edge_bench.measure.spec import measurement_spec
 from edge_bench.transport.bundle import build_agent_zipapp
 
 pytestmark = pytest.mark.skipif(

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from edge_bench.device.timing import median_half_width, run_for
-from edge_bench.precision import StopRule, round_interval, summarize, wants_another_round
+from edge_bench.measure.precision import StopRule, round_interval, summarize, wants_another_round
 from edge_bench.results import Round
 
 RULE = StopRule(target=0.02, confidence=0.95, rounds_min=3, rounds_max=10, retakes=2, max_seconds=100)

@@ -251,7 +251,8 @@ def test_a_phone_lost_mid_sweep_stops_that_targets_sweep_with_the_reason(phone, 
     from edge_bench.export.cache import Artifact, sha256_file
     from edge_bench.recipes import expand
     from edge_bench.results import read_records
-    from edge_bench.runner import Job, Runner
+    from edge_bench.measure.job import Job
+    from edge_bench.measure.runner import Runner
     from tests.tinymodels import tiny_recipe_file
 
     from edge_bench.recipes import Only

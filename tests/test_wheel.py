@@ -27,7 +27,8 @@ def wheel(tmp_path_factory) -> Path:
     source = tmp_path_factory.mktemp("source")
     for name in ("pyproject.toml", "README.md"):
         shutil.copyfile(REPO / name, source / name)
-    shutil.copytree(REPO / "edge_bench", source / "edge_bench", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("edge_bench", "recipes", "targets"):  # links kept: the package's catalog links to the top level
+        shutil.copytree(REPO / folder, source / folder, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     dist = tmp_path_factory.mktemp("dist")
     done = subprocess.run(
         [
@@ -122,7 +123,7 @@ def bare_venv(wheel, tmp_path_factory) -> Path:
 def test_the_wheel_carries_the_catalog_and_the_console_script(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for kind in ("recipes", "targets"):
-        shipped = sorted(p.name for p in (REPO / "edge_bench" / "catalog" / kind).glob("*.toml"))
+        shipped = sorted(p.name for p in (REPO / kind).glob("*.toml"))
         assert shipped and sorted(Path(n).name for n in names if n.startswith(f"edge_bench/catalog/{kind}/")) == shipped
     assert "edge_bench/py.typed" in names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
@@ -134,14 +135,13 @@ def test_installed_wheel_runs_from_another_folder(full_venv, elsewhere):
     assert version.returncode == 0, version.stderr
     assert f"from {full_venv}" in version.stdout  # the wheel's copy, not the checkout's
 
-    recipes = edge_bench(full_venv, elsewhere, "list", "recipes")
-    assert recipes.returncode == 0, recipes.stderr
-    rows = {line.split()[0]: line.split()[1] for line in recipes.stdout.split("\n\n")[0].splitlines()}
-    assert rows["smoke"] == "bundled" and rows["resnet50-rs"] == "bundled"
-    bundled = next(line for line in recipes.stdout.splitlines() if line.strip().startswith("bundled"))
-    assert str(full_venv) in bundled
-    targets = edge_bench(full_venv, elsewhere, "list", "targets")
-    assert targets.returncode == 0 and "host" in targets.stdout and "rpi5" in targets.stdout
+    for kind in ("recipes", "targets"):  # every file of the checkout's top-level folder, from the wheel's copy
+        listed = edge_bench(full_venv, elsewhere, "list", kind)
+        assert listed.returncode == 0, listed.stderr
+        rows = {line.split()[0]: line.split()[1] for line in listed.stdout.split("\n\n")[0].splitlines()}
+        assert rows == {p.stem: "bundled" for p in (REPO / kind).glob("*.toml")}
+        bundled = next(line for line in listed.stdout.splitlines() if line.strip().startswith("bundled"))
+        assert str(full_venv) in bundled
 
     help_text = edge_bench(full_venv, elsewhere, "analyze", "--help")
     assert help_text.returncode == 0 and "--recipe" in help_text.stdout
@@ -158,7 +158,7 @@ def test_installed_wheel_runs_from_another_folder(full_venv, elsewhere):
 
 def test_a_users_own_recipe_in_the_current_folder_is_found(full_venv, elsewhere):
     (elsewhere / "recipes").mkdir(exist_ok=True)
-    shutil.copyfile(REPO / "edge_bench" / "catalog" / "recipes" / "smoke.toml", elsewhere / "recipes" / "mine.toml")
+    shutil.copyfile(REPO / "recipes" / "smoke.toml", elsewhere / "recipes" / "mine.toml")
     listed = edge_bench(full_venv, elsewhere, "list", "recipes")
     assert listed.returncode == 0
     assert next(line for line in listed.stdout.splitlines() if line.startswith("mine")).split()[1] == "cwd"

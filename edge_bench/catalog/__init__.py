@@ -6,7 +6,9 @@ the same name further down:
 1. `cwd`:     the current folder's `recipes/` and `targets/`
 2. `env`:     each folder of `$EDGE_BENCH_PATH` (separated by `:`), holding `recipes/` and `targets/`
 3. `user`:    `$XDG_CONFIG_HOME/edge-bench/` (default `~/.config/edge-bench/`), `recipes/` and `targets/`
-4. `bundled`: the catalog shipped inside the package (this folder)
+4. `bundled`: the catalog edge-bench ships: the repository's top-level `recipes/` and `targets/`, which
+   this folder links to (`recipes -> ../../recipes`), so a wheel carries them as package data and a
+   checkout reads them where a user sees them
 
 Nearest first: the folder a user works in beats a standing setting, which beats what ships.
 """
@@ -19,6 +21,13 @@ from pathlib import Path
 
 KINDS = ("recipes", "targets")
 BUNDLED = Path(__file__).resolve().parent
+
+
+def bundled(kind: str) -> Path:
+    """The shipped folder of `kind`: the checkout's top-level one, or the installed package's copy of it."""
+    return (BUNDLED / kind).resolve()
+
+
 PATH_VARIABLE = "EDGE_BENCH_PATH"
 
 
@@ -56,7 +65,7 @@ def sources(kind: str) -> list[Source]:
         label = "env" if len(paths) == 1 else f"env{i}"
         found.append(Source(label, Path(path).expanduser() / kind, f"${PATH_VARIABLE}"))
     found.append(Source("user", user_config_dir() / kind, "the user config folder ($XDG_CONFIG_HOME/edge-bench)"))
-    found.append(Source("bundled", BUNDLED / kind, "shipped with edge-bench"))
+    found.append(Source("bundled", bundled(kind), "shipped with edge-bench"))
     unique, seen = [], set()
     for source in found:  # e.g. run from inside the catalog itself: one folder is searched once
         key = source.folder.resolve()

@@ -17,155 +17,22 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TypeVar
 
+from ..build import Builder, one_line
+from ..config import Recipe, Target
+from ..progress import NoProgress, Progress
+from ..recipes import Variant
+from ..results import Identity, Record, ResultStore, ResultWriteError, RoundLine, new_run_id
+from ..transport import device_python
 from .alongside import ALONGSIDE, alongside_jobs
-from .build import BuildOutcome, Builder, one_line
-from .config import Recipe, Target
-from .errors import InputError
-from .gate import pairs_wanted
-from .precision import StopRule, out_of_rounds, wants_another_round
-from .progress import NoProgress, Progress
-from .recipes import Variant
-from .results import ArtifactRef, Identity, Record, ResultStore, ResultWriteError, RoundLine, new_run_id
+from .job import Job, base_record, build_jobs, identity, identity_json, mcu_identity
+from .precision import StopRule
 from .rounds import Measurement
-from .transport import device_python
+from .schedule import Schedule, pass_order
+from .spec import measurement_spec, stop_rule
+from .summary import RunSummary
 
-
-@dataclass
-class RunSummary:
-    ok: int = 0
-    failed: int = 0
-    skipped: int = 0
-    imprecise: int = 0
-    alongside: int = 0  # ok measurements of a baseline's artifacts, measured alongside (not in ok)
-    failures: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)  # one line each: why something is re-measured, repairs
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def count(self, record: Record, side: str = "") -> None:
-        with self.lock:
-            if record.ok and side:
-                self.alongside += 1
-            elif record.ok:
-                self.ok += 1
-                precision = record.latency.precision if record.latency else None
-                self.imprecise += bool(precision and not precision.reached)
-            else:
-                self.failed += 1
-                self.failures.append(
-                    f"{record.variant.get('name')} {record.runtime} on {record.target}"
-                    f"{' (the baseline artifact measured alongside)' if side else ''}: {record.error}"
-                )
-
-    def notice(self, text: str) -> None:
-        with self.lock:
-            self.notices.append(text)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One thing to measure: a variant's artifact for one runtime (or why it has none)."""
-
-    variant: Variant
-    runtime: str
-    analytic: dict[str, Any] | None
-    analytic_error: str | None
-    build: BuildOutcome
-    accuracy: dict[str, Any] | None = None  # fidelity to FP32 and, with a dataset, accuracy (on the host)
-    cortex_m: dict[str, dict[str, Any]] | None = None  # per Cortex-M core of the mcu targets: the CMSIS-NN program
-    side: str = ""  # "": the run's own artifact; alongside.ALONGSIDE: a baseline's, measured in the same rounds
-
-    def key(self, recipe: str, target: str) -> tuple[str, str, str, str]:
-        return (recipe, self.variant.name, self.runtime, target)
-
-
-def stop_rule(target: Target) -> StopRule:
-    m = target.measure
-    return StopRule(
-        target=m.precision,
-        confidence=m.confidence,
-        rounds_min=m.rounds_min,
-        rounds_max=m.rounds_max,
-        retakes=m.retakes,
-        max_seconds=m.max_secs_per_measurement,
-    )
-
-
-def measurement_spec(target: Target, artifact_path: str, runtime: str, with_energy: bool = True) -> dict[str, Any]:
-    """What the agent does in one round."""
-    m = target.measure
-    spec = {
-        "artifact": artifact_path,
-        "runtime": runtime,
-        "api": target.runtimes.api(runtime),
-        "threads": target.threads,
-        "warmup_runs": m.warmup_runs,
-        "warmup_secs": m.warmup_secs,
-        "min_runs": m.min_runs,
-        "min_secs": m.min_secs,
-        "max_secs": m.max_secs,
-        "round_precision": m.round_precision,
-        "cooldown_below_c": m.cooldown_below_c,
-        "cooldown_max_secs": m.cooldown_max_secs,
-        "energy": None,
-    }
-    if with_energy and target.energy.meter != "none":
-        spec["energy"] = {
-            "meter": target.energy.meter,
-            "options": dict(target.energy.options),
-            "period_secs": target.energy.period_secs,
-            "idle_secs": m.idle_secs,
-            "duration_secs": m.energy_secs,
-        }
-    return spec
-
-
-# Read from the artifact's bytes at build time (build.artifact_memory_info), carried into `analytic`.
-ARTIFACT_FIELDS = (
-    "planned_io_only",
-    "planned_io_bytes",
-    "arena_bytes",
-    "deployed_activation_bytes",
-    "deployed_activation_op",
-    "int8",
-)
-INT8_FIELDS = ("int8_macs_pct", "int8_ops_pct", "convert_ops", "fully_int8")  # flat, for tables
-
-
-def base_record(run_id: str, recipe: Recipe, job: Job, target: Target) -> Record:
-    """A record with everything known before measuring: the job's identity, artifact, analytic model and accuracy."""
-    analytic = dict(job.analytic) if job.analytic else None
-    artifact = job.build.artifact
-    if artifact is not None:
-        analytic = {
-            **(analytic or {}),
-            "artifact_bytes": artifact.bytes,
-            "planned_bytes": artifact.manifest.get("planned_bytes"),
-            "planned_source": artifact.manifest.get("planned_source"),
-            "delegation": artifact.manifest.get("delegation"),
-            **{key: artifact.manifest.get(key) for key in ARTIFACT_FIELDS},
-        }
-        int8 = artifact.manifest.get("int8") or {}
-        analytic.update({key: int8.get(key) for key in INT8_FIELDS})
-    return Record(
-        run_id=run_id,
-        recipe=recipe.name,
-        variant=job.variant.record(),
-        runtime=job.runtime,
-        target=target.name,
-        artifact=ArtifactRef(artifact.sha256, artifact.bytes, artifact.key, str(artifact.path)) if artifact else None,
-        analytic=analytic,
-        analytic_error=job.analytic_error,
-        accuracy=job.accuracy,
-        build={"seconds": round(job.build.seconds, 2), "cached": job.build.cached},
-        weights=artifact.manifest.get("weights") if artifact else None,
-        emulated=target.emulated,  # true: timings of an emulator, not of the board's CPU
-    )
-
-
-# ---------------------------------------------------------------- the runner
 
 T = TypeVar("T")
 Sided = list[tuple[str, T]]  # records or rounds of an earlier run, with the side (Job.side) they belong to
@@ -223,33 +90,8 @@ class Runner:
     # ------------------------------------------------------------ build
 
     def build_jobs(self) -> list[Job]:
-        """Every (variant, runtime) artifact, evaluated; built before anything is measured."""
-        jobs: list[Job] = []
-        cores = sorted({t.mcu.core for t in self.targets if t.kind == "mcu" and t.mcu.core})
-        for n, variant in enumerate(self.variants, 1):
-            memo: dict = {}
-            analytic, analytic_error = None, None
-            self.progress.update("build", n, len(self.variants), f"{variant.name} analytic")
-            try:
-                analytic = self.builder.analytic(variant, memo)
-            except InputError:
-                raise
-            except Exception as e:  # noqa: BLE001 - the artifact may still build and run
-                analytic_error = f"analytic model failed: {one_line(e)}"
-            cortex_m = None
-            if cores:
-                self.progress.update("build", n, len(self.variants), f"{variant.name} cortex-m")
-                cortex_m = {core: self.builder.cortex_m(variant, core, memo) for core in cores}
-            for runtime in self.runtimes:
-                self.progress.update("build", n, len(self.variants), f"{variant.name} {runtime}")
-                outcome = self.builder.artifact(variant, runtime, memo)
-                accuracy = None
-                if outcome.artifact is not None and self.evaluator is not None:
-                    self.progress.update("evaluate", n, len(self.variants), f"{variant.name} {runtime}")
-                    accuracy = self.evaluator.evaluate(
-                        variant, runtime, outcome.artifact, lambda: self.builder.model(variant, memo)
-                    )
-                jobs.append(Job(variant, runtime, analytic, analytic_error, outcome, accuracy, cortex_m))
+        """Every (variant, runtime) artifact, evaluated, and the twins measured alongside."""
+        jobs = build_jobs(self.variants, self.runtimes, self.targets, self.builder, self.progress, self.evaluator)
         if ALONGSIDE in self.stores:
             twins, notices = alongside_jobs(jobs, self.alongside, self.builder.cache)
             for notice in notices:
@@ -282,7 +124,7 @@ class Runner:
         try:
             if target.kind == "mcu":
                 own = [job for job in jobs if not job.side]  # a program size is not a timing to pair
-                todo = self._not_done(target, own, previous, lambda job: self._mcu_identity(job, target))
+                todo = self._not_done(target, own, previous, lambda job: mcu_identity(self.recipe.name, job, target))
                 for job in todo:
                     self._append(self._check_mcu(target, job), job.side)
                 return
@@ -292,7 +134,7 @@ class Runner:
             self._stop.set()
 
     def _not_done(
-        self, target: Target, jobs: list[Job], previous: Sided[Record], identity: Callable[[Job], Identity]
+        self, target: Target, jobs: list[Job], previous: Sided[Record], identity_of: Callable[[Job], Identity]
     ) -> list[Job]:
         """The jobs to measure: with --resume, those without an ok record of the same identity (saying why
         one is measured again)."""
@@ -303,7 +145,7 @@ class Runner:
             if before is None:
                 todo.append(job)
                 continue
-            now = identity(job)
+            now = identity_of(job)
             changes = now.differences(before.identity)
             if not changes:
                 with self.summary.lock:
@@ -315,38 +157,12 @@ class Runner:
             todo.append(job)
         return todo
 
-    def _identity(self, job: Job, target: Target, device: dict[str, Any]) -> Identity:
-        version = ((device.get("runtimes") or {}).get(job.runtime) or {}).get("version")
-        artifact = job.build.artifact
-        return Identity(
-            self.recipe.name,
-            job.variant.name,
-            job.runtime,
-            target.name,
-            artifact.sha256 if artifact else None,
-            version,
-            target.threads,
-            target.runtimes.api(job.runtime),
-        )
-
-    def _mcu_identity(self, job: Job, target: Target) -> Identity:
-        artifact = job.build.artifact
-        return Identity(
-            self.recipe.name,
-            job.variant.name,
-            job.runtime,
-            target.name,
-            artifact.sha256 if artifact else None,
-            None,
-            None,
-        )
-
     def _measure_remote(
         self, target: Target, jobs: list[Job], previous: Sided[Record], rounds: Sided[RoundLine]
     ) -> None:
         """Measure the target's jobs over a session; a session lost mid-sweep fails the round in flight and a
         fresh one takes the rest; when none opens, the loss is the reason the rest fail."""
-        from .transport import TransportError, open_transport
+        from ..transport import TransportError, open_transport
 
         measurements: list[Measurement] | None = None  # known once the device said which runtimes it has
         lost: str | None = None
@@ -360,7 +176,7 @@ class Runner:
                         device = self._device_info(session, target, agent)
                         self.devices[target.name] = device
                         pending = self._not_done(
-                            target, jobs, previous, lambda job: self._identity(job, target, device)
+                            target, jobs, previous, lambda job: identity(self.recipe.name, job, target, device)
                         )
                         cores = (device.get("env") or {}).get("cores_usable")
                         if isinstance(cores, int) and target.threads > cores:
@@ -430,7 +246,7 @@ class Runner:
         """What the device says about itself (runtime versions for the identity, cores for the threads check)."""
         if agent is None:
             return {}
-        from .transport.agent import call_agent
+        from ..transport.agent import call_agent
 
         info = call_agent(session, [device_python(target), agent, "sysinfo"], 120)
         return info if "env" in info else {}
@@ -441,14 +257,14 @@ class Runner:
         """A measurement per job, with the rounds an interrupted run already took of that very measurement."""
         measurements = []
         for job in jobs:
-            identity = self._identity(job, target, device)
-            m = Measurement(job, identity)
+            job_identity = identity(self.recipe.name, job, target, device)
+            m = Measurement(job, job_identity)
             key = list(job.key(self.recipe.name, target.name))
             for side, line in earlier:
                 if (
                     side == job.side
                     and line.key == key
-                    and line.identity == _identity_json(identity)
+                    and line.identity == identity_json(job_identity)
                     and line.result.get("status") == "ok"
                 ):
                     m.add(line.result, line.seconds, line.run_id, target.measure.disturbed_cpu, False, line.started)
@@ -462,7 +278,7 @@ class Runner:
 
     def _measure_in_rounds(self, session, target: Target, agent: str | None, measurements: list[Measurement]) -> None:
         """Round after round over the measurements still uncertain, until each is done."""
-        from .transport import TransportError
+        from ..transport import TransportError
 
         rule = stop_rule(target)
         for m in measurements:
@@ -470,32 +286,17 @@ class Runner:
                 m.error = m.job.build.error
                 self._complete(m, target, rule)
         pushed: dict[str, str] = {}
-        partner = _partners(measurements)
-
-        def uncertain(m: Measurement) -> bool:
-            return not m.rounds or wants_another_round(m.rounds, rule)
-
-        def wants(m: Measurement) -> bool:
-            if m.done or m.error is not None:
-                return False
-            if uncertain(m):
-                return True
-            other = partner.get(id(m))
-            if other is None or other.done or other.error is not None or out_of_rounds(m.rounds, rule):
-                return False
-            # A job and its twin take their rounds together, so that every round has a partner beside it,
-            # and at least as many as the gate's paired interval wants.
-            return sum(r.kept for r in m.rounds) < pairs_wanted(rule.confidence) or uncertain(other)
+        schedule = Schedule(measurements, rule)
 
         pass_number = 0
         while not self._stop.is_set():
-            active = [m for m in measurements if wants(m)]
+            active = [m for m in measurements if schedule.wants(m)]
             for m in measurements:
                 if not m.done and m not in active:
                     self._complete(m, target, rule)
             if not active:
                 return
-            order = _pass_order(active, pass_number)
+            order = pass_order(active, pass_number)
             for n, m in enumerate(order, 1):
                 if self._stop.is_set():
                     return
@@ -517,7 +318,7 @@ class Runner:
                     raise
                 except Exception as e:  # noqa: BLE001 - a defect fails this job only; the sweep goes on
                     m.error = f"measurement on {target.name} failed: {one_line(e)}"
-                if not wants(m):
+                if not schedule.wants(m):
                     self._complete(m, target, rule)  # recorded as soon as it is known
             pass_number += 1
 
@@ -536,18 +337,18 @@ class Runner:
             spec.update(self.spec_extra(m.job))
         started, began = time.monotonic(), round(time.time(), 3)  # began: the host's clock, to pair rounds by
         if agent is None:  # a phone without Python: LiteRT's and ExecuTorch's own benchmark binaries
-            from .android.measure import measure_native
+            from ..android.measure import measure_native
 
             result = measure_native(session, target, pushed[artifact.sha256], m.job.runtime, spec)
         else:
-            from .transport.agent import run_agent
+            from ..transport.agent import run_agent
 
             result = run_agent(session, device_python(target), agent, spec, target.measure.timeout_secs)
         seconds = time.monotonic() - started
         self._append_round(
             RoundLine(
                 list(m.job.key(self.recipe.name, target.name)),
-                _identity_json(m.identity),
+                identity_json(m.identity),
                 self.run_id,
                 len(m.rounds),
                 round(seconds, 3),
@@ -567,7 +368,7 @@ class Runner:
 
     def _check_mcu(self, target: Target, job: Job) -> Record:
         """A microcontroller is not measured: the record holds the fit check and a labelled estimate."""
-        from .mcu import NOT_MEASURED_REASON, mcu_record
+        from ..mcu import NOT_MEASURED_REASON, mcu_record
 
         record = base_record(self.run_id, self.recipe, job, target)
         if job.build.artifact is None:
@@ -585,49 +386,19 @@ class Runner:
     def _agent_runs_on(session, target: Target) -> bool:
         if target.kind != "adb":
             return True
-        from .android.measure import has_python
+        from ..android.measure import has_python
 
         return has_python(session, device_python(target))
 
     def _push_agent(self, session) -> str:
-        from .transport.bundle import build_agent_zipapp
+        from ..transport.bundle import build_agent_zipapp
 
         bundle = build_agent_zipapp(self.builder.cache.root / "agent")
         return session.push(bundle, bundle.name)
 
 
-def _with_twins(measurements: list[Measurement]) -> list[list[Measurement]]:
-    """The measurements grouped by variant and runtime: a job alone, or a job and its twin, in order."""
-    groups: dict[tuple[str, str], list[Measurement]] = {}
-    for m in measurements:
-        groups.setdefault((m.job.variant.name, m.job.runtime), []).append(m)
-    return list(groups.values())
-
-
-def _partners(measurements: list[Measurement]) -> dict[int, Measurement]:
-    """id of a measurement -> its twin (the same variant and runtime, the other side), where it has one."""
-    return {id(a): b for pair in _with_twins(measurements) if len(pair) == 2 for a, b in (pair, pair[::-1])}
-
-
-def _pass_order(active: list[Measurement], pass_number: int) -> list[Measurement]:
-    """This pass's order: rotated by one each pass, so no job is always first; a job and its twin measured
-    alongside stay next to each other, the one first that was second the pass before (ABBA)."""
-    pairs = _with_twins(active)
-    shift = pass_number % len(pairs)
-    return [m for unit in pairs[shift:] + pairs[:shift] for m in (unit if pass_number % 2 == 0 else unit[::-1])]
-
-
-def _identity_json(identity: Identity) -> dict[str, Any]:
-    return {
-        "artifact_sha256": identity.artifact_sha256,
-        "runtime_version": identity.runtime_version,
-        "threads": identity.threads,
-        "api": identity.runner,
-    }
-
-
 def _still_reachable(session) -> bool:
-    from .transport import TransportError
+    from ..transport import TransportError
 
     try:
         return session.exec(["true"], timeout=30).returncode == 0

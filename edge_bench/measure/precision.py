@@ -17,7 +17,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Sequence
 
-from .results import Latency, Precision, Round
+from ..results import Latency, Precision, Round
 
 METHOD = "Student t interval over the logarithms of the round medians"
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Iterable
 
-from .build import BuildOutcome
-from .export.cache import ArtifactCache
-from .results import Record
+from ..build import BuildOutcome
+from ..export.cache import ArtifactCache
+from ..results import Record
 
 if TYPE_CHECKING:
-    from .runner import Job
+    from .job import Job
 
 ALONGSIDE = "alongside"  # Job.side of a baseline's artifact measured in this run
 ALONGSIDE_DIR = "alongside"  # its records: <out>/alongside/results.jsonl, a results directory of its own

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .precision import StopRule, summarize
-from .results import Energy, Identity, Memory, Record, Round
+from ..results import Energy, Identity, Memory, Record, Round
 
 if TYPE_CHECKING:
-    from .runner import Job
+    from .job import Job
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Measurement:
     ) -> None:
         """One ok round. It is left out (and retaken) when taken under load or while throttling changed,
         unless the retakes are used up (`keep_any`): then it is kept and marked."""
-        from .device.thermal import throttle_changed
+        from ..device.thermal import throttle_changed
 
         latency = result.get("latency_ms") or {}
         samples = list(latency.get("samples") or [])

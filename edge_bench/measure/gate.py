@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .errors import InputError
+from ..errors import InputError
 from .precision import t_quantile
-from .results import RESULTS_FILE, Identity, Record, load_dirs
+from ..results import RESULTS_FILE, Identity, Record, load_dirs
 
 ACCEPTED = "accepted.json"  # marks a baseline history entry
 
