@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -23,12 +24,18 @@ SITE_PACKAGES = Path(numpy.__file__).resolve().parent.parent  # where this envir
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def source(tmp_path_factory) -> Path:
+    """The files a build reads, copied as they are in the checkout (links kept)."""
     source = tmp_path_factory.mktemp("source")
     for name in ("pyproject.toml", "README.md"):
         shutil.copyfile(REPO / name, source / name)
-    for folder in ("edge_bench", "recipes", "targets"):  # links kept: the package's catalog links to the top level
+    for folder in ("edge_bench", "recipes", "targets"):  # the package's catalog links to the top-level folders
         shutil.copytree(REPO / folder, source / folder, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    return source
+
+
+@pytest.fixture(scope="module")
+def wheel(source, tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
     done = subprocess.run(
         [
@@ -128,6 +135,24 @@ def test_the_wheel_carries_the_catalog_and_the_console_script(wheel):
     assert "edge_bench/py.typed" in names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "edge-bench = edge_bench.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_the_sdist_carries_the_catalog_as_files(source, tmp_path):
+    """A source archive holds the shipped recipes and targets as plain files where the package looks for them."""
+    built = subprocess.run(
+        [sys.executable, "-c", f"from setuptools import build_meta; print(build_meta.build_sdist({str(tmp_path)!r}))"],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    with tarfile.open(tmp_path / built.stdout.strip().splitlines()[-1]) as sdist:
+        members = {Path(m.name).relative_to(Path(m.name).parts[0]).as_posix(): m for m in sdist.getmembers()}
+    for kind in ("recipes", "targets"):
+        for path in (REPO / kind).glob("*.toml"):
+            member = members.get(f"edge_bench/catalog/{kind}/{path.name}")
+            assert member is not None and member.isfile(), f"{kind}/{path.name} missing from the sdist"
 
 
 def test_installed_wheel_runs_from_another_folder(full_venv, elsewhere):
