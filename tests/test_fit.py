@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edge_bench.report.fit import fit_points, fit_table, leave_one_out, memory_ratios, ols
+from edge_bench.report.fit import fit_points, fit_table, leave_one_out, ols
+from edge_bench.report.memory import memory_ratios
 from edge_bench.results import to_dataframe
 from tests.records import make_record
 

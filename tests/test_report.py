@@ -477,7 +477,7 @@ def analysis_of(records):
 
 
 def test_latency_plot_draws_the_fit_labels_points_and_keeps_them_inside():
-    from edge_bench.report.plots import metric_vs_macs_figure
+    from edge_bench.report.plots.compute import metric_vs_macs_figure
 
     records = [record("host", rt, r) for rt in ("executorch", "litert") for r in RESOLUTIONS]
     top = max(records, key=lambda r: r["latency_ms"]["median"])
@@ -491,14 +491,14 @@ def test_latency_plot_draws_the_fit_labels_points_and_keeps_them_inside():
     assert sorted(t.get_text() for t in ax.texts) == sorted(f"{r} px" for r in RESOLUTIONS)  # each variant once
     assert "GMACs" in ax.get_xlabel()
     from edge_bench.report.fit import fit_points
-    from edge_bench.report.plots import parity_figure
+    from edge_bench.report.plots.compute import parity_figure
 
     [parity_ax] = assert_readable(parity_figure(fit_points(a.frame)))
     assert parity_ax.get_xlim()[0] == 0 and parity_ax.get_ylim()[0] == 0  # no negative latency on the axes
 
 
 def test_latency_plot_says_why_there_is_no_fit():
-    from edge_bench.report.plots import metric_vs_macs_figure
+    from edge_bench.report.plots.compute import metric_vs_macs_figure
 
     records = [smoke_like(rt, r) for rt in ("executorch", "litert") for r in (96, 64)] + [record("host", "litert", 224)]
     a = analysis_of(records)
@@ -511,7 +511,7 @@ def test_latency_plot_says_why_there_is_no_fit():
 def test_memory_plot_shows_both_runtimes_side_by_side():
     from matplotlib.collections import PathCollection
 
-    from edge_bench.report.plots import memory_figure
+    from edge_bench.report.plots.memory import memory_figure
 
     records = [
         record("host", rt, r) for rt in ("executorch", "litert") for r in (224, 182, 140)
@@ -530,7 +530,7 @@ def test_memory_plot_shows_both_runtimes_side_by_side():
 def test_pareto_plot_labels_variants_per_architecture():
     from edge_bench.report.analysis import FRONT_GROUP_BY
     from edge_bench.report.pareto import pareto_mask
-    from edge_bench.report.plots import pareto_figure
+    from edge_bench.report.plots.fronts import pareto_figure
 
     records = [
         record("host", rt, r, width=w, accuracy=labelled(r, shift=-3.0 if w == 0.5 else 0.0))

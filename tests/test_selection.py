@@ -4,13 +4,8 @@ import pandas as pd
 import pytest
 
 from edge_bench.errors import InputError
-from edge_bench.report.selection import (
-    best_for_device,
-    cheapest_within_budget,
-    cross_device_table,
-    cross_runtime_table,
-    random_resolution_policy,
-)
+from edge_bench.report.selection import best_for_device, cheapest_within_budget, random_resolution_policy
+from edge_bench.report.side_by_side import cross_device_table, cross_runtime_table
 
 
 def row(width, resolution, top1, latency, target="pi5", runtime="litert", status="ok", **extra):

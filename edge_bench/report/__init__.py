@@ -14,8 +14,9 @@ from typing import Iterable
 from .. import __version__
 from ..results import Record, to_dataframe
 from . import html, markdown, plots
-from .analysis import DEFAULT_BUDGET_POINTS, DEFAULT_FIDELITY_BAR_DB, Analysis, with_derived_columns
+from .analysis import DEFAULT_BUDGET_POINTS, DEFAULT_FIDELITY_BAR_DB, Analysis
 from .blocks import Section, Text
+from .columns import with_derived_columns
 from .sections import build_sections
 
 REPORT_MD = "report.md"

@@ -1,7 +1,10 @@
-"""What a report concludes, as DataFrames: fits, recommendations, fronts, selections, comparisons.
+"""What a report concludes, as DataFrames and numbers: fits, recommendations, fronts, selections,
+comparisons, and the facts each section states.
 
-No text and no files here: `sections` turns these tables into prose and tables, `plots` into figures,
-and the report writer saves every table as a CSV beside the report (`Analysis.tables`).
+No text and no files here: `sections` turns these into prose and tables, `plots` into figures, and the
+report writer saves every table as a CSV beside the report (`Analysis.tables`). Each concern computes
+in its own module (`fit`, `memory`, `pareto`, `selection`, `recommendation`, `side_by_side`, `noise`,
+`setup`, `coverage`, `microcontrollers`); `Analysis` computes each table once, on first use.
 """
 
 from __future__ import annotations
@@ -10,51 +13,38 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..results import Record
 from . import noise
-from .fit import emulated_rows, fit_table, memory_ratios, ok_rows, working_rss_bytes
-from .pareto import COST_COLUMNS, pareto_fronts, quality_column
-from .selection import (
-    best_for_device,
-    cheapest_within_budget,
-    cross_device_table,
-    cross_runtime_table,
-    random_resolution_policy,
-)
-from .setup import is_random, setup_table
+from .columns import ACCURACY_COLUMNS, series, with_derived_columns
+from .coverage import delegation_table, int8_table, per_runtime
+from .fit import emulated_rows, fit_points, fit_table, ok_rows
+from .memory import memory_ratios, ratio_spread, with_working_rss
+from .microcontrollers import best_that_fits, fit_checks
+from .pareto import COST_COLUMNS, front_summary, pareto_fronts, pareto_mask, quality_column
+from .recommendation import recommend
+from .selection import cheapest_within_budget, random_resolution_by_recipe
+from .setup import busy_targets, is_random, per_target, setup_table
+from .side_by_side import cross_device_table, runtime_comparison, runtime_summary
 from .tables import is_missing
 
 DEFAULT_BUDGET_POINTS = 0.75  # the paper's accuracy budget, in points
 DEFAULT_FIDELITY_BAR_DB = 20.0  # without labels: an INT8 artifact this close to its FP32 model counts as faithful
-ACCURACY_COLUMNS = ("top1", "miou")
 # Fronts, like fits, never mix architectures: each architecture's own trade-off, per target and runtime.
 FRONT_GROUP_BY = ("arch", "target", "runtime")
-QUALITY_LABELS = {"top1": "top-1 %", "miou": "mIoU %", "sqnr_db": "SQNR dB", "top1_agreement": "top-1 agreement %"}
 
 
-def with_derived_columns(frame: pd.DataFrame, records: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """The results table with what the report derives from each record: `macs` where only FLOPs were
-    recorded (a multiply-accumulate is 2 FLOPs), and the latency's dispersion (`noise.dispersion`).
-    Columns already present are kept as they are."""
-    frame = frame.copy()
-    if "flops" in frame.columns:
-        halves = pd.to_numeric(frame["flops"], errors="coerce") / 2
-        frame["macs"] = series(frame, "macs").fillna(halves) if "macs" in frame.columns else halves
-    if len(frame) == len(records):
-        for column, values in noise.dispersion_columns(records, frame.index).items():
-            if column not in frame.columns:
-                frame[column] = values
-    return frame
+@dataclass(frozen=True)
+class Counts:
+    """How many measurements there are and what became of them."""
 
-
-def series(rows: pd.DataFrame, column: str) -> pd.Series:
-    """A column as numbers (NaN where missing or not numeric; all NaN when the column is absent)."""
-    return (
-        pd.to_numeric(rows[column], errors="coerce") if column in rows.columns else pd.Series(np.nan, index=rows.index)
-    )
+    total: int
+    ok: int  # on a real CPU
+    failed: int
+    emulated: int  # ok on an emulated target
+    emulated_targets: tuple[str, ...]
+    throttled: int  # changed throttle state while measured
 
 
 @dataclass
@@ -97,8 +87,16 @@ class Analysis:
         return [c for c in COST_COLUMNS if self.has(c)]
 
     @property
+    def unmeasured_costs(self) -> list[str]:
+        return [c for c in COST_COLUMNS if c not in self.costs]
+
+    @property
     def targets(self) -> list[str]:
         return sorted(self.ok["target"].dropna().astype(str).unique()) if "target" in self.ok.columns else []
+
+    def targets_without(self, column: str) -> list[str]:
+        """The targets none of whose ok measurements has a value in `column`."""
+        return sorted(set(self.targets) - set(self.ok[series(self.ok, column).notna()]["target"].astype(str)))
 
     @property
     def runtimes(self) -> list[str]:
@@ -118,6 +116,45 @@ class Analysis:
                 by_reason.setdefault(str(reason), set()).add(str(record.target))
         return [f"{', '.join(sorted(targets))}: {reason}" for reason, targets in sorted(by_reason.items())]
 
+    def energy_missing_reasons(self, targets: Sequence[str] | None = None) -> list[str]:
+        """Why the records (of `targets`) carry no energy, with the targets each reason comes from."""
+        return self.record_reasons(
+            lambda r: r.energy_missing_reason if targets is None or r.target in targets else None
+        )
+
+    def memory_missing_reasons(self) -> list[str]:
+        """Why the records carry no model-attributable memory, with the targets each reason comes from."""
+        return self.record_reasons(lambda r: r.memory.missing_reason if r.memory else None)
+
+    @property
+    def counts(self) -> Counts:
+        frame = self.frame
+        throttled = (
+            int((frame["throttle_changed"] == True).sum())  # noqa: E712 - None is not throttled
+            if "throttle_changed" in frame.columns
+            else 0
+        )
+        return Counts(
+            total=len(frame),
+            ok=len(self.ok),
+            failed=int((frame["status"] != "ok").sum()) if "status" in frame.columns else 0,
+            emulated=len(self.emulated),
+            emulated_targets=tuple(sorted(self.emulated["target"].astype(str).unique())) if len(self.emulated) else (),
+            throttled=throttled,
+        )
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        """The measurements that did not succeed."""
+        return self.frame[self.frame["status"] != "ok"] if "status" in self.frame.columns else self.frame.iloc[:0]
+
+    @property
+    def failed_evaluations(self) -> pd.DataFrame:
+        """The measurements whose evaluation (accuracy or fidelity) failed."""
+        if "eval_error" not in self.frame.columns:
+            return self.frame.iloc[:0]
+        return self.frame[self.frame["eval_error"].map(lambda v: not is_missing(v))]
+
     @property
     def imprecise(self) -> pd.DataFrame:
         """Ok measurements whose median was not known to the target precision when they stopped."""
@@ -130,9 +167,24 @@ class Analysis:
         records = [r for r in self.records if r.ok and (target is None or r.target == target)]
         return bool(records) and all(is_random(r) for r in records)
 
+    @property
+    def fidelity_ranges(self) -> dict[str, tuple[float, float]]:
+        """The lowest and highest SQNR and top-1 agreement measured, for those measured at all."""
+        ranges = {}
+        for column in ("sqnr_db", "top1_agreement"):
+            values = series(self.ok, column).dropna()
+            if len(values):
+                ranges[column] = (values.min(), values.max())
+        return ranges
+
     def accuracy_reason(self) -> str:
         notes = [n.removeprefix("not measured: ") for n in self.distinct("accuracy_note")]
         return "; ".join(notes) if notes else "the records carry no accuracy"
+
+    @cached_property
+    def busy_targets(self) -> dict[str, tuple[float, int]]:
+        """Targets whose load reached their usable cores before a measurement (`setup.busy_targets`)."""
+        return busy_targets(self.records)
 
     # ------------------------------------------------------------ tables
 
@@ -140,119 +192,51 @@ class Analysis:
     def fits(self) -> pd.DataFrame:
         return fit_table(self.frame) if len(self.ok) else pd.DataFrame()
 
+    def fits_of(self, metric: str, model: str | None = None, measured: bool = False) -> pd.DataFrame:
+        """The fits of `metric` (of one `model` only when given; only groups with a point when `measured`)."""
+        fits = self.fits
+        keep = fits["metric"] == metric
+        if model is not None:
+            keep &= fits["model"] == model
+        if measured:
+            keep &= fits["n"] > 0
+        return fits[keep]
+
+    @cached_property
+    def fit_points(self) -> pd.DataFrame:
+        """Every point of the latency fits, measured beside predicted (`fit.fit_points`)."""
+        return fit_points(self.frame)
+
     @cached_property
     def recommendations(self) -> pd.DataFrame:
-        """Per target, the variant to ship and the rule that chose it."""
-        return pd.DataFrame([self._recommend(target) for target in self.targets])
+        """Per target, the variant to ship and the rule that chose it (`recommendation.recommend`)."""
+        return pd.DataFrame([recommend(self, target) for target in self.targets])
 
-    def _recommend(self, target: str) -> dict[str, Any]:
-        accuracy = self.accuracy_column
-        on_target = self.ok[self.ok["target"].astype(str) == target]
-        latency = series(on_target, "latency_median_ms")
-        row: dict[str, Any] = {
-            "target": target,
-            "variant": None,
-            "runtime": None,
-            "quality_col": None,
-            "quality": None,
-            "best_quality": None,
-            "latency_median_ms": None,
-            "rule": None,
-            "note": None,
-        }
-        pool = on_target[latency.notna()]  # the candidates the rule chooses among, for the runner-up
-        if accuracy and self.has(accuracy, on_target):
-            choice = best_for_device(self.frame, target, accuracy, "latency_median_ms", self.budget_points)
-            label = QUALITY_LABELS[accuracy].removesuffix(" %")
-            row.update(
-                rule=f"the lowest median latency among the variants whose {label} is within {self.budget_points:g} "
-                f"points of the best {label} measured on the target (any width, resolution and runtime)",
-                quality_col=accuracy,
-                best_quality=choice.reference_quality,
-                note=choice.note,
-            )
-            chosen = choice.row
-            if choice.reference_quality is not None:
-                pool = pool[series(pool, accuracy) >= choice.reference_quality - self.budget_points - 1e-9]
-        elif self.random_weights(target):
-            row["rule"] = (
-                "random weights, so no accuracy to choose by: the lowest median latency. The INT8-vs-FP32 "
-                "fidelity of random-weight artifacts is a conversion check, not an accuracy statement (see below)"
-            )
-            chosen = on_target.loc[latency.idxmin()] if latency.notna().any() else None
-            if chosen is None:
-                row["note"] = "no latency measured"
-        elif self.has("sqnr_db", on_target):
-            sqnr = series(on_target, "sqnr_db")
-            if "sqnr_note" in on_target.columns:  # identical outputs: SQNR stored as null, fidelity is perfect
-                sqnr = sqnr.where(on_target["sqnr_note"] != "outputs identical", np.inf)
-            faithful = on_target[(sqnr >= self.fidelity_bar_db) & latency.notna()]
-            row.update(
-                rule=f"no accuracy measured ({self.accuracy_reason()}): the lowest median latency among the "
-                f"artifacts whose SQNR against their own FP32 model is at least {self.fidelity_bar_db:g} dB "
-                "(calibration distribution). SQNR does not compare resolutions: what a smaller input "
-                "costs in accuracy is not measured here",
-                quality_col="sqnr_db",
-                best_quality=float(sqnr.max()),
-            )
-            chosen = faithful.loc[series(faithful, "latency_median_ms").idxmin()] if len(faithful) else None
-            pool = faithful
-            if chosen is None:
-                row["note"] = f"no artifact reaches {self.fidelity_bar_db:g} dB (best: {sqnr.max():.1f} dB)"
-        else:
-            row["rule"] = (
-                "no quality measured (no evaluation in these records): the lowest median latency, quality unknown"
-            )
-            chosen = on_target.loc[latency.idxmin()] if latency.notna().any() else None
-            if chosen is None:
-                row["note"] = "no latency measured"
-        if chosen is not None:
-            row.update(
-                variant=chosen.get("variant"),
-                runtime=chosen.get("runtime"),
-                latency_median_ms=chosen.get("latency_median_ms"),
-            )
-            if row["quality_col"]:
-                row["quality"] = chosen.get(row["quality_col"])
-                if row["quality_col"] == "sqnr_db" and chosen.get("sqnr_note") == "outputs identical":
-                    row["quality"] = np.inf
-            for column in ("energy_mj", "peak_rss_bytes", "resolution", "width"):
-                row[column] = chosen.get(column)
-            if self.several_recipes:
-                row["recipe"] = chosen.get("recipe")
-            row.update(self._runner_up(chosen, pool))
-        return row
+    @property
+    def rules(self) -> dict[str, list[str]]:
+        """Each rule the recommendations were made by -> the targets it chose for, in order."""
+        table = self.recommendations
+        return {rule: list(table[table["rule"] == rule]["target"]) for rule in dict.fromkeys(table["rule"])}
 
-    @staticmethod
-    def _runner_up(chosen: Any, pool: pd.DataFrame) -> dict[str, Any]:
-        """The next-fastest candidate, and whether the chosen one's lead over it is within the noise."""
+    @property
+    def choices_within_noise(self) -> pd.DataFrame:
+        """The recommendations that beat their runner-up by no more than the noise."""
+        noisy, _ = noise.judged_within_noise(self.recommendations)
+        return noisy
 
-        def key(row: Any) -> tuple[str, str, str]:
-            return str(row.get("variant")), str(row.get("runtime")), str(row.get("recipe"))
-
-        others = pool[[key(row) != key(chosen) for _, row in pool.iterrows()]]
-        if others.empty:
-            return {}
-        second = others.loc[series(others, "latency_median_ms").idxmin()]
-        ms, second_ms = float(chosen["latency_median_ms"]), float(second["latency_median_ms"])
-        pair = [chosen.get(noise.NOISE), second.get(noise.NOISE)]
-        spreads = [None if is_missing(v) else float(v) for v in pair]
-        known = [s for s in spreads if s is not None]
-        return {
-            "runner_up": second.get("variant"),
-            "runner_up_runtime": second.get("runtime"),
-            "runner_up_ms": second_ms,
-            "lead_pct": 100 * noise.relative_gap(ms, second_ms),
-            "noise_pct": 100 * sum(known) if known else None,
-            "within_noise": noise.within_noise(ms, second_ms, *spreads),
-        }
+    @cached_property
+    def measured_on(self) -> pd.DataFrame:
+        """Per target: its CPUs and threads (`setup.per_target`)."""
+        return per_target(self.setup) if not self.setup.empty else pd.DataFrame()
 
     @cached_property
     def memory_ratios(self) -> pd.DataFrame:
-        # The frame has one row per record, in order: the per-phase RSS is read from the records.
-        working = [working_rss_bytes(r.memory) for r in self.records]
-        frame = self.frame.assign(working_rss_bytes=working) if len(working) == len(self.frame) else self.frame
-        return memory_ratios(frame)
+        return memory_ratios(with_working_rss(self.frame, self.records))
+
+    @cached_property
+    def memory_spread(self) -> pd.DataFrame:
+        """Per target and runtime, each memory ratio's median and range (`memory.ratio_spread`)."""
+        return ratio_spread(self.memory_ratios)
 
     @cached_property
     def pareto(self) -> pd.DataFrame:
@@ -262,6 +246,20 @@ class Analysis:
             if self.quality
             else pd.DataFrame()
         )
+
+    @cached_property
+    def front_summary(self) -> pd.DataFrame:
+        """Per front: how many variants are on it of how many, and which (`pareto.front_summary`)."""
+        return (
+            front_summary(self.pareto, self.ok, self.quality) if self.quality and len(self.pareto) else pd.DataFrame()
+        )
+
+    @cached_property
+    def latency_front(self) -> pd.Series:
+        """Per row of the results: on its latency front or not (needs a quality)."""
+        if not self.quality:
+            return pd.Series(False, index=self.frame.index)
+        return pareto_mask(self.frame, self.quality, "latency_median_ms", group_by=FRONT_GROUP_BY)
 
     @cached_property
     def selection(self) -> pd.DataFrame:
@@ -279,33 +277,23 @@ class Analysis:
         always running the largest; and the resolution set of each recipe."""
         if "resolution" not in self.ok.columns or self.ok.empty:
             return pd.DataFrame(), []
-        tables, sets = [], []
-        groups = self.ok.groupby("recipe", dropna=False) if "recipe" in self.ok.columns else [(None, self.ok)]
-        for recipe, rows in groups:
-            resolutions = sorted({int(r) for r in rows["resolution"].dropna()})
-            if len(resolutions) < 2:
-                continue
-            sets.append(f"{recipe}: {resolutions}")
-            policy = random_resolution_policy(rows, resolutions, self.costs, self.quality)
-            tables.append(against_largest(policy, rows, resolutions, self.costs, self.quality))
-        return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()), sets
+        return random_resolution_by_recipe(self.ok, self.costs, self.quality)
 
     @cached_property
     def cross_runtime(self) -> pd.DataFrame:
         if not {"executorch", "litert"} <= set(self.runtimes):
             return pd.DataFrame()
-        table = cross_runtime_table(self.frame)
-        if noise.NOISE in self.frame.columns and not table.empty:  # is the runtimes' difference larger than the noise?
-            spread = cross_runtime_table(self.frame, metric=noise.NOISE)
-            keys = [c for c in table.columns if c not in ("executorch", "litert", "executorch_over_litert")]
-            spread = spread.rename(columns={"executorch": "_iqr_e", "litert": "_iqr_l"})[[*keys, "_iqr_e", "_iqr_l"]]
-            table = table.merge(spread, on=keys, how="left")
-            table["within_noise"] = [
-                noise.within_noise(e, lt, None if pd.isna(ie) else ie, None if pd.isna(il) else il)
-                for e, lt, ie, il in zip(table["executorch"], table["litert"], table["_iqr_e"], table["_iqr_l"])
-            ]
-            table = table.drop(columns=["_iqr_e", "_iqr_l"])
-        return table
+        return runtime_comparison(self.frame)
+
+    @cached_property
+    def cross_runtime_summary(self) -> pd.DataFrame:
+        """Per target: on how many variants LiteRT was faster, and the spread of the ratio."""
+        return runtime_summary(self.cross_runtime) if not self.cross_runtime.empty else pd.DataFrame()
+
+    @property
+    def runtimes_within_noise(self) -> tuple[pd.DataFrame, int]:
+        """The runtime comparisons within the noise, and how many could be judged."""
+        return noise.judged_within_noise(self.cross_runtime)
 
     @cached_property
     def cross_device(self) -> pd.DataFrame:
@@ -314,29 +302,12 @@ class Analysis:
     @cached_property
     def delegation(self) -> pd.DataFrame:
         """One row per artifact: fully delegated or not, and the ops left to plain kernels."""
-        rows, seen = [], set()
-        for record in self.records:
-            delegation = (record.analytic or {}).get("delegation")
-            variant = record.variant.get("name")
-            key = (record.recipe, variant, record.runtime)
-            if not isinstance(delegation, dict) or key in seen:
-                continue
-            seen.add(key)
-            left = delegation.get("non_delegated_ops")
-            rows.append(
-                {
-                    "recipe": record.recipe,
-                    "runtime": record.runtime,
-                    "variant": variant,
-                    "fully_delegated": delegation.get("fully_delegated"),
-                    "delegated": delegation.get("delegated_nodes", delegation.get("delegated_ops")),
-                    "non_delegated_ops": (", ".join(f"{op} ×{n}" for op, n in left.items()) or "none")
-                    if isinstance(left, dict)
-                    else None,
-                    "reason": delegation.get("reason"),
-                }
-            )
-        return pd.DataFrame(rows)
+        return delegation_table(self.records)
+
+    @cached_property
+    def delegation_summary(self) -> pd.DataFrame:
+        """Per runtime: how many artifacts are fully delegated, of how many."""
+        return per_runtime(self.delegation, "fully_delegated")
 
     @cached_property
     def setup(self) -> pd.DataFrame:
@@ -344,49 +315,44 @@ class Analysis:
         return setup_table(self.records)
 
     @cached_property
+    def noise_summary(self) -> pd.DataFrame:
+        """Per target and runtime, how much the measurements spread (`noise.dispersion_summary`)."""
+        return noise.dispersion_summary(self.ok)
+
+    @cached_property
     def sweep_noise(self) -> pd.DataFrame:
         """Neighbouring variants of each sweep: their latency difference against the noise."""
         return noise.sweep_steps(self.frame)
 
+    @property
+    def sweep_steps_within_noise(self) -> tuple[pd.DataFrame, int]:
+        """The sweep steps within the noise, and how many could be judged."""
+        return noise.judged_within_noise(self.sweep_noise)
+
     @cached_property
     def int8_coverage(self) -> pd.DataFrame:
-        """One row per artifact: its INT8 coverage (artifacts.int8), `below_100pct_macs` flagging any
-        artifact with MACs outside INT8, and the operators that stay float with the reason."""
-        rows, seen = [], set()
-        for record in self.records:
-            int8 = (record.analytic or {}).get("int8")
-            variant = record.variant.get("name")
-            key = (record.recipe, variant, record.runtime)
-            if not isinstance(int8, dict) or key in seen:
-                continue
-            seen.add(key)
-            floats = int8.get("float_op_histogram") or {}
-            reasons = int8.get("float_reasons") or {}
-            pct = int8.get("int8_macs_pct")
-            rows.append(
-                {
-                    "recipe": record.recipe,
-                    "runtime": record.runtime,
-                    "variant": variant,
-                    "int8_macs_pct": pct,
-                    "int8_ops_pct": int8.get("int8_ops_pct"),
-                    "int8_ops": int8.get("int8_ops"),
-                    "float_ops": int8.get("float_ops"),
-                    "convert_ops": int8.get("convert_ops"),
-                    "fully_int8": int8.get("fully_int8"),
-                    "below_100pct_macs": pct is not None and pct < 100.0,
-                    "float_ops_why": "; ".join(f"{op} ×{n}: {reasons.get(op, '')}" for op, n in floats.items())
-                    or "none",
-                }
-            )
-        return pd.DataFrame(rows)
+        """One row per artifact: its INT8 coverage (`coverage.int8_table`)."""
+        return int8_table(self.records)
+
+    @cached_property
+    def int8_summary(self) -> pd.DataFrame:
+        """Per runtime: how many artifacts are fully INT8 and how many run MACs outside INT8, of how many."""
+        return per_runtime(self.int8_coverage, "fully_int8", "below_100pct_macs")
+
+    @property
+    def int8_flagged(self) -> int:
+        """How many artifacts run some of their MACs outside INT8."""
+        return int(self.int8_coverage["below_100pct_macs"].eq(True).sum()) if len(self.int8_coverage) else 0
 
     @cached_property
     def mcu(self) -> pd.DataFrame:
         """The fit checks of microcontroller targets."""
-        if "mcu_fits" not in self.ok.columns:
-            return pd.DataFrame()
-        return self.ok[self.ok["mcu_fits"].map(lambda v: not is_missing(v))].copy()
+        return fit_checks(self.ok)
+
+    @cached_property
+    def mcu_best(self) -> pd.DataFrame:
+        """Per board and runtime: the best variant that fits (`microcontrollers.best_that_fits`)."""
+        return best_that_fits(self.mcu, self.accuracy_column) if len(self.mcu) else pd.DataFrame()
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table worth a CSV beside the report (file name -> every row and column, unscaled)."""
@@ -412,23 +378,3 @@ class Analysis:
         if self.accuracy_column:
             tables["selection.csv"] = self.selection
         return tables
-
-
-def against_largest(
-    policy: pd.DataFrame, rows: pd.DataFrame, resolutions: Sequence[int], costs: Sequence[str], quality: str | None
-) -> pd.DataFrame:
-    """The expectation against always running the largest resolution of the set: `<cost>_vs_largest`
-    (a ratio) and `<quality>_minus_largest` (a difference, in the quality's unit)."""
-    largest = rows[rows["resolution"] == max(resolutions)]
-    keys = [k for k in ("recipe", "arch", "target", "runtime", "width") if k in policy.columns and k in largest.columns]
-    columns = [c for c in (*costs, *([quality] if quality else [])) if f"{c}_mean" in policy.columns]
-    values = largest[keys].assign(**{f"_{c}": series(largest, c) for c in columns})
-    reference = values.groupby(keys, dropna=False).mean().reset_index() if keys else values.mean().to_frame().T
-    merged = policy.merge(reference, on=keys, how="left") if keys else policy.assign(**reference.iloc[0].to_dict())
-    for column in columns:
-        mean, at_largest = merged[f"{column}_mean"].astype(float), merged[f"_{column}"].astype(float)
-        if column == quality:
-            policy[f"{column}_minus_largest"] = (mean - at_largest).to_numpy()
-        else:
-            policy[f"{column}_vs_largest"] = (mean / at_largest.where(at_largest != 0)).to_numpy()
-    return policy

@@ -110,3 +110,33 @@ def sweep_steps(frame: pd.DataFrame, keys: Sequence[str] = SWEEP_KEYS) -> pd.Dat
                 }
             )
     return pd.DataFrame(out)
+
+
+def dispersion_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per target and runtime of `rows`: how many measurements, and the median and worst of their IQR /
+    median (`iqr_*`), p99 / median (`p99_*`) and interval half-width (`ci_*`); None where none has it."""
+    out = []
+    for (target, runtime), group in rows.groupby(["target", "runtime"], sort=True):
+        row: dict[str, object] = {"target": target, "runtime": runtime, "n": len(group)}
+        for name, column in (("iqr", IQR), ("p99", P99), ("ci", CI)):
+            values = _numbers(group, column)
+            row[f"{name}_median"] = values.median() if len(values) else None
+            row[f"{name}_max"] = values.max() if len(values) else None
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def judged_within_noise(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The rows of a comparison table (a `within_noise` column) whose difference is within the noise,
+    and how many rows were judged at all (None: no noise figure to judge by)."""
+    if "within_noise" not in table.columns:
+        return table.iloc[:0], 0
+    noisy = table[table["within_noise"] == True]  # noqa: E712 - None (unknown) is not True
+    return noisy, int(table["within_noise"].notna().sum())
+
+
+def _numbers(rows: pd.DataFrame, column: str) -> pd.Series:
+    """A column as numbers with the missing left out (none when the column is absent)."""
+    if column not in rows.columns:
+        return pd.Series(dtype=float)
+    return pd.to_numeric(rows[column], errors="coerce").dropna()

@@ -99,3 +99,33 @@ def pareto_fronts(
     ]
     fronts = [f for f in fronts if len(f)]
     return pd.concat(fronts) if fronts else df.iloc[:0].assign(cost=pd.Series(dtype=object))
+
+
+def front_summary(fronts: pd.DataFrame, rows: pd.DataFrame, quality_col: str) -> pd.DataFrame:
+    """Per group of `pareto_fronts` (arch, target, runtime where present) and cost: how many variants are
+    on the front (`on_front`) out of the candidates of `rows` with both a quality and that cost
+    (`candidates`), and the front's variant names, cheapest first (`front`). Ordered by group, then
+    cost in the order of COST_COLUMNS."""
+    quality = pd.to_numeric(rows[quality_col], errors="coerce")
+    keys = [k for k in ("arch", "target", "runtime") if k in fronts.columns]
+    out = []
+    for values, group in fronts.groupby([*keys, "cost"], sort=True, dropna=False):
+        where = dict(zip(keys, values[:-1]))
+        cost = values[-1]
+        pool = rows
+        for key, value in where.items():
+            pool = pool[pool[key] == value]
+        scored = quality.loc[pool.index].notna() & pd.to_numeric(pool[cost], errors="coerce").notna()
+        out.append(
+            {
+                **where,
+                "cost": cost,
+                "on_front": len(group),
+                "candidates": int(scored.sum()),
+                "front": tuple(group["variant"]),
+            }
+        )
+    if not out:
+        return pd.DataFrame()
+    order = {c: i for i, c in enumerate(COST_COLUMNS)}
+    return pd.DataFrame(out).sort_values([*keys, "cost"], key=lambda c: c.map(order) if c.name == "cost" else c)

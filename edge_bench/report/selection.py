@@ -1,11 +1,11 @@
-"""Choosing variants from measurements, as the paper does, and side-by-side comparison tables.
+"""Choosing variants from measurements, as the paper does.
 
 - `cheapest_within_budget`: per width, the cheapest variant (in the paper: the smallest resolution)
   whose quality is within a budget, in points, of that width's best (or of a given reference).
 - `best_for_device`: the cheapest variant on one target meeting the budget, whatever its width.
 - `random_resolution_policy`: expected cost and quality of picking a resolution uniformly at random
-  from a set, from the per-resolution measurements.
-- `cross_runtime_table`, `cross_device_table`: one metric, runtimes or targets side by side.
+  from a set, from the per-resolution measurements; `against_largest` compares it with always running
+  the largest resolution of the set.
 
 Quality is higher-is-better (accuracy in percent, SQNR in dB); budgets are in its unit.
 Only rows with status "ok" count; rows missing the quality or the cost are left out.
@@ -33,7 +33,7 @@ def _present(df: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     return [c for c in columns if c in df.columns]
 
 
-def _require(df: pd.DataFrame, *columns: str) -> None:
+def require_columns(df: pd.DataFrame, *columns: str) -> None:
     for column in columns:
         if column not in df.columns:
             raise InputError(f"no column '{column}' in these results (columns: {', '.join(map(str, df.columns))})")
@@ -46,7 +46,7 @@ def _check_budget(budget_points: float) -> None:
 
 def _scored(df: pd.DataFrame, quality_col: str, cost_col: str) -> pd.DataFrame:
     """ok rows with numeric `_quality` and `_cost`, rows missing either dropped."""
-    _require(df, quality_col, cost_col)
+    require_columns(df, quality_col, cost_col)
     rows = ok_rows(df).assign(
         _quality=lambda d: pd.to_numeric(d[quality_col], errors="coerce").astype(float),
         _cost=lambda d: pd.to_numeric(d[cost_col], errors="coerce").astype(float),
@@ -173,7 +173,7 @@ def best_for_device(
     """The overall cheapest variant on `target` (any width, resolution, and runtime unless given)
     whose quality is within `budget_points` of the reference ("max": the best measured there)."""
     _check_budget(budget_points)
-    _require(df, "target")
+    require_columns(df, "target")
     ok = ok_rows(df)
     if not (ok["target"] == target).any():
         known = ", ".join(sorted(map(str, ok["target"].dropna().unique()))) or "none"
@@ -230,7 +230,7 @@ def random_resolution_policy(
         raise InputError("the random-resolution policy needs at least one resolution")
     quality_col = quality_col or quality_column(df)
     columns = [c for c in (*cost_cols, *([quality_col] if quality_col else [])) if c in df.columns]
-    _require(df, "resolution")
+    require_columns(df, "resolution")
     rows = ok_rows(df)
     rows = rows[rows["resolution"].isin(wanted)]
     numeric = rows[columns].apply(pd.to_numeric, errors="coerce").astype(float)
@@ -258,50 +258,39 @@ def random_resolution_policy(
     return pd.DataFrame(out, columns=[*keys, "n_resolutions", "note", *stats])
 
 
-# ---------------------------------------------------------------- comparison tables
+def random_resolution_by_recipe(
+    rows: pd.DataFrame, costs: Sequence[str], quality: str | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """`random_resolution_policy` of every recipe measured at two or more resolutions, against always
+    running the largest (`against_largest`); and the resolution set of each such recipe."""
+    tables, sets = [], []
+    groups = rows.groupby("recipe", dropna=False) if "recipe" in rows.columns else [(None, rows)]
+    for recipe, group in groups:
+        resolutions = sorted({int(r) for r in group["resolution"].dropna()})
+        if len(resolutions) < 2:
+            continue
+        sets.append(f"{recipe}: {resolutions}")
+        policy = random_resolution_policy(group, resolutions, costs, quality)
+        tables.append(against_largest(policy, group, resolutions, costs, quality))
+    return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()), sets
 
 
-def _variant_keys(df: pd.DataFrame) -> list[str]:
-    return _present(df, VARIANT_COLUMNS)
-
-
-def cross_runtime_table(
-    df: pd.DataFrame,
-    metric: str = "latency_median_ms",
-    runtimes: tuple[str, str] = ("executorch", "litert"),
+def against_largest(
+    policy: pd.DataFrame, rows: pd.DataFrame, resolutions: Sequence[int], costs: Sequence[str], quality: str | None
 ) -> pd.DataFrame:
-    """Per variant and target: `metric` under each of the two runtimes and
-    `<first>_over_<second>` (above 1: the second runtime is faster). Repeated measurements of the
-    same cell are summarized by their median. Only variants measured with both runtimes appear."""
-    _require(df, metric, "runtime", "target")
-    first, second = runtimes
-    rows = ok_rows(df)
-    rows = rows[rows["runtime"].isin(runtimes)].assign(_value=pd.to_numeric(rows[metric], errors="coerce"))
-    keys = [*_variant_keys(rows), "target"]
-    table = rows.groupby([*keys, "runtime"], dropna=False)["_value"].median().unstack("runtime")
-    for runtime in runtimes:
-        if runtime not in table.columns:
-            table[runtime] = np.nan
-    table = table[[first, second]].dropna(how="any")
-    table[f"{first}_over_{second}"] = table[first] / table[second]
-    table.columns.name = None
-    return table.reset_index()
-
-
-def cross_device_table(df: pd.DataFrame, metric: str = "latency_median_ms") -> pd.DataFrame:
-    """Per variant and runtime: one `metric` column per target, `fastest` (the target with the lowest
-    value) and `<target>_vs_fastest` ratios (1.0 for the fastest). Repeated measurements: median.
-    A target that did not measure a variant shows NaN there."""
-    _require(df, metric, "runtime", "target")
-    rows = ok_rows(df)
-    rows = rows.assign(_value=pd.to_numeric(rows[metric], errors="coerce"))
-    keys = [*_variant_keys(rows), "runtime"]
-    table = rows.groupby([*keys, "target"], dropna=False)["_value"].median().unstack("target")
-    targets = [str(t) for t in table.columns]
-    table.columns = targets
-    table = table.dropna(how="all")
-    values = table[targets]
-    table["fastest"] = values.idxmin(axis=1)
-    for target in targets:
-        table[f"{target}_vs_fastest"] = values[target] / values.min(axis=1)
-    return table.reset_index()
+    """The expectation against always running the largest resolution of the set: `<cost>_vs_largest`
+    (a ratio) and `<quality>_minus_largest` (a difference, in the quality's unit)."""
+    largest = rows[rows["resolution"] == max(resolutions)]
+    keys = [k for k in ("recipe", "arch", "target", "runtime", "width") if k in policy.columns and k in largest.columns]
+    # the policy has `<column>_mean` only for the columns the rows hold
+    columns = [c for c in (*costs, *([quality] if quality else [])) if f"{c}_mean" in policy.columns]
+    values = largest[keys].assign(**{f"_{c}": pd.to_numeric(largest[c], errors="coerce") for c in columns})
+    reference = values.groupby(keys, dropna=False).mean().reset_index() if keys else values.mean().to_frame().T
+    merged = policy.merge(reference, on=keys, how="left") if keys else policy.assign(**reference.iloc[0].to_dict())
+    for column in columns:
+        mean, at_largest = merged[f"{column}_mean"].astype(float), merged[f"_{column}"].astype(float)
+        if column == quality:
+            policy[f"{column}_minus_largest"] = (mean - at_largest).to_numpy()
+        else:
+            policy[f"{column}_vs_largest"] = (mean / at_largest.where(at_largest != 0)).to_numpy()
+    return policy

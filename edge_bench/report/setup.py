@@ -172,3 +172,17 @@ def setup_table(records: Iterable[Record]) -> pd.DataFrame:
             "measurements": len(group),
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def per_target(setup: pd.DataFrame) -> pd.DataFrame:
+    """Per target of `setup_table`: its CPUs and thread counts over its runtimes, each written once."""
+    rows = []
+    for target, group in setup.groupby("target", sort=True):
+        rows.append(
+            {
+                "target": target,
+                "cpu": "; ".join(dict.fromkeys(group["cpu"])),
+                "threads": "; ".join(dict.fromkeys(group["threads"])),
+            }
+        )
+    return pd.DataFrame(rows)
