@@ -92,6 +92,8 @@ class MeasureConfig:
     cooldown_max_secs: float = 120.0
     energy_secs: float = 10.0  # duration of the separate energy pass
     idle_secs: float = 3.0  # idle baseline before the energy pass
+    # the cores the measured process is pinned to ("2,3", "4-7" or [2, 3]); empty: unpinned
+    cores: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -328,6 +330,11 @@ def load_target(name_or_path: str, folder: Path | None = None) -> Target:
                 f"{path}: key 'runtimes.{runtime}' must be one of {list(apis)}, got {target.runtimes.api(runtime)!r}"
             )
     _check_measure(path, target.measure)
+    if target.measure.cores and target.threads > len(target.measure.cores):
+        raise InputError(
+            f"{path}: key 'measure.cores' pins {len(target.measure.cores)} core(s) but threads = {target.threads}; "
+            f"pin at least {target.threads} cores or lower threads"
+        )
     if target.threads > MAX_THREADS:
         raise InputError(
             f"{path}: key 'threads' = {target.threads} is more than any board has cores; "
@@ -392,10 +399,35 @@ def _parse_section(cls: type, table: Any, path: Path, section: str) -> dict[str,
                 table[key] = parse_bytes(table[key], f"{path}: key '{section}.{key}'")
         if "clock_hz" in table:
             table["clock_hz"] = parse_hz(table["clock_hz"], f"{path}: key '{section}.clock_hz'")
+    if cls is MeasureConfig and isinstance(table, dict) and "cores" in table:
+        table = {**table, "cores": list(_cores(table["cores"], path, f"{section}.cores"))}
     kwargs = table_to_dataclass(cls, table, path, section)
     if "options" in kwargs and isinstance(kwargs["options"], dict):
         kwargs["options"] = types.MappingProxyType(kwargs["options"])
     return kwargs
+
+
+def _cores(value: Any, path: Path, where: str) -> tuple[int, ...]:
+    """`cores = "2,3"`, "4-7" or [2, 3] -> (2, 3): distinct core numbers, at least one."""
+    from .device.affinity import parse_cpu_list
+
+    fix = 'e.g. "2,3", "4-7" or [2, 3]; leave the key out to run unpinned'
+    if isinstance(value, str):
+        try:
+            cores = parse_cpu_list(value)
+        except ValueError:
+            raise InputError(f"{path}: key '{where}' must list core numbers ({fix}), got {value!r}") from None
+    elif isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        if any(v < 0 for v in value) or len(set(value)) != len(value):
+            raise InputError(f"{path}: key '{where}' must list distinct core numbers >= 0 ({fix}), got {value!r}")
+        cores = tuple(sorted(value))
+    else:
+        raise InputError(
+            f"{path}: key '{where}' must be a core list string or a list of integers ({fix}), got {value!r}"
+        )
+    if not cores:
+        raise InputError(f"{path}: key '{where}' names no core ({fix})")
+    return cores
 
 
 def _mentions(data: Any, word: str) -> bool:

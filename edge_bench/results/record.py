@@ -52,6 +52,12 @@ class Round:
     note: str | None = None
     summary: dict[str, Any] | None = None  # the tool's own statistics where it gives no raw samples (native tools)
     started: float | None = None  # host clock (unix seconds) when the round began: pairs rounds taken side by side
+    governor: str | None = None  # cpufreq governor(s) of the round's cores, read before it (None: not readable)
+
+
+# What a measurement's interval covers: the spread between the rounds of the run that took them. How far
+# whole runs drift apart (another boot, another day, the board warmer) is not in it.
+WITHIN_RUN = "within this run"
 
 
 @dataclass
@@ -69,6 +75,7 @@ class Precision:
     rounds_left_out: int  # disturbed or throttled rounds, retaken
     device_seconds: float | None  # device time of every round of this measurement
     note: str | None = None
+    scope: str = WITHIN_RUN  # the spread the interval counts (records before this field meant the same)
 
 
 @dataclass
@@ -346,6 +353,7 @@ COLUMNS: dict[str, Callable[[Record], Any]] = {
     "latency_ci_high_ms": _get("latency.precision.high_ms"),
     "latency_ci_half_width": _get("latency.precision.half_width"),
     "latency_precision": _precision_flag,
+    "latency_ci_scope": _get("latency.precision.scope"),
     "device_seconds": _get("latency.precision.device_seconds"),
     "first_inference_ms": _get("first_inference_ms"),
     "load_ms": _get("load_ms"),
@@ -366,6 +374,8 @@ COLUMNS: dict[str, Callable[[Record], Any]] = {
     "artifact_bytes": _get("artifact.bytes"),
     "cpu_model": _get("env.cpu_model"),
     "threads": _get("env.threads"),
+    "cores_allowed": _get("env.cores.allowed"),
+    "governor": _get("env.governor.governor"),
     "runtime_version": _get("env.runtime.version"),
     "runtime_api": _get("env.runtime.api"),
     "throttle_changed": _get("throttle_changed"),
