@@ -372,3 +372,28 @@ def test_doctor_over_ssh_checks_the_pinned_cores(sshd_target):
     found = {c.name: c for c in run_doctor(target, ["litert"])}
     assert not found["cores"].ok and found["cores"].detail.startswith(f"core(s) {beyond} of [measure] cores")
     assert "governor" in found
+
+
+def test_pinned_cores_are_part_of_what_decides_a_number():
+    unpinned = Record(recipe="r", variant={"name": "v"}, runtime="litert", target="t", env={"threads": 3})
+    pinned = Record(
+        recipe="r", variant={"name": "v"}, runtime="litert", target="t",
+        env={"threads": 3, "cores": {"requested": [1, 2, 3], "allowed": "1-3"}},
+    )  # fmt: skip
+    assert pinned.identity.cores == "1-3" and unpinned.identity.cores is None
+    assert pinned.identity.differences(unpinned.identity) == ["pinned cores unpinned -> 1-3"]
+    assert unpinned.identity.differences(unpinned.identity) == []
+
+
+def test_round_lines_of_unpinned_measurements_keep_their_identity(tmp_path):
+    from edge_bench.measure.job import identity_json
+    from edge_bench.results import Identity
+
+    before = Identity("r", "v", "litert", "t", "ab" * 32, "2.3.0", 1, "interpreter")
+    assert identity_json(before) == {
+        "artifact_sha256": "ab" * 32,
+        "runtime_version": "2.3.0",
+        "threads": 1,
+        "api": "interpreter",
+    }
+    assert identity_json(dataclasses.replace(before, cores="1"))["cores"] == "1"

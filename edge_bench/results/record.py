@@ -178,6 +178,7 @@ class Record:
             runtime_version=runtime.get("version"),
             threads=self.env.get("threads"),
             runner=runtime.get("api"),
+            cores=_pinned(self.env.get("cores")),
         )
 
     @property
@@ -241,6 +242,7 @@ class Identity:
     runtime_version: str | None
     threads: int | None
     runner: str | None = None  # the API that measured: native or python (ExecuTorch), interpreter or compiled_model
+    cores: str | None = None  # the cores the measured process was pinned to ("1-3"); None: unpinned
 
     def differences(self, other: "Identity") -> list[str]:
         """What differs from `other`, in words ("artifact 3f2a1b -> 9c0d4e")."""
@@ -250,17 +252,28 @@ class Identity:
             ("runtime_version", "runtime version"),
             ("threads", "threads"),
             ("runner", "API"),
+            ("cores", "pinned cores"),
         ):
             mine, theirs = getattr(self, name), getattr(other, name)
             if name == "runner" and (mine is None or theirs is None):
                 continue  # an older record that does not say which API measured
             if mine != theirs:
                 show = (lambda v: str(v)[:12]) if name == "artifact_sha256" else str
+                if name == "cores":
+                    show = lambda v: "unpinned" if v is None else str(v)  # noqa: E731
                 out.append(f"{label} {show(theirs)} -> {show(mine)}")
         return out
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _pinned(cores: Any) -> str | None:
+    """The requested cores of a record's `env.cores` as a core list ("1-3"); None when unpinned or not said."""
+    from ..device.affinity import format_cpu_list
+
+    requested = cores.get("requested") if isinstance(cores, dict) else None
+    return format_cpu_list(requested) if requested else None
 
 
 def _only(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
