@@ -408,26 +408,12 @@ def _parse_section(cls: type, table: Any, path: Path, section: str) -> dict[str,
 
 
 def _cores(value: Any, path: Path, where: str) -> tuple[int, ...]:
-    """`cores = "2,3"`, "4-7" or [2, 3] -> (2, 3): distinct core numbers, at least one."""
-    from .device.affinity import parse_cpu_list
+    from .device.affinity import cores_from_value
 
-    fix = 'e.g. "2,3", "4-7" or [2, 3]; leave the key out to run unpinned'
-    if isinstance(value, str):
-        try:
-            cores = parse_cpu_list(value)
-        except ValueError:
-            raise InputError(f"{path}: key '{where}' must list core numbers ({fix}), got {value!r}") from None
-    elif isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        if any(v < 0 for v in value) or len(set(value)) != len(value):
-            raise InputError(f"{path}: key '{where}' must list distinct core numbers >= 0 ({fix}), got {value!r}")
-        cores = tuple(sorted(value))
-    else:
-        raise InputError(
-            f"{path}: key '{where}' must be a core list string or a list of integers ({fix}), got {value!r}"
-        )
-    if not cores:
-        raise InputError(f"{path}: key '{where}' names no core ({fix})")
-    return cores
+    try:
+        return cores_from_value(value)
+    except ValueError as e:
+        raise InputError(f"{path}: key '{where}' {e}") from None
 
 
 def _mentions(data: Any, word: str) -> bool:

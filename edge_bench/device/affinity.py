@@ -44,6 +44,27 @@ def parse_cpu_list(text: str) -> tuple[int, ...]:
     return tuple(sorted(cpus))
 
 
+CORES_FORMS = 'e.g. "2,3", "4-7" or [2, 3]; leave the key out to run unpinned'
+
+
+def cores_from_value(value: object) -> tuple[int, ...]:
+    """A target file's `cores` ("2,3", "4-7" or [2, 3]) -> (2, 3); ValueError saying what is wrong with it."""
+    if isinstance(value, str):
+        try:
+            cores = parse_cpu_list(value)
+        except ValueError:
+            raise ValueError(f"must list core numbers ({CORES_FORMS}), got {value!r}") from None
+    elif isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        if any(v < 0 for v in value) or len(set(value)) != len(value):
+            raise ValueError(f"must list distinct core numbers >= 0 ({CORES_FORMS}), got {value!r}")
+        cores = tuple(sorted(value))
+    else:
+        raise ValueError(f"must be a core list string or a list of integers ({CORES_FORMS}), got {value!r}")
+    if not cores:
+        raise ValueError(f"names no core ({CORES_FORMS})")
+    return cores
+
+
 def format_cpu_list(cpus: Sequence[int] | set[int] | frozenset[int]) -> str:
     """(0, 1, 2, 3, 7) -> "0-3,7", the kernel's Cpus_allowed_list notation."""
     runs: list[list[int]] = []
