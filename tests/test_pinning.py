@@ -288,7 +288,7 @@ def test_a_governor_other_than_performance_is_noted_on_the_round_and_record():
     (note,) = [n for n in record.notes if "governor" in n]
     assert note.startswith("cpufreq governor schedutil (not performance) on the measured cores before 2 of 3 rounds")
     assert "edge-bench doctor" in note
-    assert record.flat()["governor"] == "schedutil"
+    assert record.flat()["cores_governor"] == "schedutil"
 
 
 def test_doctor_names_the_pinned_cores_governor_fix():

@@ -388,7 +388,7 @@ COLUMNS: dict[str, Callable[[Record], Any]] = {
     "cpu_model": _get("env.cpu_model"),
     "threads": _get("env.threads"),
     "cores_allowed": _get("env.cores.allowed"),
-    "governor": _get("env.governor.governor"),
+    "cores_governor": _get("env.governor.governor"),
     "runtime_version": _get("env.runtime.version"),
     "runtime_api": _get("env.runtime.api"),
     "throttle_changed": _get("throttle_changed"),
