@@ -92,6 +92,8 @@ class MeasureConfig:
     cooldown_max_secs: float = 120.0
     energy_secs: float = 10.0  # duration of the separate energy pass
     idle_secs: float = 3.0  # idle baseline before the energy pass
+    # the cores the measured process is pinned to ("2,3", "4-7" or [2, 3]); empty: unpinned
+    cores: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -328,6 +330,11 @@ def load_target(name_or_path: str, folder: Path | None = None) -> Target:
                 f"{path}: key 'runtimes.{runtime}' must be one of {list(apis)}, got {target.runtimes.api(runtime)!r}"
             )
     _check_measure(path, target.measure)
+    if target.measure.cores and target.threads > len(target.measure.cores):
+        raise InputError(
+            f"{path}: key 'measure.cores' pins {len(target.measure.cores)} core(s) but threads = {target.threads}; "
+            f"pin at least {target.threads} cores or lower threads"
+        )
     if target.threads > MAX_THREADS:
         raise InputError(
             f"{path}: key 'threads' = {target.threads} is more than any board has cores; "
@@ -392,10 +399,21 @@ def _parse_section(cls: type, table: Any, path: Path, section: str) -> dict[str,
                 table[key] = parse_bytes(table[key], f"{path}: key '{section}.{key}'")
         if "clock_hz" in table:
             table["clock_hz"] = parse_hz(table["clock_hz"], f"{path}: key '{section}.clock_hz'")
+    if cls is MeasureConfig and isinstance(table, dict) and "cores" in table:
+        table = {**table, "cores": list(_cores(table["cores"], path, f"{section}.cores"))}
     kwargs = table_to_dataclass(cls, table, path, section)
     if "options" in kwargs and isinstance(kwargs["options"], dict):
         kwargs["options"] = types.MappingProxyType(kwargs["options"])
     return kwargs
+
+
+def _cores(value: Any, path: Path, where: str) -> tuple[int, ...]:
+    from .device.affinity import cores_from_value
+
+    try:
+        return cores_from_value(value)
+    except ValueError as e:
+        raise InputError(f"{path}: key '{where}' {e}") from None
 
 
 def _mentions(data: Any, word: str) -> bool:

@@ -75,6 +75,7 @@ def _agent_checks(transport: Transport, target: Target, runtimes: Sequence[str])
         "runtimes": list(runtimes),
         "workdir": transport.workdir,
         "apis": {r: target.runtimes.api(r) for r in runtimes},
+        "cores": list(target.measure.cores) or None,
         "energy": {
             "meter": target.energy.meter,
             "options": dict(target.energy.options),

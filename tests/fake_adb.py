@@ -13,6 +13,10 @@ $FAKE_ADB_SERIAL names the one attached device. $FAKE_ADB_STATE_FILE, when set, 
 "device", "offline", or "gone" (unplugged: new commands fail as adb's do, and a running `shell` ends
 with status 0 and truncated output, as adb's client does when the connection drops).
 
+Thermal zones made by `make_thermal_zones` change over time: every shell command that reads
+/sys/class/thermal/thermal_zone* first moves each zone to its next reading (the last one stays), as a
+phone cooling down between the reads of a cool-down wait.
+
 The helpers below build a device tree (cpufreq policies, governors, a `taskset` that logs its mask) and
 a `benchmark_model` that prints LiteRT's documented output for the flags it is given. With
 $FAKE_BENCHMARK_UNPLUG_AT=N it unplugs the phone (writes "gone" to the state file) during its Nth run,
@@ -68,7 +72,18 @@ def _forward(pipe, sink, root: Path, gate: dict) -> None:
             sink.flush()
 
 
+def _next_thermal_readings(root: Path) -> None:
+    """Each shell command that reads the thermal zones gets each zone's next reading (see make_thermal_zones)."""
+    for pending in sorted((root / "sys/class/thermal").glob("thermal_zone*/temp.readings")):
+        readings = pending.read_text().split()
+        if readings:
+            (pending.parent / "temp").write_text(readings[0] + "\n")
+            pending.write_text("\n".join(readings[1:]))
+
+
 def _shell(command: str, root: Path, old: bool) -> int:
+    if "thermal_zone" in command:
+        _next_thermal_readings(root)
     env = dict(os.environ)
     env["PATH"] = f"{root}/system/bin:{env.get('PATH', '/usr/bin:/bin')}"
     env["TMPDIR"] = f"{root}/data/local/tmp"
@@ -169,6 +184,25 @@ def make_device(root: Path, policies: dict[int, tuple[list[int], int]], governor
     taskset.write_text('#!/bin/sh\necho "$1" >> "$FAKE_ADB_TASKSET_LOG"\nshift\nexec "$@"\n')
     taskset.chmod(0o755)
     return root
+
+
+def make_thermal_zones(root: Path, readings: dict[int, list[str]], kinds: dict[int, str] | None = None) -> None:
+    """Thermal zones {N: [reading, ...]} as sysfs prints them (millidegrees, e.g. "41000"): a read by the
+    shell sees the next reading each time, then the last one for good."""
+    for zone, values in readings.items():
+        folder = root / f"sys/class/thermal/thermal_zone{zone}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "type").write_text((kinds or {}).get(zone, f"zone{zone}") + "\n")
+        (folder / "temp").write_text(values[0] + "\n")
+        (folder / "temp.readings").write_text("\n".join(values))
+
+
+def write_dumpsys(root: Path, battery_text: str) -> None:
+    """A `dumpsys` on the device whose `dumpsys battery` prints `battery_text` (a real capture)."""
+    (root / "system/bin/battery.txt").write_text(battery_text)
+    dumpsys = root / "system/bin/dumpsys"
+    dumpsys.write_text(f'#!/bin/sh\n[ "$1" = battery ] && cat "{root}/system/bin/battery.txt"\n')
+    dumpsys.chmod(0o755)
 
 
 def write_adb(path: Path) -> Path:

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
+from ..device.affinity import parse_cpu_list
+
 CPUFREQ = "/sys/devices/system/cpu/cpufreq"
 
 
@@ -38,17 +40,6 @@ class BigCores:
                 {"policy": c.policy, "cpus": list(c.cpus), "max_freq_khz": c.max_freq_khz} for c in self.clusters
             ],
         }
-
-
-def parse_cpu_list(text: str) -> tuple[int, ...]:
-    """ "4 5 6", "4-6" or "0-3,7" -> (4, 5, 6) / (0, 1, 2, 3, 7)."""
-    cpus: set[int] = set()
-    for part in re.split(r"[\s,]+", text.strip()):
-        if not part:
-            continue
-        lo, sep, hi = part.partition("-")
-        cpus.update(range(int(lo), int(hi) + 1) if sep else (int(lo),))
-    return tuple(sorted(cpus))
 
 
 def cpu_mask(cpus: tuple[int, ...] | list[int]) -> str:

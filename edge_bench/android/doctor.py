@@ -57,6 +57,8 @@ def native_checks(transport: Transport, target: Target, runtimes: Sequence[str])
         path, sep, value = line.partition(":")
         if sep:
             governors[Path(path).parts[-3]] = value.strip()
+    if target.measure.cores:  # the pinned cores' governors are the ones the timings depend on
+        governors = {name: g for name, g in governors.items() if int(name[3:]) in target.measure.cores}
     found.append(device_checks.judge_governors(governors, GOVERNOR_FIX))
     found.append(_meter(transport, target))
 

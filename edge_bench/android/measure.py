@@ -2,8 +2,10 @@
 
 The target file points at host copies of LiteRT's `benchmark_model` and ExecuTorch's
 `executor_runner` built for android-arm64. Per measurement: push the tool into the work dir, make it
-executable, read the cpufreq policies to pin it to the big cores with `taskset`, run it, and parse its
-output (edge_bench.android.tools) into the same dict the agent returns. Where a Python with numpy
+executable, pin it with `taskset` to the target's `[measure] cores` or else to the big cores (read from the
+cpufreq policies), wait for the phone to cool below `cooldown_below_c` and read the governors of those
+cores (android/thermal.py), run it, and parse its output (edge_bench.android.tools) into the same dict
+the agent returns. Where a Python with numpy
 and the runtime exists on the device (Termux, a rooted image), the agent itself can run instead:
 `has_python` says whether it can.
 
@@ -21,9 +23,9 @@ from typing import Any, Mapping
 
 from ..config import Target
 from . import cores, tools
+from .thermal import cooldown, governor_state, thermal_snapshot
 from ..device import cpu_parts
 from ..device.agent import AGENT_PROTOCOL, DEFAULTS
-from ..device.power.android import parse_dumpsys_battery
 from ..transport.base import Transport, TransportError, TransportTimeout
 from ..transport.shell import last_line
 
@@ -90,6 +92,16 @@ def big_core_pinning(transport: Transport, threads: int) -> dict[str, Any]:
     return pinning
 
 
+def _pinning(transport: Transport, target: Target, threads: int) -> dict[str, Any]:
+    """The target's [measure] cores when it names them, else the big cores unless [adb] pin_big_cores = false."""
+    if target.measure.cores:
+        chosen = list(target.measure.cores)
+        return {"applied": True, "mask": cores.cpu_mask(chosen), "cores": chosen, "source": "measure.cores"}
+    if target.adb is not None and not target.adb.pin_big_cores:
+        return {"applied": False, "reason": "pin_big_cores = false"}
+    return big_core_pinning(transport, threads)
+
+
 _ENV_SCRIPT = "; ".join(
     f'echo "{key}=$({command} 2>/dev/null)"'
     for key, command in (
@@ -123,43 +135,6 @@ def device_env(transport: Transport) -> dict[str, Any]:
         "os": f"Android {values['android']}" if values.get("android") else None,
         "kernel": values.get("kernel"),
     }
-
-
-_THERMAL_SCRIPT = (
-    "grep -H . /sys/class/thermal/thermal_zone*/temp /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor 2>/dev/null"
-)
-
-
-def thermal_snapshot(transport: Transport) -> dict[str, Any]:
-    """The agent's thermal.snapshot() read through the shell: first thermal zone, governors; and the
-    battery's temperature, charge and power source from `dumpsys battery` (phones throttle on them)."""
-    zones: list[tuple[int, str, int]] = []
-    governors: set[str] = set()
-    for line in _shell(transport, _THERMAL_SCRIPT).splitlines():
-        path, sep, value = line.partition(":")
-        if not sep:
-            continue
-        if m := re.search(r"thermal_zone(\d+)/temp$", path):
-            try:
-                zones.append((int(m[1]), path, int(value.strip())))
-            except ValueError:
-                continue
-        elif path.endswith("scaling_governor"):
-            governors.add(value.strip())
-    snapshot: dict[str, Any] = {
-        "temperature_c": None,
-        "temperature_source": "no readable thermal_zone*/temp",
-        "governor": sorted(governors) or None,
-        "throttled": None,
-    }
-    if zones:
-        _, path, raw = min(zones)
-        # Millidegrees by the sysfs ABI; a few vendors' zones report whole degrees.
-        snapshot["temperature_c"] = raw / 1000.0 if abs(raw) >= 1000 else float(raw)
-        snapshot["temperature_source"] = path
-    battery = parse_dumpsys_battery(transport.exec(["dumpsys", "battery"], 30).stdout)
-    snapshot["battery"] = {k: v for k, v in battery.items() if k != "keys"} if battery else None
-    return snapshot
 
 
 def _device_clock(transport: Transport) -> str | None:
@@ -200,8 +175,6 @@ def measure_native(
         result["env"] = device_env(transport)
         result["env"]["runtime"] = {"package": TOOLS[runtime], "binary": str(binary), "sha256": _sha256(binary)}
         result["env"]["threads"] = threads
-        if spec.get("cooldown_below_c") is not None:
-            result["cooldown"] = {"skipped": "cooldown is not implemented for the native tools"}
 
         on_device = transport.push(binary, TOOLS[runtime])
         chmod = transport.exec(["chmod", "755", on_device], 30)
@@ -223,15 +196,15 @@ def measure_native(
             argv = tools.executor_runner_argv(
                 on_device, artifact_path_on_device, threads, spec["warmup_runs"], spec["min_runs"]
             )
-        pin_big = target.adb.pin_big_cores if target.adb else True
-        pinning = (
-            big_core_pinning(transport, threads) if pin_big else {"applied": False, "reason": "pin_big_cores = false"}
-        )
+        pinning = _pinning(transport, target, threads)
         result["env"]["pinning"] = pinning
         if pinning["applied"]:
             argv = ["taskset", pinning["mask"], *argv]
         result["command"] = argv
 
+        if spec.get("cooldown_below_c") is not None:
+            result["cooldown"] = cooldown(transport, spec["cooldown_below_c"], spec["cooldown_max_secs"])
+        result["governor"] = governor_state(transport, pinning.get("cores"))
         result["thermal_before"] = thermal_snapshot(transport)
         since = _device_clock(transport) if runtime == "executorch" else None
         done = transport.exec(argv, timeout)

@@ -22,7 +22,7 @@ import sys
 import time
 import traceback
 
-from . import load, sysinfo, thermal
+from . import affinity, load, sysinfo, thermal
 from .memory import PhaseMemory
 from .timing import busy_wait, run_for, summarize
 
@@ -46,6 +46,7 @@ DEFAULTS = {
     "outputs": None,
     "api": None,
     "busy_wait_ms": 0.0,  # a slowdown added to every inference: only the regression gate's benchmark sets it
+    "cores": None,  # the cores to pin the measured process to ([measure] cores); None: unpinned
 }
 
 
@@ -58,15 +59,21 @@ def measure(spec: dict) -> dict:
     result: dict = {"protocol": AGENT_PROTOCOL, "runtime": spec["runtime"], "status": "failed", "error": None}
     memory = PhaseMemory()
     result["env"] = sysinfo.collect()
+    try:
+        placement = affinity.plan(spec["cores"], int(spec["threads"]))
+    except affinity.PlacementError as e:
+        result["error"] = str(e)
+        return result
     native, fallback = _native_runner(spec)  # before the cool-down: a first build heats the board
     if spec["cooldown_below_c"] is not None:
         result["cooldown"] = thermal.cooldown(spec["cooldown_below_c"], spec["cooldown_max_secs"])
+    result["governor"] = thermal.governor_state(placement.measured or affinity.usable_cores() or ())
     result["thermal_before"] = thermal.snapshot()
     result["load_before"] = load.loadavg()
     if native is not None:
         from .native.measure import measure_native
 
-        measure_native(native, spec, result, _energy)
+        measure_native(native, spec, result, _energy, placement)
         result["thermal_after"] = thermal.snapshot()
         result["load_after"] = load.loadavg()
         return result
@@ -75,6 +82,7 @@ def measure(spec: dict) -> dict:
 
         from .runtimes import adapter
 
+        affinity.pin_in_process(placement)  # before the runtime starts its threads: they inherit the cores
         memory.start_phase()
         t0 = time.perf_counter_ns()
         runtime = adapter(spec["runtime"], "python" if fallback else spec["api"])(int(spec["threads"]))
@@ -131,6 +139,7 @@ def measure(spec: dict) -> dict:
         if fallback:
             result["error"] += f" (native runner unavailable: {fallback['fallback_reason']})"
             result["env"].setdefault("runtime", fallback)
+    result["env"]["cores"] = placement.describe(affinity.read_allowed_list(), "/proc/self/status")
     result["memory"] = memory.summary()
     result["thermal_after"] = thermal.snapshot()
     result["load_after"] = load.loadavg()

@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import AbstractSet, Any, Mapping, Sequence
 
 MIN_PYTHON = (3, 10)
 MIN_FREE_DISK_BYTES = 512 * 1024 * 1024  # artifacts of a sweep, the agent, its outputs
@@ -68,6 +68,36 @@ def judge_governors(governors: Mapping[str, str], fix: str = GOVERNOR_FIX) -> Ch
     if not others:
         return Check("governor", True, f"performance on all {len(governors)} cores")
     return Check("governor", False, f"{summary}: timings will vary with the frequency the governor picks", fix)
+
+
+def governor_fix(cores: Sequence[int] | None) -> str:
+    """How to set the performance governor (root needed): on every core, or only on the pinned ones."""
+    if not cores:
+        return GOVERNOR_FIX
+    files = " ".join(f"/sys/devices/system/cpu/cpu{c}/cpufreq/scaling_governor" for c in cores)
+    cpufreq_set = "; ".join(f"sudo cpufreq-set -c {c} -g performance" for c in cores)
+    return f"needs root: echo performance | sudo tee {files} (or with cpufrequtils: {cpufreq_set})"
+
+
+def judge_cores(cores: Sequence[int], usable: AbstractSet[int] | None) -> Check:
+    """The target's [measure] cores against the cores a process may use on this device."""
+    from .affinity import format_cpu_list
+
+    pinned = format_cpu_list(cores)
+    if usable is None:
+        return Check("cores", False, f"pinning to {pinned} asked, but this platform cannot pin (no sched_setaffinity)")
+    missing = sorted(set(cores) - set(usable))
+    if missing:
+        return Check(
+            "cores",
+            False,
+            f"core(s) {format_cpu_list(missing)} of [measure] cores = {pinned} not available "
+            f"(a process may run on {format_cpu_list(usable)})",
+            f"set [measure] cores in the target file to cores among {format_cpu_list(usable)}",
+        )
+    others = set(usable) - set(cores)
+    agent = f"the agent's own work on {format_cpu_list(others)}" if others else "no other core for the agent's work"
+    return Check("cores", True, f"measured on {pinned}; {agent}")
 
 
 def judge_disk(free_bytes: int | None, where: str) -> Check:
@@ -253,7 +283,8 @@ def _read(path: str) -> str | None:
 
 
 def run_checks(spec: Mapping[str, Any]) -> list[Check]:
-    """Every check, for `spec` = {"runtimes": [...], "apis": {runtime: api}, "energy": {...}, "workdir": "."}."""
+    """Every check, for `spec` = {"runtimes": [...], "apis": {runtime: api}, "energy": {...}, "workdir": ".",
+    "cores": [...] or None}; with cores, the governors judged are those cores' only."""
     workdir = str(spec.get("workdir") or os.getcwd())
     checks = [judge_python(tuple(sys.version_info), sys.executable), check_numpy()]
     numpy_ok = checks[-1].ok
@@ -263,7 +294,14 @@ def run_checks(spec: Mapping[str, Any]) -> list[Check]:
             checks.extend(check_native(numpy_ok))
         else:
             checks.append(check_runtime(runtime, numpy_ok, apis.get(runtime)))
-    checks.append(judge_governors(read_governors()))
+    cores = spec.get("cores") or None
+    governors = read_governors()
+    if cores:
+        from .affinity import usable_cores
+
+        checks.append(judge_cores(cores, usable_cores()))
+        governors = {name: g for name, g in governors.items() if int(name[3:]) in cores}
+    checks.append(judge_governors(governors, governor_fix(cores)))
     checks.append(check_meter(spec.get("energy")))
     checks.append(judge_disk(_free_bytes(workdir), workdir))
     checks.append(judge_ram(_read("/proc/meminfo")))

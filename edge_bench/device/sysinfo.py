@@ -67,10 +67,13 @@ def os_release() -> str | None:
 
 
 def collect() -> dict:
+    from .affinity import format_cpu_list
+
     try:
-        usable = len(os.sched_getaffinity(0))
+        allowed = os.sched_getaffinity(0)
+        usable, allowed_list = len(allowed), format_cpu_list(allowed)
     except AttributeError:
-        usable = os.cpu_count()
+        usable, allowed_list = os.cpu_count(), None
     cpuinfo = read_cpuinfo()
     return {
         "cpu_model": cpu_model(cpuinfo),
@@ -79,6 +82,7 @@ def collect() -> dict:
         "machine": platform.machine(),
         "cores_online": os.cpu_count(),
         "cores_usable": usable,
+        "cores_allowed": allowed_list,  # the cores this process may run on, as in Cpus_allowed_list
         "os": os_release() or platform.platform(),
         "kernel": platform.release(),
         "python": platform.python_version(),

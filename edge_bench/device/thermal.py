@@ -15,7 +15,7 @@ import re
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 Runner = Callable[[Sequence[str]], str]
 
@@ -104,6 +104,32 @@ def read_governors(root: str = "/") -> dict[str, str]:
             out[path.parts[-3]] = path.read_text().strip()
         except OSError:
             continue
+    return out
+
+
+def governor_state(cores: Iterable[int], root: str = "/") -> dict:
+    """The cpufreq governor of each core a round runs on, read before the round: anything but "performance"
+    lets the clock move under the timings. Without cpufreq (VMs, containers) the governor is None, with why."""
+    return judge_governor_state(read_governors(root), cores)
+
+
+def judge_governor_state(found: Mapping[str, str], cores: Iterable[int]) -> dict:
+    """`governor_state` from governors already read ({"cpu0": "schedutil", ...}; a phone's, over adb)."""
+    wanted = sorted(set(cores))
+    chosen = {f"cpu{c}": found[f"cpu{c}"] for c in wanted if f"cpu{c}" in found}
+    shown = ",".join(map(str, wanted)) or "none"
+    if not chosen:
+        return {
+            "governor": None,
+            "performance": None,
+            "missing_reason": f"no cpufreq governor for core(s) {shown}: "
+            "/sys/devices/system/cpu/cpuN/cpufreq/scaling_governor is absent (a VM, or a kernel without cpufreq)",
+        }
+    names = sorted(set(chosen.values()))
+    out: dict = {"governor": ", ".join(names), "performance": names == ["performance"], "cores": chosen}
+    unread = [c for c in wanted if f"cpu{c}" not in chosen]
+    if unread:
+        out["unread"] = unread  # cores without a readable governor file
     return out
 
 

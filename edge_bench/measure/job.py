@@ -3,7 +3,7 @@
 A job carries everything known on the host: the variant, its analytic model, the artifact (or why it has
 none), fidelity and accuracy. `base_record` turns that into a record before a single round is taken, so a
 job that never reaches the device still leaves a record with the reason. `identity` is what decides a
-number (artifact, runtime version, threads, target, API): `--resume` and `compare` go by it.
+number (artifact, runtime version, threads, target, API, pinned cores): `--resume` and `compare` go by it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ..config import Recipe, Target
 from ..errors import InputError
 from ..progress import Progress
 from ..recipes import Variant
+from ..device.affinity import format_cpu_list
 from ..results import ArtifactRef, Identity, Record
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ def identity(recipe: str, job: Job, target: Target, device: dict[str, Any]) -> I
         version,
         target.threads,
         target.runtimes.api(job.runtime),
+        format_cpu_list(target.measure.cores) or None,
     )
 
 
@@ -149,4 +151,5 @@ def identity_json(identity: Identity) -> dict[str, Any]:
         "runtime_version": identity.runtime_version,
         "threads": identity.threads,
         "api": identity.runner,
+        **({"cores": identity.cores} if identity.cores else {}),  # unpinned: as round lines were before pinning
     }

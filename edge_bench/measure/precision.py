@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..results import Latency, Precision, Round
+from ..results.record import WITHIN_RUN
 
 METHOD = "Student t interval over the logarithms of the round medians"
 
@@ -87,7 +88,7 @@ def summarize(rounds: list[Round], rule: StopRule) -> Latency | None:
         elif len(kept) < rule.rounds_min:
             note = f"{len(kept)} rounds of the {rule.rounds_min} asked for"
         else:
-            note = f"±{interval.half_width:.1%} after {len(kept)} rounds, ±{rule.target:.1%} asked for"
+            note = f"±{interval.half_width:.1%} {WITHIN_RUN} after {len(kept)} rounds, ±{rule.target:.1%} asked for"
     precision = Precision(
         method=METHOD,
         confidence=rule.confidence,
@@ -100,6 +101,7 @@ def summarize(rounds: list[Round], rule: StopRule) -> Latency | None:
         rounds_left_out=left_out,
         device_seconds=round(sum(seconds), 3) if seconds else None,
         note=note,
+        scope=WITHIN_RUN,
     )
     if samples:
         return Latency(
@@ -135,6 +137,16 @@ def summarize(rounds: list[Round], rule: StopRule) -> Latency | None:
         rounds=list(rounds),
         precision=precision,
     )
+
+
+def interval_text(precision: Precision) -> str:
+    """The interval in words, saying what it covers: "±1.3 % (95 % confidence over 5 rounds, within this
+    run; drift between runs not included)"."""
+    scope = f"{precision.scope}; drift between runs not included"
+    if precision.half_width is None:
+        return f"no interval ({precision.rounds} round, {scope})"
+    confidence = f"{precision.confidence * 100:g} %"
+    return f"±{precision.half_width:.1%} ({confidence} confidence over {precision.rounds} rounds, {scope})"
 
 
 def out_of_rounds(rounds: list[Round], rule: StopRule) -> bool:

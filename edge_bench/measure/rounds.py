@@ -69,6 +69,7 @@ class Measurement:
                 if samples
                 else {k: latency.get(k) for k in ("mean", "p90", "p99", "std", "min", "max", "n")},
                 started=started,
+                governor=(result.get("governor") or {}).get("governor"),
             )
         )
         self.results.append(result)
@@ -94,7 +95,7 @@ class Measurement:
         record.energy, record.energy_missing_reason = _energy(self.results)
         first, last = self.results[0], self.results[-1]
         env = dict(first.get("env") or {})
-        for key in ("import_ms", "prepare_ms", "warmup_runs", "cooldown"):
+        for key in ("import_ms", "prepare_ms", "warmup_runs", "cooldown", "governor"):
             if key in first:
                 env[key] = first[key]
         env["thermal_before"], env["thermal_after"] = first.get("thermal_before"), last.get("thermal_after")
@@ -103,7 +104,22 @@ class Measurement:
         record.notes += self.notes
         if any(r.disturbed and r.kept for r in self.rounds):
             record.notes.append("some rounds were taken under load and kept (no retakes left): see latency_ms.rounds")
+        record.notes += _governor_notes(self.results)
         return record
+
+
+def _governor_notes(results: list[dict[str, Any]]) -> list[str]:
+    """A note for each governor other than performance that the measured cores had before a round."""
+    seen: dict[str, int] = {}
+    for res in results:
+        state = res.get("governor") or {}
+        if state.get("performance") is False:
+            seen[state["governor"]] = seen.get(state["governor"], 0) + 1
+    return [
+        f"cpufreq governor {name} (not performance) on the measured cores before {count} of {len(results)} "
+        "rounds: the clock may change under the timings; `edge-bench doctor` says how to set performance"
+        for name, count in seen.items()
+    ]
 
 
 def _median(values) -> float | None:

@@ -30,7 +30,7 @@ from .job import Job, base_record, build_jobs, identity, identity_json, mcu_iden
 from .precision import StopRule
 from .rounds import Measurement
 from .schedule import Schedule, pass_order
-from .spec import measurement_spec, stop_rule
+from .spec import cores_problem, measurement_spec, stop_rule
 from .summary import RunSummary
 
 
@@ -186,6 +186,9 @@ class Runner:
                                 f"{target.path}: threads = {target.threads} but the device "
                                 f"has {cores} usable cores; set threads to at most {cores}",
                             )
+                            return
+                        if problem := cores_problem(target, device):
+                            self._fail_all(target, pending, problem)
                             return
                         measurements = self._measurements(target, pending, device, rounds)
                     self._measure_in_rounds(session, target, agent, measurements)

@@ -36,6 +36,7 @@ def measurement_spec(target: Target, artifact_path: str, runtime: str, with_ener
         "round_precision": m.round_precision,
         "cooldown_below_c": m.cooldown_below_c,
         "cooldown_max_secs": m.cooldown_max_secs,
+        "cores": list(m.cores) or None,
         "energy": None,
     }
     if with_energy and target.energy.meter != "none":
@@ -47,3 +48,23 @@ def measurement_spec(target: Target, artifact_path: str, runtime: str, with_ener
             "duration_secs": m.energy_secs,
         }
     return spec
+
+
+def cores_problem(target: Target, device: dict[str, Any]) -> str | None:
+    """Why the target's [measure] cores cannot be had on the device, from what its agent said (None: they can,
+    or the device did not say)."""
+    allowed = (device.get("env") or {}).get("cores_allowed")
+    if not target.measure.cores or not isinstance(allowed, str):
+        return None
+    from ..device.affinity import format_cpu_list, parse_cpu_list
+
+    try:
+        missing = sorted(set(target.measure.cores) - set(parse_cpu_list(allowed)))
+    except ValueError:
+        return None
+    if not missing:
+        return None
+    return (
+        f"{target.path}: key 'measure.cores' names core(s) {format_cpu_list(missing)}, which the device does not "
+        f"let the agent use (it may run on {allowed}); pin to cores among {allowed}"
+    )

@@ -52,6 +52,12 @@ class Round:
     note: str | None = None
     summary: dict[str, Any] | None = None  # the tool's own statistics where it gives no raw samples (native tools)
     started: float | None = None  # host clock (unix seconds) when the round began: pairs rounds taken side by side
+    governor: str | None = None  # cpufreq governor(s) of the round's cores, read before it (None: not readable)
+
+
+# What a measurement's interval covers: the spread between the rounds of the run that took them. How far
+# whole runs drift apart (another boot, another day, the board warmer) is not in it.
+WITHIN_RUN = "within this run"
 
 
 @dataclass
@@ -69,6 +75,7 @@ class Precision:
     rounds_left_out: int  # disturbed or throttled rounds, retaken
     device_seconds: float | None  # device time of every round of this measurement
     note: str | None = None
+    scope: str = WITHIN_RUN  # the spread the interval counts (records before this field meant the same)
 
 
 @dataclass
@@ -171,6 +178,7 @@ class Record:
             runtime_version=runtime.get("version"),
             threads=self.env.get("threads"),
             runner=runtime.get("api"),
+            cores=_pinned(self.env.get("cores")),
         )
 
     @property
@@ -234,6 +242,7 @@ class Identity:
     runtime_version: str | None
     threads: int | None
     runner: str | None = None  # the API that measured: native or python (ExecuTorch), interpreter or compiled_model
+    cores: str | None = None  # the cores the measured process was pinned to ("1-3"); None: unpinned
 
     def differences(self, other: "Identity") -> list[str]:
         """What differs from `other`, in words ("artifact 3f2a1b -> 9c0d4e")."""
@@ -243,17 +252,28 @@ class Identity:
             ("runtime_version", "runtime version"),
             ("threads", "threads"),
             ("runner", "API"),
+            ("cores", "pinned cores"),
         ):
             mine, theirs = getattr(self, name), getattr(other, name)
             if name == "runner" and (mine is None or theirs is None):
                 continue  # an older record that does not say which API measured
             if mine != theirs:
                 show = (lambda v: str(v)[:12]) if name == "artifact_sha256" else str
+                if name == "cores":
+                    show = lambda v: "unpinned" if v is None else str(v)  # noqa: E731
                 out.append(f"{label} {show(theirs)} -> {show(mine)}")
         return out
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _pinned(cores: Any) -> str | None:
+    """The requested cores of a record's `env.cores` as a core list ("1-3"); None when unpinned or not said."""
+    from ..device.affinity import format_cpu_list
+
+    requested = cores.get("requested") if isinstance(cores, dict) else None
+    return format_cpu_list(requested) if requested else None
 
 
 def _only(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -346,6 +366,7 @@ COLUMNS: dict[str, Callable[[Record], Any]] = {
     "latency_ci_high_ms": _get("latency.precision.high_ms"),
     "latency_ci_half_width": _get("latency.precision.half_width"),
     "latency_precision": _precision_flag,
+    "latency_ci_scope": _get("latency.precision.scope"),
     "device_seconds": _get("latency.precision.device_seconds"),
     "first_inference_ms": _get("first_inference_ms"),
     "load_ms": _get("load_ms"),
@@ -366,6 +387,8 @@ COLUMNS: dict[str, Callable[[Record], Any]] = {
     "artifact_bytes": _get("artifact.bytes"),
     "cpu_model": _get("env.cpu_model"),
     "threads": _get("env.threads"),
+    "cores_allowed": _get("env.cores.allowed"),
+    "cores_governor": _get("env.governor.governor"),
     "runtime_version": _get("env.runtime.version"),
     "runtime_api": _get("env.runtime.api"),
     "throttle_changed": _get("throttle_changed"),

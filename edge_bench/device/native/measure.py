@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import affinity
 from ..load import CpuWatch
 from ..runtimes import random_input
 from .build import Runner
@@ -76,17 +77,24 @@ def command_line(runner: Runner, spec: dict[str, Any]) -> list[str]:
 class NativeProcess:
     """The runner as a child process, and the agent's side of its line protocol."""
 
-    def __init__(self, runner: Runner, spec: dict[str, Any], folder: Path):
+    def __init__(
+        self, runner: Runner, spec: dict[str, Any], folder: Path, placement: affinity.Placement = affinity.UNPINNED
+    ):
         self.folder = folder
         self._stderr = tempfile.TemporaryFile(dir=folder)
-        self.proc = subprocess.Popen(
-            command_line(runner, spec),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            bufsize=1,
-        )
+        with affinity.starting_measured(placement):  # the runner on the measured cores, the agent off them
+            self.proc = subprocess.Popen(
+                command_line(runner, spec),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                text=True,
+                bufsize=1,
+            )
+
+    def allowed_cores(self) -> str | None:
+        """The runner's Cpus_allowed_list, read from the kernel while it runs."""
+        return affinity.read_allowed_list(self.proc.pid) if self.proc.poll() is None else None
 
     def _stderr_tail(self) -> str:
         self._stderr.seek(0)
@@ -170,8 +178,14 @@ class NativeProcess:
                 pass
 
 
-def measure_native(runner: Runner, spec: dict[str, Any], result: dict[str, Any], energy: Callable[..., None]) -> None:
-    """Measure `spec` through `runner`, writing the agent's keys into `result`.
+def measure_native(
+    runner: Runner,
+    spec: dict[str, Any],
+    result: dict[str, Any],
+    energy: Callable[..., None],
+    placement: affinity.Placement = affinity.UNPINNED,
+) -> None:
+    """Measure `spec` through `runner` started on `placement`'s cores, writing the agent's keys into `result`.
 
     `energy(result, spec, loop=...)` is the agent's energy pass, given the runner's loop.
     """
@@ -184,8 +198,9 @@ def measure_native(runner: Runner, spec: dict[str, Any], result: dict[str, Any],
     result["env"]["threads"] = int(spec["threads"])
     folder = Path(tempfile.mkdtemp(prefix="edge-bench-native-"))
     process = None
+    allowed = None
     try:
-        process = NativeProcess(runner, spec, folder)
+        process = NativeProcess(runner, spec, folder, placement)
         watch = CpuWatch(children=(process.proc.pid,))  # the runner's CPU is this measurement's own
         measured = process.measure(int(spec["seed"]))
         result["others_cpu"] = watch.others()
@@ -205,7 +220,10 @@ def measure_native(runner: Runner, spec: dict[str, Any], result: dict[str, Any],
         result["traceback"] = traceback.format_exc(limit=8)
     finally:
         if process is not None:
+            allowed = process.allowed_cores()
             process.close()
         shutil.rmtree(folder, ignore_errors=True)
+    pid = process.proc.pid if process is not None else "PID"
+    result["env"]["cores"] = placement.describe(allowed, f"/proc/{pid}/status (the native runner)")
     if not result.get("memory"):
         result["memory"] = {**NO_MEMORY, "missing_reason": "the native runner failed before it measured memory"}

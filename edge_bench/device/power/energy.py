@@ -32,6 +32,9 @@ class Sampler(threading.Thread):
         self.wall_s = 0.0
 
     def run(self) -> None:
+        from ..affinity import move_off_measured_cores
+
+        move_off_measured_cores()  # the meter's work is the agent's, not the measurement's
         cpu0, wall0 = time.thread_time(), time.monotonic()
         next_at = wall0
         try:
