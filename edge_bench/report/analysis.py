@@ -320,6 +320,11 @@ class Analysis:
         return noise.dispersion_summary(self.ok)
 
     @cached_property
+    def spread_by_target(self) -> pd.DataFrame:
+        """Per target, the spread between rounds and between whole runs (`noise.spread_by_target`)."""
+        return noise.spread_by_target(self.records)
+
+    @cached_property
     def sweep_noise(self) -> pd.DataFrame:
         """Neighbouring variants of each sweep: their latency difference against the noise."""
         return noise.sweep_steps(self.frame)
@@ -371,6 +376,7 @@ class Analysis:
             "mcu_fit.csv": self.mcu,
             "setup.csv": self.setup,
             "sweep_noise.csv": self.sweep_noise,
+            "noise_by_target.csv": self.spread_by_target,
         }
         tables = {name: table for name, table in tables.items() if not table.empty}
         if self.quality:

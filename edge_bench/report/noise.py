@@ -14,6 +14,9 @@ together: their bands overlap, so these measurements do not tell which of the tw
 
 from __future__ import annotations
 
+import math
+import statistics
+from dataclasses import astuple
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -140,3 +143,57 @@ def _numbers(rows: pd.DataFrame, column: str) -> pd.Series:
     if column not in rows.columns:
         return pd.Series(dtype=float)
     return pd.to_numeric(rows[column], errors="coerce").dropna()
+
+
+ONE_RUN = "each measurement was taken in one run: merge runs of the same artifacts on the same target (or report a baseline history beside the run) to see it"
+
+
+def spread_by_target(records: Iterable[Record]) -> pd.DataFrame:
+    """Per target: how far a number moves between rounds of one run, and between whole runs.
+
+    - `between_rounds_pct`: the standard deviation of the logarithms of the kept round medians (fresh
+      processes) of one measurement, the median over the target's measurements, in percent. It is what a
+      single measurement's interval is built from.
+    - `between_runs_pct`: for the measurements taken in two or more runs (the same identity: artifact,
+      runtime version, threads, API, cores), the standard deviation of the logarithms of their runs'
+      medians, pooled over those measurements, in percent; None with `between_runs_missing` when no
+      measurement was taken twice. It holds each median's own noise as well, so it bounds the drift
+      between runs from above; when it is well above the between-round spread, runs drift apart by more
+      than a single interval shows.
+    """
+    rounds: dict[str, list[float]] = {}
+    runs: dict[str, dict[tuple, dict[str, float]]] = {}
+    for record in records:
+        latency = record.latency
+        if not record.ok or latency is None:
+            continue
+        medians = [m for m in latency.round_medians if isinstance(m, (int, float)) and m > 0]
+        target_rounds = rounds.setdefault(record.target, [])
+        if len(medians) >= 2:
+            target_rounds.append(statistics.stdev(math.log(m) for m in medians))
+        if isinstance(latency.median, (int, float)) and latency.median > 0 and record.run_id:
+            by_run = runs.setdefault(record.target, {}).setdefault(astuple(record.identity), {})
+            by_run[record.run_id] = latency.median
+    out = []
+    for target in sorted(rounds):
+        repeated = [list(by_run.values()) for by_run in runs.get(target, {}).values() if len(by_run) >= 2]
+        degrees = sum(len(medians) - 1 for medians in repeated)
+        pooled = (
+            math.sqrt(
+                sum(statistics.variance([math.log(m) for m in medians]) * (len(medians) - 1) for medians in repeated)
+                / degrees
+            )
+            if degrees
+            else None
+        )
+        out.append(
+            {
+                "target": target,
+                "measurements": len(rounds[target]),
+                "between_rounds_pct": 100 * statistics.median(rounds[target]) if rounds[target] else None,
+                "measured_in_several_runs": len(repeated),
+                "between_runs_pct": 100 * pooled if pooled is not None else None,
+                "between_runs_missing": None if pooled is not None else ONE_RUN,
+            }
+        )
+    return pd.DataFrame(out)

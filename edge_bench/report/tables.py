@@ -20,7 +20,7 @@ MEASUREMENT_COLUMNS: Spec = (
     ("macs", "GMACs", 1e9),
     ("memory_bytes", "memory MB (analytic)", MB),
     ("latency_median_ms", "median ms", 1),
-    ("latency_ci_half_width", "± (95 %)", None),
+    ("latency_ci_half_width", "± (95 %, within this run)", None),
     ("latency_rounds", "rounds", None),
     ("latency_p90_ms", "p90 ms", 1),
     ("latency_iqr_over_median", "IQR / median %", 0.01),

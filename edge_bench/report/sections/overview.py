@@ -75,7 +75,7 @@ def answer(a: Analysis, images: Images) -> Section:
     imprecise = a.imprecise
     if len(imprecise):
         items = [
-            f"{row['variant']} / {row['runtime']} on {row['target']}: ±{row['latency_ci_half_width']:.1%}"
+            f"{row['variant']} / {row['runtime']} on {row['target']}: ±{row['latency_ci_half_width']:.1%} within this run"
             if not is_missing(row.get("latency_ci_half_width"))
             else f"{row['variant']} / {row['runtime']} on {row['target']}"
             for _, row in imprecise.iterrows()
@@ -171,7 +171,9 @@ def measurements(a: Analysis, images: Images) -> Section:
     section.blocks.append(
         Text(
             "GMACs: 10^9 multiply-accumulates of the FP32 graph (the unit the paper and torchvision quote; FLOPs = 2 x MACs). "
-            "± (95 %): the half-width of the median's confidence interval over the rounds; IQR / median: the spread of "
+            "± (95 %, within this run): the half-width of the median's confidence interval over this run's rounds "
+            "(it counts the spread between rounds, not how far whole runs drift apart: see Measurement noise); "
+            "IQR / median: the spread of "
             "the timed runs (interquartile range) over their median; p99 / median: how far the slow tail reaches."
         )
     )
@@ -221,6 +223,33 @@ NOISE_SPEC = (
 )  # fmt: skip
 
 
+SPREAD_SPEC = (
+    ("target", "target", None), ("measurements", "measurements", None),
+    ("between_rounds_pct", "between rounds (sd %)", None), ("measured_in_several_runs", "measured in ≥ 2 runs", None),
+    ("between_runs_pct", "between runs (sd %)", None),
+)  # fmt: skip
+
+
+def _spread_blocks(a: Analysis) -> list:
+    """How far a number can be trusted on each target: within one run, and from one run to the next."""
+    spread = a.spread_by_target
+    if spread.empty:
+        return []
+    blocks: list = [
+        Text(
+            "**How far a number moves on each target.** Between rounds: the spread of one measurement's round "
+            "medians (fresh processes) within a run, which its ± is built from. Between runs: the spread of the "
+            "same measurement's medians over whole runs (each median's own noise included); a ± counts only the "
+            "first, so where the second is larger, numbers from different runs differ by more than their ± shows."
+        ),
+        Table(select(spread.round({"between_rounds_pct": 1, "between_runs_pct": 1}), SPREAD_SPEC)),
+    ]
+    one_run = spread[spread["between_runs_pct"].isna()]
+    if len(one_run):
+        blocks.append(Text(f"Between runs, not measured on {', '.join(one_run['target'])}: {noise.ONE_RUN}."))
+    return blocks
+
+
 def noise_section(a: Analysis, images: Images) -> Section:
     section = Section("Measurement noise")
     if not a.has(noise.IQR) and not a.has(noise.P99):
@@ -236,6 +265,7 @@ def noise_section(a: Analysis, images: Images) -> Section:
         )
     )
     section.blocks.append(Table(select(a.noise_summary, NOISE_SPEC)))
+    section.blocks.extend(_spread_blocks(a))
     noisy, judged = a.sweep_steps_within_noise
     if judged:
         text = (
