@@ -212,6 +212,8 @@ def _resolve(name_or_path: str, folder: Path | None, kind: str) -> Path:
     what = kind.removesuffix("s")
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or "/" in name_or_path:
+        if candidate.is_dir():
+            raise InputError(f"{what} file {name_or_path} is a folder; give a .toml file (or a {what} name)")
         if not candidate.is_file():
             raise InputError(f"{what} file {name_or_path} does not exist")
         return candidate
