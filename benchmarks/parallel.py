@@ -52,15 +52,15 @@ def main() -> int:
     args = parser.parse_args()
     arch, points, extra = common.sweep(args.quick, args.arch)
 
-    from edge_bench.build import parallel
+    from edge_bench.build import memory
 
     print(f"# {common.machine()}")
     print(
         f"sweep: {arch} at {[p['resolution'] for p in points]} px, executorch + litert, --jobs 1 vs --jobs {args.jobs}"
     )
-    available = parallel.mem_available_bytes()
-    estimate = parallel.conversion_peak_bytes(parallel.DEFAULT_WEIGHT_COUNT)
-    plan = parallel.plan_workers(args.jobs, len(points), available, estimate)
+    available = memory.mem_available_bytes()
+    estimate = memory.conversion_peak_bytes(memory.DEFAULT_WEIGHT_COUNT)
+    plan = memory.plan_workers(args.jobs, len(points), available, estimate)
     print(
         f"memory bound: {common.gib(available or 0)} available, ~{common.gib(estimate)} per conversion "
         f"(estimate, when a variant's size is unknown) -> {plan.workers} worker(s) of one torch thread each"

@@ -215,7 +215,8 @@ def _resolve(name_or_path: str, folder: Path | None, kind: str) -> Path:
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or "/" in name_or_path:
         if not candidate.is_file():
-            raise InputError(f"{what} file {name_or_path} does not exist")
+            state = f"is a folder; give a .toml file (or a {what} name)" if candidate.is_dir() else "does not exist"
+            raise InputError(f"{what} file {name_or_path} {state}")
         return candidate
     path = folder / f"{name_or_path}.toml" if folder is not None else catalog.find(kind, name_or_path)
     if path is None or not path.is_file():

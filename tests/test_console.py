@@ -20,6 +20,8 @@ import logging, os, subprocess, sys, warnings
 from pathlib import Path
 sys.path.insert(0, {repo!r})
 from edge_bench import cli
+from edge_bench.cli import commands
+from edge_bench.console import keep_log_in
 
 def noisy(args):
     os.write(2, b"[cpuinfo_utils.cpp:87] Failed to open midr file\\n")        # native code, fd 2
@@ -32,11 +34,11 @@ def noisy(args):
     subprocess.run(["sh", "-c", "echo 'WARNING edge_bench.build.parallel: from a build worker' >&2"])
     print("edge-bench's own output")
     if {out!r}:
-        cli.keep_log_in(Path({out!r}))
+        keep_log_in(Path({out!r}))
     os.write(2, b"after the results directory is known\\n")
     return 0
 
-cli.cmd_list = noisy
+commands.cmd_list = noisy  # the parser takes the command from there when main builds it
 sys.exit(cli.main(sys.argv[1:]))
 """
 NOISE = [
@@ -109,12 +111,12 @@ def test_a_missing_extra_is_named_with_exit_2(monkeypatch, capsys):
 
 
 def test_a_missing_module_no_extra_provides_stays_an_internal_error(monkeypatch, capsys):
-    import edge_bench.cli as cli
+    from edge_bench.cli import commands
 
     def broken(args):
         import no_such_module_anywhere  # noqa: F401
 
-    monkeypatch.setattr(cli, "cmd_analyze", broken)
+    monkeypatch.setattr(commands, "cmd_analyze", broken)
     assert main(["analyze", "--recipe", "smoke"]) == 3
     assert "internal error: ModuleNotFoundError" in capsys.readouterr().err
 

@@ -7,13 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_bench.android.tools import (
-    benchmark_model_argv,
-    executor_runner_argv,
-    parse_benchmark_model,
-    parse_executor_runner,
-    parse_stat_line,
-)
+from edge_bench.android.benchmark_model import benchmark_model_argv, parse_benchmark_model, parse_stat_line
+from edge_bench.android.executor_runner import executor_runner_argv, parse_executor_runner
 
 SAMPLES = Path(__file__).parent / "samples"
 MIB = 1024 * 1024

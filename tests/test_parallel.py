@@ -9,18 +9,12 @@ import signal
 
 import pytest
 
-from edge_bench.build import parallel
+from edge_bench.build import memory, parallel
 from edge_bench.build import BuildOutcome, build_all
 from edge_bench.config import load_recipe
 from edge_bench.export.cache import ArtifactCache
-from edge_bench.build.parallel import (
-    GIB,
-    build_parallel,
-    conversion_peak_bytes,
-    death_reason,
-    mem_available_bytes,
-    plan_workers,
-)
+from edge_bench.build.memory import GIB, conversion_peak_bytes, mem_available_bytes, plan_workers
+from edge_bench.build.parallel import build_parallel, death_reason
 from edge_bench.recipes import expand
 from tests import tinymodels
 
@@ -67,9 +61,9 @@ def test_plan_without_a_memory_reading_is_bounded_by_jobs_only():
 
 def test_conversion_estimate_grows_with_the_weights():
     base = conversion_peak_bytes(0)
-    assert base == parallel.BASE_PEAK_BYTES
+    assert base == memory.BASE_PEAK_BYTES
     # Every FP32 weight (4 bytes) is held WEIGHT_COPIES_AT_PEAK times at the peak.
-    assert conversion_peak_bytes(1_000_000) - base == pytest.approx(4e6 * parallel.WEIGHT_COPIES_AT_PEAK, abs=1)
+    assert conversion_peak_bytes(1_000_000) - base == pytest.approx(4e6 * memory.WEIGHT_COPIES_AT_PEAK, abs=1)
 
 
 def test_mem_available_is_read_from_meminfo(tmp_path):
@@ -102,8 +96,9 @@ def test_memory_limit_is_logged_and_applied(tiny, monkeypatch, caplog):
                     self.outcomes[(i, r)] = BuildOutcome(self.variants[i], r, None, "not built", False, 0.0)
 
     monkeypatch.setattr(parallel, "_Pool", RecordingPool)
-    monkeypatch.setattr(parallel, "mem_available_bytes", lambda: 2 * parallel.conversion_peak_bytes(10**6))
-    monkeypatch.setattr(parallel, "estimate_task_bytes", lambda variant, builder: parallel.conversion_peak_bytes(10**6))
+    # parallel sizes its pool by the reading it imported from memory: that name is the one to replace.
+    monkeypatch.setattr(parallel, "mem_available_bytes", lambda: 2 * conversion_peak_bytes(10**6))
+    monkeypatch.setattr(parallel, "estimate_task_bytes", lambda variant, builder: conversion_peak_bytes(10**6))
     with caplog.at_level(logging.WARNING, logger="edge_bench.build.parallel"):
         outcomes = build_parallel(recipe, expand(recipe), ["litert"], 2, cache=ArtifactCache(folder / "unused"))
     # Two conversions' worth is available, but the 0.5 GiB reserve leaves room for one.

@@ -4,7 +4,7 @@ The target file points at host copies of LiteRT's `benchmark_model` and ExecuTor
 `executor_runner` built for android-arm64. Per measurement: push the tool into the work dir, make it
 executable, pin it with `taskset` to the target's `[measure] cores` or else to the big cores (read from the
 cpufreq policies), wait for the phone to cool below `cooldown_below_c` and read the governors of those
-cores (android/thermal.py), run it, and parse its output (edge_bench.android.tools) into the same dict
+cores (android/thermal.py), run it, and parse its output (benchmark_model.py, executor_runner.py) into the same dict
 the agent returns. Where a Python with numpy
 and the runtime exists on the device (Termux, a rooted image), the agent itself can run instead:
 `has_python` says whether it can.
@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..config import Target
-from . import cores, tools
+from . import cores
+from .benchmark_model import benchmark_model_argv, parse_benchmark_model
+from .executor_runner import executor_runner_argv, parse_executor_runner
 from .thermal import cooldown, governor_state, thermal_snapshot
 from ..device import cpu_parts
 from ..device.agent import AGENT_PROTOCOL, DEFAULTS
@@ -182,7 +184,7 @@ def measure_native(
             raise NativeFailure(f"chmod of {on_device} failed: {last_line(chmod.stderr)}")
 
         if runtime == "litert":
-            argv = tools.benchmark_model_argv(
+            argv = benchmark_model_argv(
                 on_device,
                 artifact_path_on_device,
                 threads,
@@ -193,7 +195,7 @@ def measure_native(
                 spec["max_secs"],
             )
         else:
-            argv = tools.executor_runner_argv(
+            argv = executor_runner_argv(
                 on_device, artifact_path_on_device, threads, spec["warmup_runs"], spec["min_runs"]
             )
         pinning = _pinning(transport, target, threads)
@@ -214,9 +216,9 @@ def measure_native(
             log = transport.exec(["logcat", "-d", "-v", "raw", "-T", since, "-s", "ExecuTorch:V"], 60)
             text += "\n" + log.stdout
         parsed = (
-            tools.parse_benchmark_model(text)
+            parse_benchmark_model(text)
             if runtime == "litert"
-            else tools.parse_executor_runner(text, int(spec["warmup_runs"]))
+            else parse_executor_runner(text, int(spec["warmup_runs"]))
         )
         result["thermal_after"] = thermal_snapshot(transport)
 

@@ -374,25 +374,3 @@ def _vit_closed_form(variant: Variant) -> dict[str, Any] | None:
     from ..analytic.vit_closed_form import closed_form_for
 
     return closed_form_for(variant.fields)
-
-
-def build_all(
-    recipe: Recipe, variants: list[Variant], runtimes: list[str], jobs: int = 1, progress=None
-) -> list[BuildOutcome]:
-    """Every (variant, runtime) artifact, cached ones reused. `jobs` > 1 converts in parallel processes."""
-    from ..progress import NoProgress
-
-    progress = progress or NoProgress()
-    if jobs > 1:
-        from .parallel import build_parallel
-
-        return build_parallel(recipe, variants, runtimes, jobs, progress)
-    builder = Builder(recipe)
-    outcomes = []
-    for n, variant in enumerate(variants, 1):
-        memo: dict = {}
-        for runtime in runtimes:
-            progress.update("build", n, len(variants), f"{variant.name} {runtime}")
-            outcomes.append(builder.artifact(variant, runtime, memo))
-    progress.close()
-    return outcomes

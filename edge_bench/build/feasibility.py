@@ -4,7 +4,7 @@ The model is traced on PyTorch's meta device (shapes only, no memory) and every 
 inputs and outputs are sized. A build holds more than that at once: the batch-norm statistics of a
 random network are re-estimated on two images at a time, and a forward pass keeps a skip connection
 and the operator's input alive beside its output; the converter stack itself takes about as much as a
-MobileNetV2 conversion does (`parallel.BASE_PEAK_BYTES`, measured). A variant whose estimate exceeds
+MobileNetV2 conversion does (`memory.BASE_PEAK_BYTES`, measured). A variant whose estimate exceeds
 the memory available is refused with the estimate and the limit, before it can take the machine down.
 """
 
@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..errors import InputError
+from .memory import BASE_PEAK_BYTES, GIB, mem_available_bytes
 
 IMAGES_AT_ONCE = 2  # prepare_random_network's batch
 ALIVE_PER_OPERATOR = 3  # an operator's input and output, and a skip connection or two, in FP32
-GIB = 1 << 30
 
 
 def largest_operator_bytes(fields: Mapping[str, Any]) -> int:
@@ -53,8 +53,6 @@ def largest_operator_bytes(fields: Mapping[str, Any]) -> int:
 
 def check_fits(variant, available: int | None = None) -> None:
     """InputError when building `variant` would need more memory than is available."""
-    from .parallel import BASE_PEAK_BYTES, mem_available_bytes
-
     available = mem_available_bytes() if available is None else available
     if available is None:
         return

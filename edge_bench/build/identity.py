@@ -16,7 +16,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent  # edge_bench/
 
 # The source that decides each cache's content (paths relative to the package, folders whole).
-ARTIFACT_SOURCES = ("models", "export", "build/builder.py", "build/random_init.py", "accuracy/datasets.py")
+ARTIFACT_SOURCES = ("models", "export", "build/builder.py", "build/random_init.py", "accuracy/datasets")
 ANALYTIC_SOURCES = ("models", "analytic", "build/builder.py", "build/random_init.py")
 EVALUATION_SOURCES = ("models", "accuracy", "build/random_init.py", "device/runtimes.py")
 

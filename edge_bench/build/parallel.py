@@ -1,5 +1,5 @@
 """Parallel builds: one task per variant (both runtimes, so its FP32 model is built once) in worker
-processes, as many as `--jobs` asks for and the memory allows.
+processes, as many as `--jobs` asks for and the memory allows (`memory.plan_workers`).
 
 Workers are spawned, not forked: a forked copy of a process that has started torch's thread pools can
 deadlock. Every build runs on one torch thread (`one_torch_thread`, so artifact bytes do not depend on
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from .builder import BuildOutcome, Builder, one_line
+from .memory import DEFAULT_WEIGHT_COUNT, GIB, WorkerPlan, conversion_peak_bytes, mem_available_bytes, plan_workers
 from ..config import Recipe
 from ..errors import InputError
 from ..export.cache import ArtifactCache
@@ -36,27 +37,6 @@ from ..progress import NoProgress, Progress
 from ..recipes import Variant
 
 log = logging.getLogger(__name__)
-
-GIB = 1 << 30
-
-# Peak RSS of one build task (one variant, FP32 model built once, converted for ExecuTorch then
-# LiteRT), measured on the project's host stack (torch 2.14.1, executorch 1.5.1, litert-torch 0.10.0,
-# Linux x86-64, 8 calibration images): each task in a fresh process under `/usr/bin/time -v`
-# ("Maximum resident set size", the whole life of the process, exit included):
-#   imports alone (torch, torchvision, executorch, litert-torch): 1.24 GB (ru_maxrss after import)
-#   tests' TinyCNN (502 weights) at 16 px ............ 1.55 GB
-#   MobileNetV2 x1.0 (3.5 M weights) at 128 px ....... 1.71 GB
-#   ResNet-50 (25.6 M weights) at 160 px ............. 2.03 GB
-# The resolution hardly matters: ResNet-50 at 96 and at 160 px peak within 0.5% of each other (one
-# runtime per process: executorch 1.78 GB both, litert 1.85 GB vs 1.86 GB). What grows is the graph
-# (MobileNetV2, 52 convolutions and 14 MB of FP32 weights, costs 160 MB more than TinyCNN) and the
-# weights (ResNet-50: 0.48 GB more than TinyCNN for 102 MB of FP32 weights, ~4.7 copies). The estimate
-# is MobileNetV2's peak as a base (an allowance for a graph of that size) plus 4.7 x the FP32 weight
-# bytes: 1.78 GB for MobileNetV2 and 2.19 GB for ResNet-50, each above what was measured.
-BASE_PEAK_BYTES = int(1.71e9)
-WEIGHT_COPIES_AT_PEAK = 4.7
-# Reserve for the parent process and the rest of the machine, not handed to workers.
-RESERVE_BYTES = int(0.5 * GIB)
 
 
 # Variants and recipes hold read-only mappings (MappingProxyType), which pickle refuses; a worker gets
@@ -70,53 +50,6 @@ def _reduce_mappingproxy(proxy: types.MappingProxyType) -> tuple:
 
 
 reduction.register(types.MappingProxyType, _reduce_mappingproxy)
-
-
-# ------------------------------------------------------------------ planning (pure)
-
-
-@dataclass(frozen=True)
-class WorkerPlan:
-    workers: int
-    limited_by_memory: str | None  # why fewer workers than asked, when memory is the reason
-
-
-def plan_workers(
-    requested: int, tasks: int, available_bytes: int | None, per_task_bytes: int, reserve_bytes: int = RESERVE_BYTES
-) -> WorkerPlan:
-    """How many workers to start: the jobs asked for, no more than the tasks, no more than fit in memory.
-
-    At least one worker always runs (a sequential build needs the same memory). `available_bytes`
-    None (no /proc/meminfo) means memory cannot bound the count.
-    """
-    wanted = max(1, min(requested, tasks))
-    workers, note = wanted, None
-    if available_bytes is not None and per_task_bytes > 0:
-        fit = max(0, available_bytes - reserve_bytes) // per_task_bytes
-        if fit < wanted:
-            workers = max(1, int(fit))
-            note = (
-                f"--jobs {requested} limited to {workers}: {available_bytes / GIB:.1f} GiB available, "
-                f"~{per_task_bytes / GIB:.1f} GiB per conversion"
-            )
-    return WorkerPlan(workers, note)
-
-
-def conversion_peak_bytes(weight_count: int) -> int:
-    """Estimated peak RSS of one worker converting a model of `weight_count` FP32 parameters."""
-    return int(BASE_PEAK_BYTES + WEIGHT_COPIES_AT_PEAK * 4 * weight_count)
-
-
-def mem_available_bytes(meminfo: Path = Path("/proc/meminfo")) -> int | None:
-    """MemAvailable (what the kernel can hand out without swapping), or None where it is not readable."""
-    try:
-        for line in meminfo.read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                value, _, unit = line.split(":", 1)[1].strip().partition(" ")
-                return int(value) * (1024 if unit.strip().lower() == "kb" else 1)
-    except (OSError, ValueError):
-        return None
-    return None
 
 
 # ------------------------------------------------------------------ worker side
@@ -222,11 +155,6 @@ def _weight_count(variant: Variant, builder: Builder) -> int | None:
     except InputError:
         return None
     return int(cached["params"]) if cached and cached.get("params") else None
-
-
-# ResNet-50 at width 1: the largest model the shipped recipes convert, the default when a variant's
-# parameter count is not known yet (counting it would mean importing torch and building it here).
-DEFAULT_WEIGHT_COUNT = 25_557_032
 
 
 def estimate_task_bytes(variant: Variant, builder: Builder) -> int:

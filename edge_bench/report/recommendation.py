@@ -8,7 +8,7 @@ only (the fastest artifact faithful to its FP32 model), or nothing (the fastest,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -18,11 +18,29 @@ from .columns import QUALITY_LABELS, series
 from .selection import best_for_device
 from .tables import is_missing
 
-if TYPE_CHECKING:
-    from .analysis import Analysis
+
+class Evidence(Protocol):
+    """What a recommendation reads of the analysis (`analysis.Analysis` provides it)."""
+
+    frame: pd.DataFrame
+    ok: pd.DataFrame
+    budget_points: float
+    fidelity_bar_db: float
+
+    @property
+    def accuracy_column(self) -> str | None: ...
+
+    @property
+    def several_recipes(self) -> bool: ...
+
+    def has(self, column: str, rows: pd.DataFrame | None = None) -> bool: ...
+
+    def random_weights(self, target: str | None = None) -> bool: ...
+
+    def accuracy_reason(self) -> str: ...
 
 
-def recommend(a: Analysis, target: str) -> dict[str, Any]:
+def recommend(a: Evidence, target: str) -> dict[str, Any]:
     """The recommendation for `target`: variant, runtime, quality, latency, the rule and a note (why
     there is none), and the runner-up (`runner_up`)."""
     accuracy = a.accuracy_column

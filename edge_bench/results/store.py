@@ -59,16 +59,7 @@ class ResultStore:
 
     def check_writable(self) -> None:
         """InputError (exit 2) when the directory cannot hold results: checked before anything is built."""
-        where = f"--out {self.directory}"
-        if self.directory.exists() and not self.directory.is_dir():
-            raise InputError(f"{where}: is a file, not a directory; choose a directory for the results")
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            probe = self.directory / f".write-test-{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as e:
-            raise InputError(f"{where}: cannot write there ({e.strerror}); choose a writable directory") from None
+        check_writable(self.directory)
 
     def lock(self, command: str = "") -> None:
         """Hold this directory for one run; InputError naming the holder when another run has it."""
@@ -220,6 +211,20 @@ def read_records(path: Path) -> list[Record]:
         except (TypeError, ValueError) as e:
             raise InputError(f"{where}: not a record: {e}") from None
     return records
+
+
+def check_writable(directory: Path, flag: str = "--out", what: str = "the results") -> None:
+    """InputError (exit 2) naming `flag` when `directory` cannot be made or written in; made when it can."""
+    where = f"{flag} {directory}"
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"{where}: is a file, not a directory; choose a directory for {what}")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise InputError(f"{where}: cannot write there ({e.strerror}); choose a writable directory") from None
 
 
 def load_dirs(directories: Iterable[Path]) -> list[Record]:
