@@ -160,6 +160,7 @@ def cmd_run(args) -> int:
             print(f"edge-bench: {message}", file=sys.stderr)
         from .accuracy.evaluator import Evaluator
         from .export.cache import cache_root
+        from .measure.operators import first_round_profiler
         from .provenance import write_provenance
 
         # Fidelity to FP32 is measured for every artifact; accuracy too when a labelled dataset is given.
@@ -183,6 +184,7 @@ def cmd_run(args) -> int:
             evaluator=evaluator,
             alongside=alongside,
             alongside_store=alongside_store,
+            spec_extra=first_round_profiler() if args.profile_ops else None,
         )
         write_provenance(out, runner, argv=sys.argv)
         try:
@@ -213,6 +215,10 @@ def cmd_run(args) -> int:
     for failure in summary.failures:
         print(f"  failed: {failure}")
     print(f"report: {report} and {report.with_suffix('.html')}")
+    if args.profile_ops:
+        from .measure.operators import write_operator_tables
+
+        print(write_operator_tables(out))
     if alongside_store is not None:
         print(
             f"measured alongside: {summary.alongside} of the baseline's artifacts, in {alongside_store.directory}; judge "
@@ -382,6 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BASELINE",
         help="also measure the artifacts of this baseline (a results directory or a history's newest run) in the "
         "same rounds, into OUT/alongside, for `edge-bench compare OUT/alongside OUT` side by side",
+    )
+    p.add_argument(
+        "--profile-ops",
+        action="store_true",
+        help="also profile each measurement per operator (a separate pass after its first round): OUT/operators.csv",
     )
     p.set_defaults(func=cmd_run)
 

@@ -45,6 +45,7 @@ DEFAULTS = {
     "inputs": None,
     "outputs": None,
     "api": None,
+    "profile_ops": None,  # {"runs": N}: a per-operator profiling pass after the round (device/profile.py)
     "busy_wait_ms": 0.0,  # a slowdown added to every inference: only the regression gate's benchmark sets it
 }
 
@@ -67,6 +68,7 @@ def measure(spec: dict) -> dict:
         from .native.measure import measure_native
 
         measure_native(native, spec, result, _energy)
+        _profile_ops(result, spec, native)
         result["thermal_after"] = thermal.snapshot()
         result["load_after"] = load.loadavg()
         return result
@@ -132,9 +134,21 @@ def measure(spec: dict) -> dict:
             result["error"] += f" (native runner unavailable: {fallback['fallback_reason']})"
             result["env"].setdefault("runtime", fallback)
     result["memory"] = memory.summary()
+    _profile_ops(result, spec, None)
     result["thermal_after"] = thermal.snapshot()
     result["load_after"] = load.loadavg()
     return result
+
+
+def _profile_ops(result: dict, spec: dict, native) -> None:
+    """With `profile_ops` in the spec, per-operator times from a separate profiling pass (device/profile.py),
+    after everything this round measured; the record keeps its summary in env, rounds.jsonl the events."""
+    if not spec.get("profile_ops") or result.get("status") != "ok":
+        return
+    from .profile import profile_pass, summary
+
+    result["operator_profile"] = profile_pass(spec, native)
+    result["env"]["operator_profile"] = summary(result["operator_profile"])
 
 
 def _run_on_inputs(runtime, inputs_path: str, outputs_path: str) -> str:
