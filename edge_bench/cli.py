@@ -201,6 +201,10 @@ def cmd_run(args) -> int:
         store.unlock()
     for notice in summary.notices:
         print(f"  {notice}")
+    if args.profile_ops:  # before the report, which reads them
+        from .measure.operators import write_operator_tables
+
+        print(write_operator_tables(out))
     from .report import write_report
     from .results import read_records
 
@@ -215,10 +219,6 @@ def cmd_run(args) -> int:
     for failure in summary.failures:
         print(f"  failed: {failure}")
     print(f"report: {report} and {report.with_suffix('.html')}")
-    if args.profile_ops:
-        from .measure.operators import write_operator_tables
-
-        print(write_operator_tables(out))
     if alongside_store is not None:
         print(
             f"measured alongside: {summary.alongside} of the baseline's artifacts, in {alongside_store.directory}; judge "

@@ -146,3 +146,26 @@ def test_mapping_fuses_what_feeds_the_kernel_and_never_guesses():
     unprofiled = [r for r in rows if r.position is None]
     assert [r.operator for r in unprofiled] == ["RESHAPE", "FULLY_CONNECTED"]
     assert sum(r.macs or 0 for r in rows) == 1080
+
+
+def test_an_event_that_fits_nothing_does_not_pull_the_rest_out_of_step():
+    t = {k: Tensor(8, "int8", k == "w") for k in ("x", "a", "b", "w", "y")}
+    ops = (
+        Op("CONV_2D", ("x", "w"), ("a",), 900, "litert"),
+        Op("CONV_2D", ("a", "w"), ("b",), 100, "litert"),  # a 1x1 convolution
+        Op("FULLY_CONNECTED", ("b", "w"), ("y",), 10, "litert"),
+    )
+    events = [
+        "Convolution (NHWC, QC8) IGEMM",
+        "Sqrt (NC)",
+        "Fully Connected (NC, QS8, QC8W) GEMM",
+        "Fully Connected (NC, QS8, QC8W) GEMM",
+    ]
+    rows = map_operators(events, DeployedGraph("tflite", t, ops))
+    assert [(r.position, r.deployed, r.macs) for r in rows] == [
+        (0, ["0:CONV_2D"], 900),
+        (1, [], None),
+        (2, ["1:CONV_2D"], 100),
+        (3, ["2:FULLY_CONNECTED"], 10),
+    ]
+    assert rows[1].mapping.startswith("unmapped") and "runs CONV_2D as fully_connected" in rows[2].mapping

@@ -2,12 +2,13 @@
 
 A profiler names what ran: XNNPACK's operators ("Convolution (NHWC, QC8) IGEMM #3"), LiteRT's builtin
 kernels ("CONV_2D"), ExecuTorch's kernels ("native_call_aten::add.out"). The deployed graph lists
-what the artifact asks for, in the same order. The two are walked together: an event takes the next
-operator of a compatible kind within a short look-ahead. Operators passed over on the way have no
-event of their own: those whose output the taken operator reads are reported fused into its row (with
-their MACs and bytes summed there); the others get a row without a time. An event that matches no
-operator gets a row that says so, without MACs. Nothing is assigned by guess: every MAC of the deployed
-graph ends up in exactly one row.
+what the artifact asks for, in the same order. The two sequences are aligned (the pairs of fitting
+kinds, both in order, of the largest total fit): a kind fits itself, and the kinds a runtime runs an
+operator as (XNNPACK runs a 1x1 convolution as a fully connected operator). Operators left without an
+event: those whose output the paired operator reads are reported fused into its row (with their MACs
+and bytes summed there); the others get a row without a time. An event that fits no operator gets a
+row that says so, without MACs. Nothing is assigned by guess: every MAC of the deployed graph ends up
+in exactly one row.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 
 from .deployed import DeployedGraph, Op
 
-LOOKAHEAD = 8
 # Operator kinds: the names XNNPACK's profiler gives (the text before " ("), and those of the deployed
 # graph's operators (.pte XNNPACK nodes, .tflite builtins) that run as them.
 KINDS: dict[str, tuple[set[str], set[str]]] = {
@@ -104,34 +104,86 @@ def _numbers(graph: DeployedGraph, ops: list[tuple[int, Op]]) -> tuple[int, int,
     return macs, weights, activations
 
 
+DEPTHWISE = {"XNNDepthwiseConv2d", "DEPTHWISE_CONV_2D"}
+
+
+def _score(event: str, kind: str, op: Op) -> int:
+    """How well an event fits an operator: 2 the same kind, 1 a kind the runtime runs it as, 0 not at all."""
+    theirs = deployed_kind(op)
+    if kind == theirs:
+        if kind == "conv" and ("DWConv" in event) != (op.name in DEPTHWISE):
+            return 1  # XNNPACK names its depthwise kernels "DWConv"; other kernels can still run one
+        return 2
+    if kind == "fully_connected" and theirs == "conv" and op.name not in DEPTHWISE:
+        return 1  # XNNPACK runs a 1x1 convolution as a fully connected operator
+    return 0
+
+
+def _align(events: list[str], ops: list[Op]) -> list[tuple[int, int]]:
+    """(event, operator) pairs, both in order, of the largest total fit (a weighted longest common
+    subsequence): one event that fits nothing never pulls the rest out of step."""
+    kinds = [profiled_kind(e) for e in events]
+    n, m = len(events), len(ops)
+    best = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            fit = _score(events[i], kinds[i], ops[j])
+            best[i][j] = max(best[i + 1][j], best[i][j + 1], fit + best[i + 1][j + 1] if fit else 0)
+    pairs, i, j = [], 0, 0
+    while i < n and j < m:
+        fit = _score(events[i], kinds[i], ops[j])
+        if fit and best[i][j] == fit + best[i + 1][j + 1]:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif best[i][j] == best[i][j + 1]:
+            j += 1
+        else:
+            i += 1
+    return pairs
+
+
 def map_operators(events: list[str], graph: DeployedGraph) -> list[OperatorRow]:
     """Rows for the events of one profiled run (in order) against the deployed graph's operators."""
     ops = list(enumerate(graph.ops))
     rows: list[OperatorRow] = []
-    cursor = 0
-    for position, event in enumerate(events):
-        kind = profiled_kind(event)
-        found = next(
-            (i for i in range(cursor, min(cursor + LOOKAHEAD, len(ops))) if deployed_kind(ops[i][1]) == kind), None
-        )
-        if found is None:
-            rows.append(OperatorRow(event, kind, position, mapping="unmapped: no operator of the deployed graph "
-                                    f"of kind {kind!r} at this point"))  # fmt: skip
-            continue
+    next_event, next_op = 0, 0
+    for position, found in [*_align(events, list(graph.ops)), (len(events), len(ops))]:
+        for unmatched in range(next_event, position):
+            kind = profiled_kind(events[unmatched])
+            reason = f"unmapped: no operator of the deployed graph of kind {kind!r} fits it at this point"
+            rows.append(OperatorRow(events[unmatched], kind, unmatched, mapping=reason))
+        passed = ops[next_op:found]
+        if found == len(ops):  # the end: what no event ran
+            rows += [_unprofiled(graph, index, op) for index, op in passed]
+            break
         taken = ops[found]
-        passed = ops[cursor:found]
-        fused = [o for o in passed if set(o[1].outputs) & set(taken[1].inputs)]
-        for index, op in passed:
-            if (index, op) not in fused:
-                rows.append(_unprofiled(graph, index, op))
+        # Operators without an event whose output the taken one reads (directly or through each other):
+        # the runtime ran them as part of it.
+        wanted, fused = set(taken[1].inputs), []
+        for index, op in reversed(passed):
+            if wanted & set(op.outputs):
+                fused.insert(0, (index, op))
+                wanted |= set(op.inputs)
+        rows += [_unprofiled(graph, index, op) for index, op in passed if (index, op) not in fused]
         group = [*fused, taken]
         macs, weights, activations = _numbers(graph, group)
-        mapping = "one to one" if not fused else f"fused: {len(group)} deployed operators run as this one"
+        mapping = "one to one" if not fused else f"fused: {len(group)} deployed operators ran as this one"
+        if _score(events[position], profiled_kind(events[position]), taken[1]) == 1:
+            mapping += f" (runs {taken[1].name} as {profiled_kind(events[position])})"
+        kind = profiled_kind(events[position])
         rows.append(
-            OperatorRow(event, kind, position, [f"{i}:{o.name}" for i, o in group], mapping, macs, weights, activations)
+            OperatorRow(
+                events[position],
+                kind,
+                position,
+                [f"{i}:{o.name}" for i, o in group],
+                mapping,
+                macs,
+                weights,
+                activations,
+            )
         )
-        cursor = found + 1
-    rows += [_unprofiled(graph, index, op) for index, op in ops[cursor:]]
+        next_event, next_op = position + 1, found + 1
     return rows
 
 

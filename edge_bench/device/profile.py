@@ -60,10 +60,9 @@ def profile_pass(spec: dict[str, Any], native=None) -> dict[str, Any]:
 
 
 def _executorch(native, spec: dict[str, Any], runs: int) -> dict[str, Any]:
-    from .native.build import find_wheel
     from .native.measure import NativeProcess, RunnerFailed
 
-    if not find_wheel().has_etdump:
+    if not native.wheel.has_etdump:
         return failed("the executorch wheel on the device ships no ETDump library (lib/libexecutorch_etdump.so)")
     folder = Path(tempfile.mkdtemp(prefix="edge-bench-profile-"))
     dump = folder / "profile.etdp"

@@ -92,10 +92,13 @@ def executorch_runs(profile: dict[str, Any]) -> tuple[list[str], list[list[float
         path.write_bytes(data)
         try:
             from executorch.devtools import Inspector
-
+        except ImportError as e:
+            raise ProfileUnreadable(
+                "reading an ETDump needs ExecuTorch's devtools (and torch) on this machine: "
+                + (str(e).splitlines() or [type(e).__name__])[0]
+            ) from None
+        try:
             inspector = Inspector(etdump_path=str(path))
-        except ImportError:
-            raise ProfileUnreadable("reading an ETDump needs executorch's devtools on this machine") from None
         except Exception as e:  # noqa: BLE001 - a corrupt dump fails in the reader's own way
             raise ProfileUnreadable(f"ExecuTorch's Inspector could not read the ETDump: {type(e).__name__}") from None
     names: list[str] = []

@@ -12,6 +12,9 @@ TOP = 5
 # A kind's time "falls slower than its MACs" when, from the largest resolution to the smallest, its
 # time keeps this much more of itself than its MACs do (time ratio / MAC ratio).
 SLOWER_BY = 1.1
+# Both profilers count whole microseconds: a kind's total under this at either resolution is not
+# compared (its ratio would be one of rounding).
+MIN_TIMED_MS = 0.01
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -66,7 +69,8 @@ def kind_scaling(rows: pd.DataFrame) -> pd.DataFrame:
             if (kind, low) not in per.index or (kind, high) not in per.index:
                 continue
             a, b = per.loc[(kind, low)], per.loc[(kind, high)]
-            time_ratio = a["time_ms"] / b["time_ms"] if b["time_ms"] else None
+            timed_enough = min(a["time_ms"], b["time_ms"]) >= MIN_TIMED_MS
+            time_ratio = a["time_ms"] / b["time_ms"] if timed_enough else None
             mac_ratio = a["macs"] / b["macs"] if b["macs"] else None
             out.append(
                 {
@@ -91,6 +95,18 @@ def _slower_kinds(scaling: pd.DataFrame) -> list[str]:
                 f"{r['resolutions']} px, its MACs only {100 * r['MAC ratio']:.0f} %"
             )
     return lines
+
+
+def operator_tables(directories) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The operator rows and summaries of results directories measured with `--profile-ops`, or None."""
+    from pathlib import Path
+
+    found = [Path(d) for d in directories if (Path(d) / "operators-summary.csv").is_file()]
+    if not found:
+        return None
+    rows = [pd.read_csv(d / "operators.csv") for d in found if (d / "operators.csv").is_file()]
+    summary = pd.concat([pd.read_csv(d / "operators-summary.csv") for d in found], ignore_index=True)
+    return (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()), summary
 
 
 def per_operator(rows: pd.DataFrame, summary: pd.DataFrame | None = None) -> Section:
@@ -135,6 +151,13 @@ def per_operator(rows: pd.DataFrame, summary: pd.DataFrame | None = None) -> Sec
             shown = scaling.copy()
             for column in ("time ratio", "MAC ratio", "bytes ratio"):
                 shown[column] = shown[column].map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.2f}")
+            section.blocks.append(
+                Text(
+                    "Per operator kind, the time and MACs at the smallest resolution over those at the largest "
+                    f"(a kind under {1000 * MIN_TIMED_MS:.0f} µs in all at either is not timed finely enough "
+                    "to compare: the profilers count whole microseconds)."
+                )
+            )
             section.blocks.append(Table(shown))
             slower = _slower_kinds(scaling)
             section.blocks.append(
