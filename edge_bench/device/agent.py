@@ -68,9 +68,9 @@ def measure(spec: dict) -> dict:
         from .native.measure import measure_native
 
         measure_native(native, spec, result, _energy)
-        _profile_ops(result, spec, native)
         result["thermal_after"] = thermal.snapshot()
         result["load_after"] = load.loadavg()
+        _profile_ops(result, spec, native)
         return result
     try:
         import numpy as np
@@ -134,15 +134,16 @@ def measure(spec: dict) -> dict:
             result["error"] += f" (native runner unavailable: {fallback['fallback_reason']})"
             result["env"].setdefault("runtime", fallback)
     result["memory"] = memory.summary()
-    _profile_ops(result, spec, None)
     result["thermal_after"] = thermal.snapshot()
     result["load_after"] = load.loadavg()
+    _profile_ops(result, spec, None)
     return result
 
 
 def _profile_ops(result: dict, spec: dict, native) -> None:
     """With `profile_ops` in the spec, per-operator times from a separate profiling pass (device/profile.py),
-    after everything this round measured; the record keeps its summary in env, rounds.jsonl the events."""
+    after everything this round measured (its thermal and load readings included); the record keeps its
+    summary in env, rounds.jsonl the events."""
     if not spec.get("profile_ops") or result.get("status") != "ok":
         return
     from .profile import profile_pass, summary

@@ -221,7 +221,8 @@ def litert_profile(artifact: str, threads: int, runs: int) -> dict[str, Any]:
 
 
 def _fill(call, buffer, element_type: int, rng) -> None:
-    """Standard-normal float32 inputs (the adapters' draw); integer inputs get zeros' neighbours in range."""
+    """Standard-normal float32 inputs, as the adapters draw them; an integer input gets small random
+    integers (its quantization is not read here; INT8 kernels' times hardly depend on the values)."""
     import ctypes as C
 
     import numpy as np
