@@ -101,6 +101,8 @@ def test_a_corrupt_or_missing_profile_is_one_line(profiled):
         (et, {"status": "ok", "source": "etdump", "runs": 3, "etdump_b64": "%%%"}, "not valid base64"),
         (lite, {"status": "ok", "runs": 1, "events": [[["CONV_2D", 2, 5]]]}, "no operator or no Invoke event"),
         (lite, {"status": "failed", "reason": "LiteRtCreateCompiledModel returned LiteRtStatus 1"}, "LiteRtStatus 1"),
+        (lite, {"status": "ok", "runs": 1, "events": [[["Invoke", 1]]]}, "the device's profile is malformed"),
+        (lite, {"status": "ok", "runs": 1, "events": []}, "returned no runs"),
     ]
     for record, profile, expected in cases:
         rows, summary = measurement_rows(record, profile)
@@ -169,3 +171,13 @@ def test_an_event_that_fits_nothing_does_not_pull_the_rest_out_of_step():
         (3, ["2:FULLY_CONNECTED"], 10),
     ]
     assert rows[1].mapping.startswith("unmapped") and "runs CONV_2D as fully_connected" in rows[2].mapping
+
+
+def test_litert_delegate_node_is_not_counted_beside_its_operators():
+    from edge_bench.measure.operators import litert_runs
+
+    run = [["Invoke", 1, 50], ["TfLiteXNNPackDelegate", 2, 40], ["Convolution (NHWC, QC8) IGEMM", 8, 30],
+           ["Add (ND, QS8)", 8, 9], ["SOFTMAX", 2, 5]]  # fmt: skip
+    names, times, e2e = litert_runs({"events": [run, run]})
+    assert names == ["Convolution (NHWC, QC8) IGEMM", "Add (ND, QS8)", "SOFTMAX"]
+    assert times == [[0.03, 0.03], [0.009, 0.009], [0.005, 0.005]] and e2e == [0.05, 0.05]

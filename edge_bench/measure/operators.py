@@ -29,6 +29,12 @@ CONTAINERS_ET = {"Method::execute", "DELEGATE_CALL", "Method::init", "Program::l
 E2E_ET = "Method::execute"
 E2E_LITERT = "Invoke"
 OPERATOR_EVENTS = {2, 4, 8}  # LiteRT (tflite::Profiler::EventType): operator, delegate operator, profiled
+DELEGATE_PROFILED = 8
+
+
+def _is_delegate_node(tag: str, kind: int) -> bool:
+    """LiteRT's event for a delegate's node as a whole (e.g. "TfLiteXNNPackDelegate")."""
+    return kind != DELEGATE_PROFILED and "delegate" in tag.lower()
 
 
 class ProfileUnreadable(Exception):
@@ -62,7 +68,11 @@ def litert_runs(profile: dict[str, Any]) -> tuple[list[str], list[list[float]], 
     times: list[list[float]] = []
     e2e: list[float] = []
     for n, run in enumerate(profile.get("events") or []):
-        ops = [(tag, us / 1000) for tag, kind, us in run if kind in OPERATOR_EVENTS]
+        events = [e for e in run if e[1] in OPERATOR_EVENTS]
+        if any(kind == DELEGATE_PROFILED for _, kind, _ in events):
+            # The delegate's own node spans the operators it reports inside: counting both counts twice.
+            events = [e for e in events if not _is_delegate_node(e[0], e[1])]
+        ops = [(tag, us / 1000) for tag, _, us in events]
         invoke = [us / 1000 for tag, kind, us in run if kind == 1 and tag == E2E_LITERT]
         if not ops or not invoke:
             raise ProfileUnreadable(f"LiteRT's profiler recorded no operator or no {E2E_LITERT} event in run {n + 1}")
@@ -104,7 +114,9 @@ def executorch_runs(profile: dict[str, Any]) -> tuple[list[str], list[list[float
     names: list[str] = []
     times: list[list[float]] = []
     e2e: list[float] = []
-    for block in inspector.event_blocks:
+    # "Execute" holds the inferences; the other blocks the program's loading.
+    blocks = [b for b in inspector.event_blocks if b.name == "Execute"] or inspector.event_blocks
+    for block in blocks:
         for event in block.events:
             raw = list(event.perf_data.raw) if event.perf_data is not None else []
             if event.name in CONTAINERS_ET or not raw:
@@ -152,6 +164,9 @@ def measurement_rows(record: Record, profile: dict[str, Any]) -> tuple[list[dict
         graph = deployed_graph(artifact, record.runtime)
     except ProfileUnreadable as e:
         return [], {**summary, "missing_reason": str(e)}
+    except (ValueError, TypeError, KeyError, IndexError) as e:  # events not shaped as the device writes them
+        detail = (str(e).splitlines() or [""])[0]
+        return [], {**summary, "missing_reason": f"the device's profile is malformed ({type(e).__name__}: {detail})"}
     e2e_ms = _median(e2e)
     rows: list[dict[str, Any]] = []
     for row in map_operators(names, graph):
