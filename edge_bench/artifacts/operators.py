@@ -159,7 +159,8 @@ def map_operators(events: list[str], graph: DeployedGraph) -> list[OperatorRow]:
         taken = ops[found]
         # Operators without an event whose output the taken one reads (directly or through each other):
         # the runtime ran them as part of it.
-        wanted, fused = set(taken[1].inputs), []
+        wanted = set(taken[1].inputs)
+        fused: list[tuple[int, Op]] = []
         for index, op in reversed(passed):
             if wanted & set(op.outputs):
                 fused.insert(0, (index, op))
