@@ -13,8 +13,9 @@ from edge_bench.artifacts.operators import map_operators
 from edge_bench.cli import main
 from edge_bench.device.profile import profile_pass
 from edge_bench.measure.operators import measurement_rows
-from edge_bench.report.blocks import Table
-from edge_bench.report.operators import per_operator
+from edge_bench.report.blocks import Section, Table
+from edge_bench.report import html, markdown
+from edge_bench.report.operators import operator_sections, per_operator
 from edge_bench.results import read_records
 from tests.tinymodels import tiny_recipe_file
 
@@ -89,6 +90,13 @@ def test_the_report_section_names_top_operators_and_scaling(profiled):
     assert set(top["kind"]) >= {"conv"} and len(gaps) == 4
     assert set(scaling["resolutions"]) == {"16 / 24"} and "conv" in set(scaling["kind"])
     assert per_operator(rows.iloc[0:0]).blocks[0].text.startswith("No per-operator profile")
+    # What the report renders: the section read from the results directory, in both formats.
+    (read,) = operator_sections([profiled])
+    first = Section("Which variant to ship")
+    text = markdown.render("t", first, [read], [])
+    assert "## Per operator" in text and "| Convolution (NHWC, QC8) IGEMM #1 | conv |" in text
+    assert "Per operator" in html.render("t", first, [read], [])
+    assert operator_sections([profiled / "runs"]) == []
 
 
 def test_a_corrupt_or_missing_profile_is_one_line(profiled):

@@ -166,3 +166,9 @@ def per_operator(rows: pd.DataFrame, summary: pd.DataFrame | None = None) -> Sec
                 else Text(f"No operator kind's time falls more than {SLOWER_BY:.1f}x slower than its MACs.")
             )
     return section
+
+
+def operator_sections(directories) -> list[Section]:
+    """The "Per operator" section of results directories measured with `--profile-ops` (none without)."""
+    tables = operator_tables(directories)
+    return [] if tables is None else [per_operator(*tables)]
