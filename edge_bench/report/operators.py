@@ -24,9 +24,10 @@ def _fmt(value, digits: int = 3) -> str:
 def top_operators(rows: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
     """Per runtime and variant, the operators taking the most time, as shown."""
     timed = rows.dropna(subset=["time_ms"]).sort_values("time_ms", ascending=False)
-    picked = timed.groupby(["runtime", "variant"], sort=True).head(top)
+    picked = timed.groupby(["target", "runtime", "variant"], sort=True).head(top)
     return pd.DataFrame(
         {
+            "target": picked["target"],
             "runtime": picked["runtime"],
             "variant": picked["variant"],
             "operator": picked["operator"],
@@ -37,7 +38,7 @@ def top_operators(rows: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
             "GMAC/s": picked["mac_per_s"].map(lambda v: "–" if pd.isna(v) or not v else f"{v / 1e9:.3g}"),
             "mapping": picked["mapping"],
         }
-    ).sort_values(["runtime", "variant"], kind="stable")
+    ).sort_values(["target", "runtime", "variant"], kind="stable")
 
 
 def gap_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -45,6 +46,7 @@ def gap_table(summary: pd.DataFrame) -> pd.DataFrame:
     ok = summary[summary.get("missing_reason", pd.Series(index=summary.index, dtype=object)).isna()]
     return pd.DataFrame(
         {
+            "target": ok["target"],
             "runtime": ok["runtime"],
             "variant": ok["variant"],
             "operators ms": ok["ops_sum_ms"].map(_fmt),
@@ -59,7 +61,7 @@ def kind_scaling(rows: pd.DataFrame) -> pd.DataFrame:
     """Per runtime, architecture and kind: time and MACs at the smallest resolution over those at the largest."""
     timed = rows.dropna(subset=["time_ms", "resolution"])
     out = []
-    for (runtime, arch, width), group in timed.groupby(["runtime", "arch", "width"], dropna=False):
+    for (target, runtime, arch, width), group in timed.groupby(["target", "runtime", "arch", "width"], dropna=False):
         resolutions = sorted(group["resolution"].unique())
         if len(resolutions) < 2:
             continue
@@ -74,6 +76,7 @@ def kind_scaling(rows: pd.DataFrame) -> pd.DataFrame:
             mac_ratio = a["macs"] / b["macs"] if b["macs"] else None
             out.append(
                 {
+                    "target": target,
                     "runtime": runtime,
                     "arch": arch,
                     "kind": kind,
@@ -91,7 +94,7 @@ def _slower_kinds(scaling: pd.DataFrame) -> list[str]:
     for _, r in scaling.iterrows():
         if r["MAC ratio"] and r["time ratio"] and r["time ratio"] > SLOWER_BY * r["MAC ratio"]:
             lines.append(
-                f"{r['runtime']} {r['arch']}: **{r['kind']}** keeps {100 * r['time ratio']:.0f} % of its time at "
+                f"{r['target']} {r['runtime']} {r['arch']}: **{r['kind']}** keeps {100 * r['time ratio']:.0f} % of its time at "
                 f"{r['resolutions']} px, its MACs only {100 * r['MAC ratio']:.0f} %"
             )
     return lines
