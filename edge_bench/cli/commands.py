@@ -89,7 +89,8 @@ def cmd_report(args) -> int:
     check_writable(out, what="the report")
     records = load_dirs(dirs)
     keep_log_in(out)
-    path = write_report(records, out, budget_points=args.budget)
+    measured_in = [d.parent if d.is_file() else d for d in dirs]
+    path = write_report(records, out, budget_points=args.budget, measured_in=measured_in)
     print(f"report: {path} and {path.with_suffix('.html')}")
     return EXIT_OK
 

@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also measure the artifacts of this baseline (a results directory or a history's newest run) in the "
         "same rounds, into OUT/alongside, for `edge-bench compare OUT/alongside OUT` side by side",
     )
+    p.add_argument(
+        "--profile-ops",
+        action="store_true",
+        help="also profile each measurement per operator (a separate pass after its first round): OUT/operators.csv",
+    )
     p.set_defaults(func=run.cmd_run)
 
     p = sub.add_parser("report", help="report.md, results.csv and plots from one or more result directories")

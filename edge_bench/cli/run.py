@@ -44,6 +44,7 @@ def cmd_run(args) -> int:
             print(f"edge-bench: {message}", file=sys.stderr)
         from ..accuracy.evaluator import Evaluator
         from ..export.cache import cache_root
+        from ..measure.operators import first_round_profiler
         from ..provenance import write_provenance
 
         # Fidelity to FP32 is measured for every artifact; accuracy too when a labelled dataset is given.
@@ -67,6 +68,7 @@ def cmd_run(args) -> int:
             evaluator=evaluator,
             alongside=alongside,
             alongside_store=alongside_store,
+            spec_extra=first_round_profiler() if args.profile_ops else None,
         )
         write_provenance(out, runner, argv=sys.argv)
         try:
@@ -83,6 +85,10 @@ def cmd_run(args) -> int:
         store.unlock()
     for notice in summary.notices:
         print(f"  {notice}")
+    if args.profile_ops:  # before the report, which reads them
+        from ..measure.operators import write_operator_tables
+
+        print(write_operator_tables(out))
     from ..report import write_report
     from ..results import read_records
 

@@ -45,6 +45,7 @@ DEFAULTS = {
     "inputs": None,
     "outputs": None,
     "api": None,
+    "profile_ops": None,  # {"runs": N}: a per-operator profiling pass after the round (device/profile.py)
     "busy_wait_ms": 0.0,  # a slowdown added to every inference: only the regression gate's benchmark sets it
     "cores": None,  # the cores to pin the measured process to ([measure] cores); None: unpinned
 }
@@ -76,6 +77,7 @@ def measure(spec: dict) -> dict:
         measure_native(native, spec, result, _energy, placement)
         result["thermal_after"] = thermal.snapshot()
         result["load_after"] = load.loadavg()
+        _profile_ops(result, spec, native)
         return result
     try:
         import numpy as np
@@ -143,7 +145,20 @@ def measure(spec: dict) -> dict:
     result["memory"] = memory.summary()
     result["thermal_after"] = thermal.snapshot()
     result["load_after"] = load.loadavg()
+    _profile_ops(result, spec, None)
     return result
+
+
+def _profile_ops(result: dict, spec: dict, native) -> None:
+    """With `profile_ops` in the spec, per-operator times from a separate profiling pass (device/profile.py),
+    after everything this round measured (its thermal and load readings included); the record keeps its
+    summary in env, rounds.jsonl the events."""
+    if not spec.get("profile_ops") or result.get("status") != "ok":
+        return
+    from .profile import profile_pass, summary
+
+    result["operator_profile"] = profile_pass(spec, native)
+    result["env"]["operator_profile"] = summary(result["operator_profile"])
 
 
 def _run_on_inputs(runtime, inputs_path: str, outputs_path: str) -> str:

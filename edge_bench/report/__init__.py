@@ -9,7 +9,9 @@ from __future__ import annotations
 import importlib.util
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
+
+import pandas as pd
 
 from .. import __version__
 from ..results import Record, to_dataframe
@@ -17,6 +19,7 @@ from . import html, markdown, plots
 from .analysis import DEFAULT_BUDGET_POINTS, DEFAULT_FIDELITY_BAR_DB, Analysis
 from .blocks import Section, Text
 from .columns import with_derived_columns
+from .operators import operator_tables, per_operator
 from .sections import build_sections
 
 REPORT_MD = "report.md"
@@ -27,7 +30,7 @@ GENERATED = (
     "latency_vs_gflops.png", "energy_vs_gflops.png",  # their names before the axis was in MACs
     "recommendations.csv", "fit.csv", "memory_ratios.csv", "pareto.csv", "selection.csv", "random_resolution.csv",
     "cross_runtime.csv", "cross_device.csv", "delegation.csv", "int8_coverage.csv", "mcu_fit.csv", "setup.csv", "sweep_noise.csv",
-    "results.parquet",
+    "noise_by_target.csv", "results.parquet",
 )  # fmt: skip
 
 
@@ -37,8 +40,11 @@ def write_report(
     title: str = "edge-bench report",
     budget_points: float = DEFAULT_BUDGET_POINTS,
     fidelity_bar_db: float = DEFAULT_FIDELITY_BAR_DB,
+    measured_in: Sequence[Path] = (),
 ) -> Path:
-    """Write the report files into `out_dir`; returns the path of report.md."""
+    """Write the report files into `out_dir`; returns the path of report.md. `measured_in`: the results
+    directories the records come from (default `out_dir`), whose operator profiles (`--profile-ops`) the
+    report reads."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in GENERATED:
@@ -58,6 +64,10 @@ def write_report(
             table.to_csv(out_dir / name, index=False)
             files.append(f"`{name}`")
         first, *rest = build_sections(analysis, plots.draw(analysis, out_dir))
+        operators = operator_tables(measured_in or [out_dir])
+        if operators is not None:
+            rest.append(per_operator(*operators))
+            files.append(_merged_operator_tables(operators, out_dir, measured_in))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     footer = [
         f"Files beside this report: {'; '.join(files)}.",
@@ -80,3 +90,12 @@ def _write_parquet(frame, path: Path) -> str:
         path.unlink(missing_ok=True)
         return f"`results.parquet`: not written ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
     return "`results.parquet`: the same rows as Parquet"
+
+
+def _merged_operator_tables(operators: tuple[pd.DataFrame, pd.DataFrame], out_dir: Path, measured_in) -> str:
+    """The operator tables of a report merged from other directories, written beside it."""
+    if [Path(d).resolve() for d in measured_in] not in ([], [out_dir.resolve()]):
+        rows, summary = operators
+        rows.to_csv(out_dir / "operators.csv", index=False)
+        summary.to_csv(out_dir / "operators-summary.csv", index=False)
+    return "`operators.csv`, `operators-summary.csv`: per-operator times (`--profile-ops`)"

@@ -30,6 +30,9 @@ BUILD_TIMEOUT_SECS = 600.0
 REQUIRED_LIBS = ("executorch_backend_xnnpack", "executorch_threadpool", "executorch")
 # Kernels for the operators XNNPACK does not take; the Python runtime links the same library.
 OPTIONAL_LIBS = ("executorch_kernels_optimized",)
+# ExecuTorch's ETDump event tracer: where the wheel ships it, the runner can also profile per operator.
+ETDUMP_LIB = "executorch_etdump"
+ETDUMP_HEADER = "executorch/devtools/etdump/etdump_flatcc.h"
 HEADER = "executorch/extension/module/module.h"
 WHEEL_FIX = "pip install --no-deps executorch==1.5.1 (the native runner needs the wheel's files, not torch)"
 COMPILER_FIX = "install a C++17 compiler on the device (e.g. sudo apt install g++), or point CXX at one"
@@ -61,7 +64,13 @@ class Wheel:
     def libraries(self) -> list[str]:
         """Link names, backend and kernels first: the runtime they register with comes last."""
         present = [n for n in OPTIONAL_LIBS if (self.lib / f"lib{n}.so").is_file()]
+        if self.has_etdump:
+            present.append(ETDUMP_LIB)
         return [REQUIRED_LIBS[0], *present, *REQUIRED_LIBS[1:]]
+
+    @property
+    def has_etdump(self) -> bool:
+        return (self.lib / f"lib{ETDUMP_LIB}.so").is_file() and (self.include / ETDUMP_HEADER).is_file()
 
 
 @dataclass(frozen=True)
@@ -170,6 +179,7 @@ def compile_command(cxx: str, wheel: Wheel, source: Path, output: Path) -> list[
         "-DC10_USING_CUSTOM_GENERATED_MACROS",
         "-DET_EVENT_TRACER_ENABLED",
         "-DET_USE_THREADPOOL",
+        *(["-DEDGE_BENCH_ETDUMP"] if wheel.has_etdump else []),
         str(source),
         "-o",
         str(output),

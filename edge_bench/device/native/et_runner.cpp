@@ -23,10 +23,19 @@
 //   infer N          then two lines, the paths IN and OUT: run each of N images of the raw float32
 //                    file IN (the model's one input each) and write the first output of each to OUT
 //                    -> {"event":"infer","count":N,"output_sizes":[...]}
+//
+// With `--etdump PATH --profile-runs N` (built with EDGE_BENCH_ETDUMP: the wheel ships ExecuTorch's
+// ETDump event tracer) it is a profiling pass instead, never a measurement: the program runs with the
+// ETDump tracer, first inference and warm-up as above, then N traced inferences; the dump (every
+// execution, the untraced-for-timing first ones included) is written to PATH and it answers
+//   {"event":"profile","runs_before":K,"profile_runs":N,"latency_ms":{...}} and exits.
 
 #include <executorch/extension/module/module.h>
 #include <executorch/extension/tensor/tensor.h>
 #include <executorch/runtime/platform/runtime.h>
+#ifdef EDGE_BENCH_ETDUMP
+#include <executorch/devtools/etdump/etdump_flatcc.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -277,8 +286,8 @@ std::string summarize(const std::vector<double>& samples, bool keep_samples) {
 // ------------------------------------------------------------------ the measurement
 
 struct Options {
-  std::string model;
-  long threads = 1, warmup_runs = 3, min_runs = 20;
+  std::string model, etdump;
+  long threads = 1, warmup_runs = 3, min_runs = 20, profile_runs = 0;
   double warmup_secs = 0.5, min_secs = 1.0, max_secs = 60.0, precision = 0.0, busy_wait_ms = 0.0;
   bool keep_samples = true;
 };
@@ -315,6 +324,8 @@ bool parse_options(int argc, char** argv, Options& o, std::string& why) {
       else if (key == "precision") o.precision = std::stod(value);
       else if (key == "busy-wait-ms") o.busy_wait_ms = std::stod(value);
       else if (key == "keep-samples") o.keep_samples = value != "0";
+      else if (key == "etdump") o.etdump = value;
+      else if (key == "profile-runs") o.profile_runs = std::stol(value);
       else {
         why = "unknown flag --" + key;
         return false;
@@ -326,6 +337,10 @@ bool parse_options(int argc, char** argv, Options& o, std::string& why) {
   }
   if (o.model.empty()) why = "--model is required";
   else if (o.threads < 1) why = "--threads must be >= 1";
+  else if (!o.etdump.empty() && o.profile_runs < 1) why = "--etdump needs --profile-runs >= 1";
+#ifndef EDGE_BENCH_ETDUMP
+  else if (!o.etdump.empty()) why = "this runner was built without ExecuTorch's ETDump library (lib/libexecutorch_etdump.so)";
+#endif
   return why.empty();
 }
 
@@ -350,7 +365,15 @@ class Measurement {
     memory_.start_phase();
     t0 = Clock::now();
     // The Python runtime maps the file too (MmapDataLoader, mlock where allowed).
-    module_ = std::make_unique<Module>(o_.model, Module::LoadMode::MmapUseMlockIgnoreErrors);
+    std::unique_ptr<executorch::runtime::EventTracer> tracer;
+#ifdef EDGE_BENCH_ETDUMP
+    if (!o_.etdump.empty()) {
+      auto etdump = std::make_unique<executorch::etdump::ETDumpGen>();
+      etdump_ = etdump.get();
+      tracer = std::move(etdump);
+    }
+#endif
+    module_ = std::make_unique<Module>(o_.model, Module::LoadMode::MmapUseMlockIgnoreErrors, std::move(tracer));
     if (Error e = module_->load(executorch::runtime::Program::Verification::Minimal); e != Error::Ok)
       return fail("load", error_text("loading the program", e));
     result.num("load_ms", ms_between(t0, Clock::now()));
@@ -377,6 +400,7 @@ class Measurement {
       return ok;
     };
     auto warmup = run_for(forward, o_.warmup_runs, o_.warmup_secs, std::max(o_.max_secs, o_.warmup_secs));
+    if (!o_.etdump.empty()) return profile(result, 1 + static_cast<long long>(warmup.size()));
     auto samples = run_for(forward, o_.min_runs, o_.min_secs, o_.max_secs, o_.precision);
     memory_.end_phase("timed");
     if (!failure_.error.empty()) return false;
@@ -413,6 +437,7 @@ class Measurement {
     return fail("serve", "unknown command '" + command + "' (known: loop SECONDS, infer N, quit)");
   }
 
+  bool profiling() const { return !o_.etdump.empty(); }
   const Failure& failure() const { return failure_; }
   std::string memory_summary() const { return memory_.summary(); }
 
@@ -420,6 +445,24 @@ class Measurement {
   bool fail(const std::string& phase, const std::string& error) {
     failure_ = {phase, error};
     return false;
+  }
+
+  // The traced inferences of a profiling pass, then the dump written where --etdump says.
+  bool profile(Json& result, long long runs_before) {
+    auto samples = run_for([this] { return run_once(); }, o_.profile_runs, 0.0, 1e9);
+    if (!failure_.error.empty()) return false;
+#ifdef EDGE_BENCH_ETDUMP
+    auto dump = etdump_->get_etdump_data();
+    if (dump.buf == nullptr || dump.size == 0) return fail("profile", "the ETDump tracer recorded nothing");
+    std::ofstream out(o_.etdump, std::ios::binary);
+    out.write(static_cast<const char*>(dump.buf), static_cast<std::streamsize>(dump.size));
+    std::free(dump.buf);
+    if (!out.flush()) return fail("profile", "cannot write " + o_.etdump);
+#endif
+    result.str("event", "profile").integer("runs_before", runs_before)
+        .integer("profile_runs", static_cast<long long>(samples.size()))
+        .raw("latency_ms", summarize(samples, true));
+    return true;
   }
 
   // Float inputs from the agent's file, in the method's input order.
@@ -491,6 +534,9 @@ class Measurement {
   PhaseMemory memory_;
   Failure failure_;
   std::unique_ptr<Module> module_;
+#ifdef EDGE_BENCH_ETDUMP
+  executorch::etdump::ETDumpGen* etdump_ = nullptr;  // owned by module_; set in a profiling pass
+#endif
   std::vector<std::vector<executorch::aten::SizesType>> sizes_;
   std::vector<std::vector<float>> buffers_;
   std::vector<TensorPtr> tensors_;
@@ -518,8 +564,13 @@ int main(int argc, char** argv) {
   }
   Measurement m(options);
   Json result;
-  result.str("event", "result").integer("protocol", RUNNER_PROTOCOL);
+  result.integer("protocol", RUNNER_PROTOCOL);
   if (!m.run(result)) return report_failure(m);
+  if (m.profiling()) {
+    emit(result.text());
+    return 0;
+  }
+  result.str("event", "result");
   result.raw("memory", m.memory_summary());
   emit(result.text());
   std::string line;

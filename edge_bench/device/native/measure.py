@@ -71,6 +71,12 @@ def command_line(runner: Runner, spec: dict[str, Any]) -> list[str]:
         repr(float(spec.get("busy_wait_ms") or 0.0)),
         "--keep-samples",
         "1" if spec["keep_samples"] else "0",
+        # A profiling pass (device/profile.py): the ETDump tracer on, nothing measured.
+        *(
+            ["--etdump", str(spec["etdump"]), "--profile-runs", str(int(spec["profile_runs"]))]
+            if spec.get("etdump")
+            else []
+        ),
     ]
 
 

@@ -1,0 +1,177 @@
+"""The report's "Per operator" section, from `run --profile-ops`'s tables (`measure/operators.py`):
+the operators that take the time, how well the operator times add up to the end-to-end time, and, per
+operator kind, how time scales with resolution against MACs."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .blocks import Bullets, Section, Table, Text
+
+TOP = 5
+# A kind's time "falls slower than its MACs" when, from the largest resolution to the smallest, its
+# time keeps this much more of itself than its MACs do (time ratio / MAC ratio).
+SLOWER_BY = 1.1
+# Both profilers count whole microseconds: a kind's total under this at either resolution is not
+# compared (its ratio would be one of rounding).
+MIN_TIMED_MS = 0.01
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}g}"
+
+
+def top_operators(rows: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
+    """Per runtime and variant, the operators taking the most time, as shown."""
+    timed = rows.dropna(subset=["time_ms"]).sort_values("time_ms", ascending=False)
+    picked = timed.groupby(["target", "runtime", "variant"], sort=True).head(top)
+    return pd.DataFrame(
+        {
+            "target": picked["target"],
+            "runtime": picked["runtime"],
+            "variant": picked["variant"],
+            "operator": picked["operator"],
+            "kind": picked["kind"],
+            "time ms": picked["time_ms"].map(_fmt),
+            "share": picked["share"].map(lambda v: "–" if pd.isna(v) else f"{100 * v:.1f} %"),
+            "MMACs": picked["macs"].map(lambda v: "–" if pd.isna(v) else f"{v / 1e6:.3g}"),
+            "GMAC/s": picked["mac_per_s"].map(lambda v: "–" if pd.isna(v) or not v else f"{v / 1e9:.3g}"),
+            "mapping": picked["mapping"],
+        }
+    ).sort_values(["target", "runtime", "variant"], kind="stable")
+
+
+def gap_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per measurement: the sum of operator times against the profiled end-to-end time."""
+    ok = summary[summary.get("missing_reason", pd.Series(index=summary.index, dtype=object)).isna()]
+    return pd.DataFrame(
+        {
+            "target": ok["target"],
+            "runtime": ok["runtime"],
+            "variant": ok["variant"],
+            "operators ms": ok["ops_sum_ms"].map(_fmt),
+            "end-to-end ms (profiled)": ok["e2e_ms"].map(_fmt),
+            "gap": ok["gap_share"].map(lambda v: "–" if pd.isna(v) else f"{100 * v:.1f} %"),
+            "latency ms (measured)": ok["measured_latency_ms"].map(_fmt),
+        }
+    )
+
+
+def kind_scaling(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per runtime, architecture and kind: time and MACs at the smallest resolution over those at the largest."""
+    timed = rows.dropna(subset=["time_ms", "resolution"])
+    out = []
+    for (target, runtime, arch, width), group in timed.groupby(["target", "runtime", "arch", "width"], dropna=False):
+        resolutions = sorted(group["resolution"].unique())
+        if len(resolutions) < 2:
+            continue
+        low, high = resolutions[0], resolutions[-1]
+        per = group.groupby(["kind", "resolution"])[["time_ms", "macs", "bytes"]].sum(min_count=1)
+        for kind in sorted(group["kind"].unique()):
+            if (kind, low) not in per.index or (kind, high) not in per.index:
+                continue
+            a, b = per.loc[(kind, low)], per.loc[(kind, high)]
+            timed_enough = min(a["time_ms"], b["time_ms"]) >= MIN_TIMED_MS
+            time_ratio = a["time_ms"] / b["time_ms"] if timed_enough else None
+            mac_ratio = a["macs"] / b["macs"] if b["macs"] else None
+            out.append(
+                {
+                    "target": target,
+                    "runtime": runtime,
+                    "arch": arch,
+                    "kind": kind,
+                    "resolutions": f"{int(low)} / {int(high)}",
+                    "time ratio": time_ratio,
+                    "MAC ratio": mac_ratio,
+                    "bytes ratio": a["bytes"] / b["bytes"] if b["bytes"] else None,
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def _slower_kinds(scaling: pd.DataFrame) -> list[str]:
+    lines = []
+    for _, r in scaling.iterrows():
+        if r["MAC ratio"] and r["time ratio"] and r["time ratio"] > SLOWER_BY * r["MAC ratio"]:
+            lines.append(
+                f"{r['target']} {r['runtime']} {r['arch']}: **{r['kind']}** keeps {100 * r['time ratio']:.0f} % of its time at "
+                f"{r['resolutions']} px, its MACs only {100 * r['MAC ratio']:.0f} %"
+            )
+    return lines
+
+
+def operator_tables(directories) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The operator rows and summaries of results directories measured with `--profile-ops`, or None."""
+    from pathlib import Path
+
+    found = [Path(d) for d in directories if (Path(d) / "operators-summary.csv").is_file()]
+    if not found:
+        return None
+    rows = [pd.read_csv(d / "operators.csv") for d in found if (d / "operators.csv").is_file()]
+    summary = pd.concat([pd.read_csv(d / "operators-summary.csv") for d in found], ignore_index=True)
+    return (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()), summary
+
+
+def per_operator(rows: pd.DataFrame, summary: pd.DataFrame | None = None) -> Section:
+    """The "Per operator" section; `rows` is OUT/operators.csv, `summary` OUT/operators-summary.csv."""
+    section = Section("Per operator")
+    if rows.empty:
+        section.blocks.append(Text("No per-operator profile (measure with `edge-bench run --profile-ops`)."))
+    else:
+        section.blocks.append(
+            Text(
+                "Times from the runtimes' own profilers (ExecuTorch's ETDump, LiteRT's profiler) in a separate "
+                "pass after each measurement's first round: medians over the profiled runs, which never enter "
+                "the latency estimate. Each operator is tied to the deployed graph for its MACs and bytes; "
+                "`mapping` says when the runtime fused several of its operators or when none could be tied."
+            )
+        )
+        section.blocks.append(Table(top_operators(rows)))
+    if summary is not None and not summary.empty:
+        gaps = gap_table(summary)
+        if not gaps.empty:
+            section.blocks.append(
+                Text(
+                    "Operator times against the end-to-end time of the same profiled runs (the runtime's own "
+                    "top-level event); the gap is what runs between operators, the profiler's cost included. "
+                    "The measured latency is the measurement's estimate, from other processes."
+                )
+            )
+            section.blocks.append(Table(gaps))
+        if "missing_reason" in summary:
+            missing = summary.dropna(subset=["missing_reason"])
+            if not missing.empty:
+                section.blocks.append(
+                    Bullets(
+                        tuple(f"{r.variant} {r.runtime}: no profile, {r.missing_reason}" for r in missing.itertuples())
+                    )
+                )
+    if not rows.empty:
+        scaling = kind_scaling(rows)
+        if scaling.empty:
+            section.blocks.append(Text("Scaling with resolution needs two or more resolutions of one architecture."))
+        else:
+            shown = scaling.copy()
+            for column in ("time ratio", "MAC ratio", "bytes ratio"):
+                shown[column] = shown[column].map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.2f}")
+            section.blocks.append(
+                Text(
+                    "Per operator kind, the time and MACs at the smallest resolution over those at the largest "
+                    f"(a kind under {1000 * MIN_TIMED_MS:.0f} µs in all at either is not timed finely enough "
+                    "to compare: the profilers count whole microseconds)."
+                )
+            )
+            section.blocks.append(Table(shown))
+            slower = _slower_kinds(scaling)
+            section.blocks.append(
+                Bullets(tuple(slower))
+                if slower
+                else Text(f"No operator kind's time falls more than {SLOWER_BY:.1f}x slower than its MACs.")
+            )
+    return section
+
+
+def operator_sections(directories) -> list[Section]:
+    """The "Per operator" section of results directories measured with `--profile-ops` (none without)."""
+    tables = operator_tables(directories)
+    return [] if tables is None else [per_operator(*tables)]
