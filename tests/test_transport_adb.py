@@ -19,6 +19,7 @@ from edge_bench.transport.bundle import build_agent_zipapp
 from edge_bench.transport import TransportError, TransportTimeout, open_transport
 from edge_bench.transport.adb import AdbTransport
 from edge_bench.transport.agent import run_agent
+from tests.specs import agent_spec
 from tests.fake_adb import make_device, write_adb, write_benchmark_model, write_executor_runner
 
 SERIAL = "R5CT fake;1"  # real serials are plain, but nothing may break on one that is not
@@ -294,18 +295,7 @@ def test_agent_over_adb_where_python_exists(phone, tiny_tflite, tmp_path):
         assert not has_python(t, "python3-not-on-this-phone")
         agent = t.push(agent_pyz, agent_pyz.name)
         model = t.push(tiny_tflite, "m.tflite")
-        spec = {
-            "artifact": model,
-            "runtime": "litert",
-            "threads": 1,
-            "warmup_runs": 1,
-            "warmup_secs": 0.0,
-            "min_runs": 3,
-            "min_secs": 0.0,
-            "max_secs": 2.0,
-            "keep_samples": False,
-        }
-        result = run_agent(t, target.python, agent, spec, timeout=60)
+        result = run_agent(t, target.python, agent, agent_spec(model), timeout=60)
     assert result["status"] == "ok", result.get("error")
     assert result["latency_ms"]["n"] >= 3
 
