@@ -17,10 +17,10 @@ from tests.tinymodels import tiny_recipe_file
 
 
 @pytest.fixture(scope="module")
-def artifacts(tmp_path_factory):
+def artifacts(tmp_path_factory, tiny_cache):
     folder = tmp_path_factory.mktemp("agent")
     recipe = load_recipe(tiny_recipe_file(folder))
-    builder = Builder(recipe, ArtifactCache(tmp_path_factory.getbasetemp() / "tiny-cache"))
+    builder = Builder(recipe, ArtifactCache(tiny_cache))
     variant = expand(recipe, [Only.parse("resolution=16")])[0]
     return {r: builder.artifact(variant, r).artifact.path for r in ("executorch", "litert")}
 

@@ -15,7 +15,6 @@ import pytest
 from edge_bench.transport.shell import OWNER_FILE
 from edge_bench.android.measure import has_python, measure_native
 from edge_bench.config import AdbConfig, load_target
-from edge_bench.transport.bundle import build_agent_zipapp
 from edge_bench.transport import TransportError, TransportTimeout, open_transport
 from edge_bench.transport.adb import AdbTransport
 from edge_bench.transport.agent import run_agent
@@ -287,9 +286,8 @@ def test_a_phone_lost_mid_sweep_stops_that_targets_sweep_with_the_reason(phone, 
 # ---------------------------------------------------------------- the agent, where the phone has a Python
 
 
-def test_agent_over_adb_where_python_exists(phone, tiny_tflite, tmp_path):
+def test_agent_over_adb_where_python_exists(phone, tiny_tflite, agent_pyz):
     target = phone.target(python=sys.executable)
-    agent_pyz = build_agent_zipapp(tmp_path / "bundle")
     with open_transport(target) as t:
         assert has_python(t, target.python)
         assert not has_python(t, "python3-not-on-this-phone")

@@ -21,7 +21,6 @@ import pytest
 
 from edge_bench.transport.shell import OWNER_FILE
 from edge_bench.config import SshConfig
-from edge_bench.transport.bundle import build_agent_zipapp
 from edge_bench.transport import TransportError, TransportTimeout, open_transport
 from edge_bench.transport.agent import call_agent, run_agent
 from edge_bench.transport.ssh import SshTransport
@@ -63,11 +62,6 @@ def _wait_for(predicate, timeout: float, what: str):
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture(scope="module")
-def agent_pyz(tmp_path_factory) -> Path:
-    return build_agent_zipapp(tmp_path_factory.mktemp("bundle"))
 
 
 def _long_spec(model: str) -> dict:
