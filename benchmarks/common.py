@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -186,6 +186,24 @@ def warm_imports() -> float:
         capture_output=True,
     )
     return time.perf_counter() - start
+
+
+# ------------------------------------------------------------------ interleaving
+
+T = TypeVar("T")
+
+
+def interleaved(
+    ways: Sequence[str], rounds: int, measure: Callable[[int, str], T]
+) -> Iterator[tuple[int, list[str], dict[str, T]]]:
+    """`rounds` rounds, each measuring every way once in an order rotated by one way a round (A B, then
+    B A; or A B C, B C A, C A B), so drift on a shared machine hits every way alike.
+    Yields (round index, that round's order, {way: what `measure(round index, way)` returned})."""
+    ways = list(ways)
+    for round_ in range(rounds):
+        shift = round_ % len(ways)
+        order = ways[shift:] + ways[:shift]
+        yield round_, order, {way: measure(round_, way) for way in order}
 
 
 # ------------------------------------------------------------------ reporting

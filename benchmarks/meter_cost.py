@@ -162,43 +162,42 @@ def main() -> int:
         f"{args.secs:g} s per way, meter every {args.period:g} s"
     )
 
-    ways = ["none", "fork", "inprocess"]
+    def measure(round_: int, way: str) -> dict:
+        """One way's loop: its throughput, its inference's CPU time per inference, the meter's share."""
+        cpu0 = process_cpu_s()
+        if way == "none":
+            run = loop_without_meter(it.invoke, args.secs)
+        else:
+            meter = ForkingStandIn() if way == "fork" else InProcessStandIn()
+            run = with_meter(meter, it.invoke, args.secs, args.period)
+        cpu = process_cpu_s() - cpu0
+        cost = run["meter_cost"]
+        inference_cpu = cpu - (cost["sampler_thread_cpu_s"] if cost else 0.0)
+        rate = run["inferences"] / run["duration_s"]
+        cpu_per_inference = inference_cpu / run["inferences"]
+        print(
+            f"round {round_ + 1} {way:9s} {rate:8.2f} inferences/s, {cpu_per_inference * 1e3:6.2f} ms "
+            f"CPU each, process got {cpu / run['duration_s']:.2f} CPU-s/s"
+            + (
+                f"; meter CPU {cost['cpu_s'] * 1e3:6.1f} ms in {cost['wall_s']:.2f} s (thread "
+                f"{cost['sampler_thread_cpu_s'] * 1e3:.1f} ms, children {cost['child_processes_cpu_s'] * 1e3:.1f} "
+                f"ms), {run['samples']} readings"
+                if cost
+                else ""
+            )
+            + f"; load {common.load()}",
+            flush=True,
+        )
+        return {"rate": rate, "cpu_per_inference": cpu_per_inference, "share": cost["share_of_pass"] if cost else None}
+
     ratios: dict[str, list[float]] = {"fork": [], "inprocess": []}
     cpu_ratios: dict[str, list[float]] = {"fork": [], "inprocess": []}
     shares: dict[str, list[float]] = {"fork": [], "inprocess": []}
-    for round_ in range(args.rounds):
-        order = ways[round_ % 3 :] + ways[: round_ % 3]
-        rate, cpu_per_inference = {}, {}
-        for way in order:
-            cpu0 = process_cpu_s()
-            if way == "none":
-                run = loop_without_meter(it.invoke, args.secs)
-            else:
-                run = with_meter(
-                    ForkingStandIn() if way == "fork" else InProcessStandIn(), it.invoke, args.secs, args.period
-                )
-                shares[way].append(run["meter_cost"]["share_of_pass"])
-            cpu = process_cpu_s() - cpu0
-            cost = run["meter_cost"]
-            inference_cpu = cpu - (cost["sampler_thread_cpu_s"] if cost else 0.0)
-            rate[way] = run["inferences"] / run["duration_s"]
-            cpu_per_inference[way] = inference_cpu / run["inferences"]
-            print(
-                f"round {round_ + 1} {way:9s} {rate[way]:8.2f} inferences/s, {cpu_per_inference[way] * 1e3:6.2f} ms "
-                f"CPU each, process got {cpu / run['duration_s']:.2f} CPU-s/s"
-                + (
-                    f"; meter CPU {cost['cpu_s'] * 1e3:6.1f} ms in {cost['wall_s']:.2f} s (thread "
-                    f"{cost['sampler_thread_cpu_s'] * 1e3:.1f} ms, children {cost['child_processes_cpu_s'] * 1e3:.1f} "
-                    f"ms), {run['samples']} readings"
-                    if cost
-                    else ""
-                )
-                + f"; load {common.load()}",
-                flush=True,
-            )
+    for _, _, got in common.interleaved(["none", "fork", "inprocess"], args.rounds, measure):
         for way in ratios:
-            ratios[way].append(rate[way] / rate["none"])
-            cpu_ratios[way].append(cpu_per_inference[way] / cpu_per_inference["none"])
+            ratios[way].append(got[way]["rate"] / got["none"]["rate"])
+            cpu_ratios[way].append(got[way]["cpu_per_inference"] / got["none"]["cpu_per_inference"])
+            shares[way].append(got[way]["share"])
 
     print(
         "\n| meter stand-in | throughput vs no meter | inference CPU per inference vs no meter | "

@@ -157,14 +157,13 @@ def main() -> int:
         device = {r: session.push(p, f"model{p.suffix}") for r, p in paths.items()}
         for runtime in ("litert", "executorch"):
             ratios, min_ratios, a_medians, b_medians = [], [], [], []
-            for round_ in range(args.rounds):
-                order = ("A", "B") if round_ % 2 == 0 else ("B", "A")
-                got = {}
-                for side in order:
-                    if side == "A":
-                        got[side] = agent_median(session, agent, device[runtime], runtime, args.threads, args.secs)
-                    else:
-                        got[side] = bare_median(script, device[runtime], runtime, args.threads, args.secs)
+
+            def measure(round_: int, side: str) -> dict:
+                if side == "A":
+                    return agent_median(session, agent, device[runtime], runtime, args.threads, args.secs)
+                return bare_median(script, device[runtime], runtime, args.threads, args.secs)
+
+            for round_, order, got in common.interleaved(["A", "B"], args.rounds, measure):
                 a, b = got["A"]["median"], got["B"]["median"]
                 ratios.append(a / b)
                 min_ratios.append(got["A"]["min"] / got["B"]["min"])

@@ -1,11 +1,70 @@
-"""Shared fixtures: a real OpenSSH server on 127.0.0.1 and the ssh target that reaches it."""
+"""Shared fixtures: a real OpenSSH server on 127.0.0.1 and the ssh target that reaches it, the tiny
+models' artifacts built once per test run, a tiny .tflite, the agent zipapp, and a Python without runtimes.
+
+Under pytest-xdist every worker is a process of its own with its own base temp folder: what the workers
+share (the tiny recipe's builds) is built once into the run's common folder under a file lock.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+
+def run_folder(tmp_path_factory) -> Path:
+    """The folder all workers of this test run share: pytest's base temp folder, or under xdist (where
+    each worker has its own, `.../pytest-N/popen-gwK`) the folder above it."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def run_lock(tmp_path_factory, name: str):
+    """Held by one worker of the test run at a time."""
+    with (run_folder(tmp_path_factory) / f"{name}.lock").open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory) -> Path:
+    """An artifact cache holding the tiny recipe's builds (both resolutions, both runtimes, the analytic
+    numbers): this worker's own copy, which tests may point EDGE_BENCH_CACHE at and even damage.
+
+    Converting is most of what the tests that measure these models cost: the first worker to ask builds
+    them into the run's common folder while the others wait, and each worker copies that folder.
+    """
+    from edge_bench.build import Builder
+    from edge_bench.config import load_recipe
+    from edge_bench.export.cache import ArtifactCache
+    from edge_bench.recipes import expand
+    from tests.tinymodels import tiny_recipe_file
+
+    recipe = load_recipe(tiny_recipe_file(tmp_path_factory.mktemp("tiny-recipe")))
+    built = run_folder(tmp_path_factory) / "tiny-cache-built"
+    with run_lock(tmp_path_factory, "tiny-cache-built"):
+        if not (built / "complete").exists():
+            builder = Builder(recipe, ArtifactCache(built))
+            for variant in expand(recipe):
+                memo: dict = {}
+                builder.analytic(variant, memo)
+                for runtime in ("executorch", "litert"):
+                    outcome = builder.artifact(variant, runtime, memo)
+                    assert outcome.error is None, outcome.error
+            (built / "complete").touch()
+    mine = tmp_path_factory.getbasetemp() / "tiny-cache"
+    if not mine.exists():
+        shutil.copytree(built, mine)
+    return mine
 
 
 @pytest.fixture(scope="session")
@@ -127,6 +186,14 @@ def write_tiny_tflite(path: Path) -> Path:
 def tiny_tflite(tmp_path_factory) -> Path:
     """A tiny two-conv .tflite, written once per session."""
     return write_tiny_tflite(tmp_path_factory.mktemp("tiny-model") / "tiny.tflite")
+
+
+@pytest.fixture(scope="session")
+def agent_pyz(tmp_path_factory) -> Path:
+    """The device agent zipapp, built once per session."""
+    from edge_bench.transport.bundle import build_agent_zipapp
+
+    return build_agent_zipapp(tmp_path_factory.mktemp("bundle"))
 
 
 @pytest.fixture(scope="session")

@@ -12,14 +12,15 @@ from edge_bench.device.agent import RESULT_MARKER
 from edge_bench.device.timing import percentile, run_for, summarize
 from edge_bench.export.cache import ArtifactCache
 from edge_bench.recipes import Only, expand
+from tests.specs import agent_spec
 from tests.tinymodels import tiny_recipe_file
 
 
 @pytest.fixture(scope="module")
-def artifacts(tmp_path_factory):
+def artifacts(tmp_path_factory, tiny_cache):
     folder = tmp_path_factory.mktemp("agent")
     recipe = load_recipe(tiny_recipe_file(folder))
-    builder = Builder(recipe, ArtifactCache(tmp_path_factory.getbasetemp() / "tiny-cache"))
+    builder = Builder(recipe, ArtifactCache(tiny_cache))
     variant = expand(recipe, [Only.parse("resolution=16")])[0]
     return {r: builder.artifact(variant, r).artifact.path for r in ("executorch", "litert")}
 
@@ -92,19 +93,8 @@ def test_summary_statistics():
 
 def test_unreadable_meter_records_energy_missing_with_the_reason(artifacts):
     # No vcgencmd on this machine: the latency pass is kept, energy is missing and says why.
-    result = run_agent(
-        {
-            "artifact": str(artifacts["litert"]),
-            "runtime": "litert",
-            "threads": 1,
-            "warmup_runs": 1,
-            "warmup_secs": 0.0,
-            "min_runs": 3,
-            "min_secs": 0.0,
-            "max_secs": 2.0,
-            "energy": {"meter": "rpi5-pmic", "options": {}, "period_secs": 0.1, "idle_secs": 0.2, "duration_secs": 0.5},
-        }
-    )
+    energy = {"meter": "rpi5-pmic", "options": {}, "period_secs": 0.1, "idle_secs": 0.2, "duration_secs": 0.5}
+    result = run_agent(agent_spec(str(artifacts["litert"]), keep_samples=True, energy=energy))
     assert result["status"] == "ok"
     assert result["energy"]["meter"] == "rpi5-pmic"
     assert "vcgencmd" in result["energy"]["missing_reason"]

@@ -40,8 +40,8 @@ def run_argv(*flags: str, env: dict | None = None, target: str | None = None, re
 
 
 @pytest.fixture()
-def env(tmp_path, tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("EDGE_BENCH_CACHE", str(tmp_path_factory.getbasetemp() / "tiny-cache"))
+def env(tmp_path, tiny_cache, monkeypatch):
+    monkeypatch.setenv("EDGE_BENCH_CACHE", str(tiny_cache))
     recipe = tiny_recipe_file(tmp_path)
     target = tmp_path / "fast-host.toml"
     target.write_text(FAST_HOST)

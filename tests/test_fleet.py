@@ -17,11 +17,11 @@ pytestmark = pytest.mark.ssh
 
 
 @pytest.fixture()
-def setup(tmp_path, tmp_path_factory):
+def setup(tmp_path, tiny_cache):
     recipe = load_recipe(tiny_recipe_file(tmp_path))
     host_file = tmp_path / "fast-host.toml"
     host_file.write_text(FAST_HOST)
-    builder = Builder(recipe, ArtifactCache(tmp_path_factory.getbasetemp() / "tiny-cache"))
+    builder = Builder(recipe, ArtifactCache(tiny_cache))
     return recipe, load_target(str(host_file)), builder
 
 

@@ -15,10 +15,10 @@ import pytest
 from edge_bench.transport.shell import OWNER_FILE
 from edge_bench.android.measure import has_python, measure_native
 from edge_bench.config import AdbConfig, load_target
-from edge_bench.transport.bundle import build_agent_zipapp
 from edge_bench.transport import TransportError, TransportTimeout, open_transport
 from edge_bench.transport.adb import AdbTransport
 from edge_bench.transport.agent import run_agent
+from tests.specs import agent_spec
 from tests.fake_adb import make_device, write_adb, write_benchmark_model, write_executor_runner
 
 SERIAL = "R5CT fake;1"  # real serials are plain, but nothing may break on one that is not
@@ -286,26 +286,14 @@ def test_a_phone_lost_mid_sweep_stops_that_targets_sweep_with_the_reason(phone, 
 # ---------------------------------------------------------------- the agent, where the phone has a Python
 
 
-def test_agent_over_adb_where_python_exists(phone, tiny_tflite, tmp_path):
+def test_agent_over_adb_where_python_exists(phone, tiny_tflite, agent_pyz):
     target = phone.target(python=sys.executable)
-    agent_pyz = build_agent_zipapp(tmp_path / "bundle")
     with open_transport(target) as t:
         assert has_python(t, target.python)
         assert not has_python(t, "python3-not-on-this-phone")
         agent = t.push(agent_pyz, agent_pyz.name)
         model = t.push(tiny_tflite, "m.tflite")
-        spec = {
-            "artifact": model,
-            "runtime": "litert",
-            "threads": 1,
-            "warmup_runs": 1,
-            "warmup_secs": 0.0,
-            "min_runs": 3,
-            "min_secs": 0.0,
-            "max_secs": 2.0,
-            "keep_samples": False,
-        }
-        result = run_agent(t, target.python, agent, spec, timeout=60)
+        result = run_agent(t, target.python, agent, agent_spec(model), timeout=60)
     assert result["status"] == "ok", result.get("error")
     assert result["latency_ms"]["n"] >= 3
 

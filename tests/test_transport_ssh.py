@@ -21,10 +21,10 @@ import pytest
 
 from edge_bench.transport.shell import OWNER_FILE
 from edge_bench.config import SshConfig
-from edge_bench.transport.bundle import build_agent_zipapp
 from edge_bench.transport import TransportError, TransportTimeout, open_transport
 from edge_bench.transport.agent import call_agent, run_agent
 from edge_bench.transport.ssh import SshTransport
+from tests.specs import agent_spec
 
 pytestmark = pytest.mark.ssh
 
@@ -64,28 +64,8 @@ def _wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.fixture(scope="module")
-def agent_pyz(tmp_path_factory) -> Path:
-    return build_agent_zipapp(tmp_path_factory.mktemp("bundle"))
-
-
-def _spec(model: str, **overrides) -> dict:
-    spec = {
-        "artifact": model,
-        "runtime": "litert",
-        "threads": 1,
-        "warmup_runs": 1,
-        "warmup_secs": 0.0,
-        "min_runs": 3,
-        "min_secs": 0.0,
-        "max_secs": 2.0,
-        "keep_samples": False,
-    }
-    return {**spec, **overrides}
-
-
 def _long_spec(model: str) -> dict:
-    return _spec(model, min_runs=10**9, min_secs=120.0, max_secs=120.0)
+    return agent_spec(model, min_runs=10**9, min_secs=120.0, max_secs=120.0)
 
 
 # ---------------------------------------------------------------- transport
@@ -229,7 +209,7 @@ def test_measure_a_tflite_through_the_agent_and_pull_its_outputs(sshd_target, ag
         agent = t.push(agent_pyz, agent_pyz.name)
         model = t.push(tiny_tflite, "tiny model's.tflite")
         t.push(tmp_path / "images.npy", "images.npy")
-        spec = _spec(model, inputs="images.npy", outputs="outputs.npy")
+        spec = agent_spec(model, inputs="images.npy", outputs="outputs.npy")
         result = run_agent(t, sshd_target.python, agent, spec, timeout=sshd_target.measure.timeout_secs)
         t.pull("outputs.npy", tmp_path / "outputs.npy")
     assert not Path(workdir).exists()
@@ -279,8 +259,8 @@ def test_killed_agent_is_a_failed_record(sshd_target, agent_session):
 
 def test_agent_that_cannot_start_is_a_failed_record(sshd_target, agent_session):
     t, agent, model = agent_session
-    no_python = run_agent(t, "python-that-is-not-there", agent, _spec(model), 30)
-    no_agent = run_agent(t, sshd_target.python, f"{t.workdir}/missing.pyz", _spec(model), 30)
+    no_python = run_agent(t, "python-that-is-not-there", agent, agent_spec(model), 30)
+    no_agent = run_agent(t, sshd_target.python, f"{t.workdir}/missing.pyz", agent_spec(model), 30)
     assert no_python["status"] == "failed"
     assert no_python["error"].startswith("cannot start the agent with 'python-that-is-not-there' on the device")
     assert "not found" in no_python["error"]
@@ -302,8 +282,8 @@ def test_timeout_is_a_failed_record_and_the_agent_is_stopped(sshd_target, agent_
 
 def test_missing_runtime_is_a_failed_record_with_the_pip_fix(agent_session, python_without_runtimes):
     t, agent, model = agent_session
-    litert = run_agent(t, python_without_runtimes, agent, _spec(model), 60)
-    executorch = run_agent(t, python_without_runtimes, agent, _spec("m.pte", runtime="executorch"), 60)
+    litert = run_agent(t, python_without_runtimes, agent, agent_spec(model), 60)
+    executorch = run_agent(t, python_without_runtimes, agent, agent_spec("m.pte", runtime="executorch"), 60)
     assert litert["status"] == "failed"
     assert litert["error"] == "RuntimeMissing: LiteRT is not installed on the device: pip install ai-edge-litert==2.3.0"
     assert executorch["error"] == (
@@ -335,4 +315,4 @@ def test_connection_lost_mid_run_is_a_failed_record_and_the_sweep_goes_on(
     with open_transport(sshd_target) as t:  # the next measurement of the sweep
         agent = t.push(agent_pyz, agent_pyz.name)
         model = t.push(tiny_tflite, "m.tflite")
-        assert run_agent(t, sshd_target.python, agent, _spec(model), 60)["status"] == "ok"
+        assert run_agent(t, sshd_target.python, agent, agent_spec(model), 60)["status"] == "ok"
