@@ -16,6 +16,12 @@ from pathlib import Path
 
 import pytest
 
+# Each xdist worker computes on one core. Two workers whose torch each spreads over both cores wait on each
+# other in OpenMP's barriers: a ResNet MAC count took 145 s that way instead of under 10 s. Conversions are
+# single-threaded anyway (build.builder), so only the host-side forward passes see this.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 def run_folder(tmp_path_factory) -> Path:
     """The folder all workers of this test run share: pytest's base temp folder, or under xdist (where

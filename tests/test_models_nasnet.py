@@ -64,6 +64,7 @@ def test_bad_fields_are_refused(point, message):
         ARCHS["nasnet_a"].build(fields(**point))
 
 
+@pytest.mark.slow  # a whole NASNet graph through both converters: 3.5 minutes on one core, most of it ExecuTorch's passes
 def test_tiny_nasnet_converts_to_pte_and_tflite_and_runs(tmp_path):
     import numpy as np
 
