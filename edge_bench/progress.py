@@ -99,6 +99,8 @@ class Progress:
     def _tick(self) -> None:
         while not self._stop.wait(1.0 if self.terminal else min(self.interval, 5.0)):
             with self._lock:
+                if getattr(self.stream, "closed", False):
+                    return  # the stream went before close() was called (a finished test's capture)
                 if self._current is None:
                     continue
                 text = self._text(self.clock())

@@ -118,6 +118,31 @@ def test_smoke_sweep_over_ssh_gives_aarch64_records(board_target, tmp_path):
     check_outputs_match_host(board_target, litert, tmp_path)
 
 
+def test_profile_ops_on_the_board_gives_operator_tables_labelled_emulated(board_target, tmp_path):
+    import pandas as pd
+
+    from tests.tinymodels import small_roofline_probes
+
+    out = tmp_path / "profiled"
+    done = edge_bench(
+        "run", "--target", str(board_target), "--recipe", "smoke", "--only", "resolution=64", "--profile-ops",
+        "--out", str(out), cwd=small_roofline_probes(tmp_path),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = pd.read_csv(out / "operators-summary.csv")
+    assert sorted(summary["runtime"]) == ["executorch", "litert"] and "missing_reason" not in summary, summary
+    rows = pd.read_csv(out / "operators.csv")
+    assert rows["emulated"].all() and (rows.groupby("runtime")["time_ms"].count() > 0).all()
+    # ExecuTorch's ETDump written by the runner built on the board, LiteRT's profiler through the board's
+    # libLiteRt.so: every MAC of the deployed graph in a row.
+    assert (summary["macs_in_rows"] == summary["macs_deployed"]).all()
+    probes = pd.read_csv(out / "roofline" / "operators.csv")
+    assert probes["emulated"].all() and set(probes["probe"]) == {"compute", "memory"}
+    report = (out / "report.md").read_text()
+    section = report[report.index("## Per operator") :]
+    assert "(emulated)" in section and "peak GMAC/s (measured)" in section
+
+
 def host_outputs(artifact: str, images: np.ndarray) -> np.ndarray:
     from edge_bench.device.runtimes import ADAPTERS
 

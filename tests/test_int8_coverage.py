@@ -122,24 +122,26 @@ def test_deployed_metric_counts_the_pad_the_converter_inserts(tflites):
 class SharedOutputsNet(nn.Module):
     """What NASNet's cells do that the runtimes' own quantizers and delegates leave in float or outside
     the delegate: a convolution and an addition whose outputs go to a ReLU module and elsewhere
-    (litert-torch fuses the ReLU regardless), and average pools that leave the padding out of their
-    count, at stride 1 and at stride 2 on an even side."""
+    (litert-torch fuses the ReLU regardless), the same ReLU applied twice to one tensor, average pools
+    that leave the padding out of their count, at stride 1 and at stride 2 on an even side, and a
+    concatenation of six inputs (a normal cell's output)."""
 
     def __init__(self):
         super().__init__()
         self.stem = nn.Conv2d(3, 8, 3, padding=1)
         self.left = nn.Conv2d(8, 8, 1)
         self.right = nn.Conv2d(8, 8, 1)
-        self.head = nn.Conv2d(8, 4, 1)
-        self.relu1, self.relu2 = nn.ReLU(), nn.ReLU()
+        self.heads = nn.ModuleList(nn.Conv2d(8, 2, 1) for _ in range(6))
+        self.relu1, self.relu2, self.relu3 = nn.ReLU(), nn.ReLU(), nn.ReLU()
         self.smooth = nn.AvgPool2d(3, 1, padding=1, count_include_pad=False)
         self.reduce = nn.AvgPool2d(3, 2, padding=1, count_include_pad=False)
 
     def forward(self, x):
         x = self.stem(x)
         y = self.left(self.relu1(x)) + x
-        z = self.smooth(y) + self.right(self.relu2(y))
-        return self.head(self.reduce(z))
+        z = self.smooth(y) + self.right(self.relu2(y)) + self.relu3(y)
+        reduced = self.reduce(z)
+        return torch.cat([head(reduced) for head in self.heads], dim=1)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +161,7 @@ def shared_outputs(tmp_path_factory):
     return model, example, folder / "model.tflite", folder / "model.pte"
 
 
-def test_shared_relus_and_average_pools_run_in_int8_on_litert(shared_outputs):
+def test_shared_relus_pools_and_wide_concatenations_run_in_int8_inside_litert_delegate(shared_outputs):
     import numpy as np
 
     from edge_bench.artifacts.delegation import tflite_delegation
@@ -168,11 +170,14 @@ def test_shared_relus_and_average_pools_run_in_int8_on_litert(shared_outputs):
     model, example, path, _ = shared_outputs
     summary = int8_summary(tflite_deployed(path), "litert")
     assert summary["fully_int8"] is True and summary["float_op_histogram"] == {}, summary
-    # The pools are depthwise convolutions, which LiteRT's XNNPACK delegate takes in INT8 (an INT8
-    # AVERAGE_POOL_2D it leaves to the interpreter). A lone INT8 ReLU it leaves there too.
+    # LiteRT's XNNPACK delegate leaves an INT8 AVERAGE_POOL_2D, a lone INT8 RELU and a concatenation of
+    # six to the interpreter. As depthwise convolutions, 1x1 max pools with the ReLU fused (the two
+    # ReLUs of y as one) and two concatenations, the whole graph is one partition.
     delegation = tflite_delegation(path)
-    assert "AVERAGE_POOL_2D" not in delegation["op_histogram"] and delegation["op_histogram"]["DEPTHWISE_CONV_2D"] == 2
-    assert set(delegation["non_delegated_ops"]) <= {"RELU"}, delegation
+    histogram = delegation["op_histogram"]
+    assert "AVERAGE_POOL_2D" not in histogram and "RELU" not in histogram and histogram["DEPTHWISE_CONV_2D"] == 2
+    assert histogram["MAX_POOL_2D"] == 2 and histogram["CONCATENATION"] == 2, histogram
+    assert delegation["non_delegated_ops"] == {} and delegation["delegate_partitions"] == 1, delegation
     # The rewrites keep the values: the INT8 model's output follows the float one.
     adapter = ADAPTERS["litert"](1)  # quantizes the input and dequantizes the output, as a measurement does
     adapter.load(str(path))

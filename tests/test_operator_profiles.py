@@ -15,27 +15,12 @@ from edge_bench.device.profile import profile_pass
 from edge_bench.measure.operators import measurement_rows
 from edge_bench.report.blocks import Section, Table
 from edge_bench.report import html, markdown
-from edge_bench.report.operators import operator_sections, per_operator
+from edge_bench.report.operators import operator_sections, operator_tables, per_operator
 from edge_bench.results import read_records
-from tests.tinymodels import tiny_recipe_file
+from tests.specs import quick_host_toml
+from tests.tinymodels import small_roofline_probes, tiny_recipe_file
 
-NATIVE_HOST = """
-description = "host, short timing, ExecuTorch through the native runner"
-kind = "local"
-threads = 1
-[runtimes]
-executorch = "native"
-[measure]
-warmup_runs = 1
-warmup_secs = 0.0
-min_runs = 5
-min_secs = 0.0
-max_secs = 2.0
-rounds_min = 1
-rounds_max = 1
-precision = 0.5
-retakes = 0
-"""
+NATIVE_HOST = quick_host_toml("host, short timing, ExecuTorch through the native runner", rounds=1, native=True)
 # TinyCNN at 16 px: conv1 4x8x8 outputs x 27, conv2 8x8x8 x 36, fc 10 x 8.
 TINY_MACS = {16: 4 * 8 * 8 * 27 + 8 * 8 * 8 * 36 + 10 * 8, 24: 4 * 12 * 12 * 27 + 8 * 12 * 12 * 36 + 10 * 8}
 CONV_MACS = {16: [4 * 8 * 8 * 27, 8 * 8 * 8 * 36], 24: [4 * 12 * 12 * 27, 8 * 12 * 12 * 36]}
@@ -47,6 +32,7 @@ def profiled(tmp_path_factory):
     root = tmp_path_factory.mktemp("profiled")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EDGE_BENCH_CACHE", str(tmp_path_factory.getbasetemp() / "tiny-cache"))
+        mp.chdir(small_roofline_probes(root))
         target = root / "native-host.toml"
         target.write_text(NATIVE_HOST)
         out = root / "out"
@@ -85,7 +71,7 @@ def test_the_report_section_names_top_operators_and_scaling(profiled):
     rows = pd.read_csv(profiled / "operators.csv")
     section = per_operator(rows, pd.read_csv(profiled / "operators-summary.csv"))
     tables = [b.frame for b in section.blocks if isinstance(b, Table)]
-    assert section.title == "Per operator" and len(tables) == 3
+    assert section.title == "Per operator" and len(tables) == 3  # no ceilings: the probes are not in these rows
     top, gaps, scaling = tables
     assert set(top["kind"]) >= {"conv"} and len(gaps) == 4
     assert set(scaling["resolutions"]) == {"16 / 24"} and "conv" in set(scaling["kind"])
@@ -97,6 +83,23 @@ def test_the_report_section_names_top_operators_and_scaling(profiled):
     assert "## Per operator" in text and "| Convolution (NHWC, QC8) IGEMM #1 | conv |" in text
     assert "Per operator" in html.render("t", first, [read], [])
     assert operator_sections([profiled / "runs"]) == []
+
+
+def test_the_roofline_probes_give_each_runtime_its_measured_ceilings(profiled):
+    probes = pd.read_csv(profiled / "roofline" / "operators.csv")
+    assert set(probes["arch"]) == {"roofline_probe"} and sorted(probes["runtime"].unique()) == ["executorch", "litert"]
+    # The sweep's own tables hold no probe: the probes' records are a results directory of their own.
+    assert "roofline_probe" not in set(pd.read_csv(profiled / "operators.csv")["arch"])
+    section = per_operator(*operator_tables([profiled]), figures_dir=profiled)
+    ceilings = next(b.frame for b in section.blocks if isinstance(b, Table) and "peak GMAC/s (measured)" in b.frame)
+    assert sorted(ceilings["runtime"]) == ["executorch", "litert"] and set(ceilings["threads"]) == {"1"}
+    for column in ("peak GMAC/s (measured)", "peak GB/s (measured)"):
+        assert (ceilings[column].astype(float) > 0).all(), ceilings
+    # The 1x1 convolution of the compute probe is the best MAC/s; the report draws the roofline.
+    assert ceilings["by"].str.startswith("fully_connected of the compute probe").all(), ceilings["by"]
+    assert ceilings["by "].str.contains(" of the memory probe, ").all() and (profiled / "roofline.png").is_file()
+    text = markdown.render("t", Section("x"), [section], [])
+    assert "roofline.png" in text and "left of the ridge" in text
 
 
 def test_a_corrupt_or_missing_profile_is_one_line(profiled):

@@ -118,12 +118,14 @@ def tiny(tmp_path_factory):
     return load_recipe(tinymodels.tiny_recipe_file(folder)), folder
 
 
-def test_parallel_build_matches_sequential_and_then_starts_no_worker(tiny, monkeypatch):
+def test_parallel_build_matches_sequential_and_then_starts_no_worker(tiny, tiny_cache, monkeypatch):
     recipe, folder = tiny
     variants = expand(recipe)
     runtimes = ["executorch", "litert"]
-    monkeypatch.setenv("EDGE_BENCH_CACHE", str(folder / "sequential"))
+    # The sequential builds are the session's (tests/conftest.py builds them one after the other).
+    monkeypatch.setenv("EDGE_BENCH_CACHE", str(tiny_cache))
     sequential = build_all(recipe, variants, runtimes, jobs=1)
+    assert all(o.cached for o in sequential), [(o.variant.name, o.runtime, o.error) for o in sequential]
     cache = ArtifactCache(folder / "parallel")
     built = build_parallel(recipe, variants, runtimes, 2, cache=cache)
 

@@ -71,3 +71,18 @@ def test_unknown_model_field_names_the_recipe(tmp_path):
         expand(recipe_file(tmp_path, '[model]\narch = "mobilenet_v2"\n[sweep]\ndepth = [1]\n'))
     with pytest.raises(InputError, match=r"field 'resolution' must be int"):
         expand(recipe_file(tmp_path, '[model]\narch = "mobilenet_v2"\n[sweep]\nresolution = ["big"]\n'))
+
+
+def test_a_roofline_probe_names_the_recipe_and_the_field_it_cannot_take(tmp_path):
+    probes = '[model]\narch = "roofline_probe"\n[[variants]]\n'
+    with pytest.raises(
+        InputError, match=r"r.toml: arch 'roofline_probe': field 'probe' must be one of compute, memory"
+    ):
+        expand(recipe_file(tmp_path, probes + 'probe = "disk"\n'))
+    with pytest.raises(InputError, match=r"r.toml: arch 'roofline_probe': field 'channels' must be > 0, got 0"):
+        expand(recipe_file(tmp_path, probes + "channels = 0\n"))
+    shipped = expand(load_recipe("roofline"))
+    assert [(v.fields["probe"], v.fields["channels"], v.fields["resolution"]) for v in shipped] == [
+        ("compute", 256, 56),
+        ("memory", 64, 256),
+    ]

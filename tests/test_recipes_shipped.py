@@ -57,6 +57,8 @@ def test_smallest_variant_builds_and_runs(name):
         out = model(torch.randn(*shape))
     if fields["arch"] == "regseg":
         assert out.shape == (1, fields["num_classes"], shape[2], shape[3])
+    elif fields["arch"] == "roofline_probe":  # a feature map: the probe's operator is the measurement
+        assert out.shape == (1, fields["channels"], shape[2], shape[3])
     else:
         assert out.shape == (1, fields["num_classes"])
 

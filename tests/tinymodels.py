@@ -69,3 +69,32 @@ def tiny_recipe_file(folder) -> str:
     path = Path(folder) / "tiny.toml"
     path.write_text(TINY_RECIPE)
     return str(path)
+
+
+# The roofline probes of the shipped recipe, small enough for a test; each operator still takes over the
+# 20 µs a ceiling needs on a desktop core.
+SMALL_ROOFLINE_PROBES = """
+description = "small roofline probes"
+[model]
+arch = "roofline_probe"
+[[variants]]
+probe = "compute"
+channels = 64
+resolution = 32
+[[variants]]
+probe = "memory"
+channels = 32
+resolution = 64
+[quantize]
+batches = 1
+"""
+
+
+def small_roofline_probes(folder):
+    """Write recipes/roofline.toml into `folder` and return it: a run with `folder` as its current folder
+    finds these probes before the shipped ones."""
+    from pathlib import Path
+
+    (Path(folder) / "recipes").mkdir(exist_ok=True)
+    (Path(folder) / "recipes" / "roofline.toml").write_text(SMALL_ROOFLINE_PROBES)
+    return Path(folder)

@@ -51,11 +51,8 @@ def cmd_run(args) -> int:
         evaluator = Evaluator(
             recipe, cache_root(), dataset=Path(args.dataset) if args.dataset else None, max_images=args.max_images
         )
-        builder = None
-        if args.prebuilt:  # artifacts built elsewhere, e.g. on a board without the converter stack
-            from ..build.prebuilt import PrebuiltBuilder
-
-            builder = PrebuiltBuilder(recipe)
+        # --prebuilt: artifacts built elsewhere, e.g. on a board without the converter stack
+        builder = _prebuilt_builder(recipe) if args.prebuilt else None
         runner = Runner(
             recipe,
             variants,
@@ -87,8 +84,13 @@ def cmd_run(args) -> int:
         print(f"  {notice}")
     if args.profile_ops:  # before the report, which reads them
         from ..measure.operators import write_operator_tables
+        from ..measure.roofline import ROOFLINE_RECIPE, measure_roofline
 
         print(write_operator_tables(out))
+        if recipe.name != ROOFLINE_RECIPE:  # the target's ceilings, for the report's roofline
+            print(
+                measure_roofline(out, runtimes, targets, _prebuilt_builder if args.prebuilt else None, progress_line())
+            )
     from ..report import write_report
     from ..results import read_records
 
@@ -109,6 +111,12 @@ def cmd_run(args) -> int:
             f"them side by side with `edge-bench compare {alongside_store.directory} {out}`"
         )
     return EXIT_SOME_FAILED if summary.failed else EXIT_OK
+
+
+def _prebuilt_builder(recipe):
+    from ..build.prebuilt import PrebuiltBuilder
+
+    return PrebuiltBuilder(recipe)
 
 
 def _alongside(args, out: Path):

@@ -153,7 +153,11 @@ def measurement_rows(record: Record, profile: dict[str, Any]) -> tuple[list[dict
         "arch": record.variant.get("arch"),
         "resolution": record.variant.get("resolution"),
         "width": record.variant.get("width"),
+        "threads": record.env.get("threads"),
+        "emulated": record.emulated,  # the emulator's times: shown, labelled, never a target's figure
     }
+    if "probe" in record.variant:  # a roofline probe's (measure/roofline.py): which ceiling it measures
+        base["probe"] = record.variant["probe"]
     summary: dict[str, Any] = {**base, "source": profile.get("source"), "runs": profile.get("runs")}
     summary["measured_latency_ms"] = record.latency.median if record.latency else None
     try:

@@ -115,6 +115,16 @@ def _derive_nasnet(fields: dict[str, Any]) -> None:
         )
 
 
+ROOFLINE_PROBES = ("compute", "memory")
+
+
+def _derive_probe(fields: dict[str, Any]) -> None:
+    if fields["probe"] not in ROOFLINE_PROBES:
+        raise InputError(f"field 'probe' must be one of {', '.join(ROOFLINE_PROBES)}, got {fields['probe']!r}")
+    if fields["channels"] <= 0:
+        raise InputError(f"field 'channels' must be > 0, got {fields['channels']}")
+
+
 ARCHS: dict[str, Arch] = {
     "resnet50": Arch(
         "resnet50",
@@ -163,6 +173,13 @@ ARCHS: dict[str, Arch] = {
         "edge_bench.models.regseg:build",
         defaults={"checkpoint": "", "num_classes": 19, "aspect": 2.0, "resolution": 1024},
         derive=_derive_regseg,
+    ),
+    # The roofline probes of `run --profile-ops` (models/probe.py): a target's measured INT8 ceilings.
+    "roofline_probe": Arch(
+        "roofline_probe",
+        "edge_bench.models.probe:build",
+        defaults={"probe": "compute", "channels": 256, "resolution": 56},
+        derive=_derive_probe,
     ),
 }
 

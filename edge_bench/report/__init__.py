@@ -30,7 +30,7 @@ GENERATED = (
     "latency_vs_gflops.png", "energy_vs_gflops.png",  # their names before the axis was in MACs
     "recommendations.csv", "fit.csv", "memory_ratios.csv", "pareto.csv", "selection.csv", "random_resolution.csv",
     "cross_runtime.csv", "cross_device.csv", "delegation.csv", "int8_coverage.csv", "mcu_fit.csv", "setup.csv", "sweep_noise.csv",
-    "noise_by_target.csv", "results.parquet",
+    "noise_by_target.csv", "results.parquet", "roofline.png",
 )  # fmt: skip
 
 
@@ -66,7 +66,7 @@ def write_report(
         first, *rest = build_sections(analysis, plots.draw(analysis, out_dir))
         operators = operator_tables(measured_in or [out_dir])
         if operators is not None:
-            rest.append(per_operator(*operators))
+            rest.append(per_operator(*operators, figures_dir=out_dir))
             files.append(_merged_operator_tables(operators, out_dir, measured_in))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     footer = [

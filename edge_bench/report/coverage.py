@@ -38,6 +38,8 @@ def delegation_table(records: Iterable[Record]) -> pd.DataFrame:
                 "variant": variant,
                 "fully_delegated": delegation.get("fully_delegated"),
                 "delegated": delegation.get("delegated_nodes", delegation.get("delegated_ops")),
+                # LiteRT: the partitions its delegate made at load time; ExecuTorch: the delegate calls in the program.
+                "partitions": delegation.get("delegate_partitions", delegation.get("delegate_calls")),
                 "non_delegated_ops": (", ".join(f"{op} ×{n}" for op, n in left.items()) or "none")
                 if isinstance(left, dict)
                 else None,

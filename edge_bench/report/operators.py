@@ -4,9 +4,12 @@ operator kind, how time scales with resolution against MACs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
-from .blocks import Bullets, Section, Table, Text
+from .blocks import Bullets, Image, Section, Table, Text
+from .roofline import ceilings, ceilings_table, roofline_points, split_probes
 
 TOP = 5
 # A kind's time "falls slower than its MACs" when, from the largest resolution to the smallest, its
@@ -21,13 +24,19 @@ def _fmt(value, digits: int = 3) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}g}"
 
 
+def target_labels(frame: pd.DataFrame) -> pd.Series:
+    """Each row's target, "(emulated)" added where an emulator's times are shown."""
+    emulated = frame["emulated"].fillna(False).astype(bool) if "emulated" in frame else False
+    return frame["target"].astype(str) + pd.Series("", index=frame.index).where(~emulated, " (emulated)")
+
+
 def top_operators(rows: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
     """Per runtime and variant, the operators taking the most time, as shown."""
     timed = rows.dropna(subset=["time_ms"]).sort_values("time_ms", ascending=False)
     picked = timed.groupby(["target", "runtime", "variant"], sort=True).head(top)
     return pd.DataFrame(
         {
-            "target": picked["target"],
+            "target": target_labels(picked),
             "runtime": picked["runtime"],
             "variant": picked["variant"],
             "operator": picked["operator"],
@@ -46,7 +55,7 @@ def gap_table(summary: pd.DataFrame) -> pd.DataFrame:
     ok = summary[summary.get("missing_reason", pd.Series(index=summary.index, dtype=object)).isna()]
     return pd.DataFrame(
         {
-            "target": ok["target"],
+            "target": target_labels(ok),
             "runtime": ok["runtime"],
             "variant": ok["variant"],
             "operators ms": ok["ops_sum_ms"].map(_fmt),
@@ -60,6 +69,7 @@ def gap_table(summary: pd.DataFrame) -> pd.DataFrame:
 def kind_scaling(rows: pd.DataFrame) -> pd.DataFrame:
     """Per runtime, architecture and kind: time and MACs at the smallest resolution over those at the largest."""
     timed = rows.dropna(subset=["time_ms", "resolution"])
+    timed = timed.assign(target=target_labels(timed))
     out = []
     for (target, runtime, arch, width), group in timed.groupby(["target", "runtime", "arch", "width"], dropna=False):
         resolutions = sorted(group["resolution"].unique())
@@ -101,10 +111,16 @@ def _slower_kinds(scaling: pd.DataFrame) -> list[str]:
 
 
 def operator_tables(directories) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """The operator rows and summaries of results directories measured with `--profile-ops`, or None."""
-    from pathlib import Path
+    """The operator rows and summaries of results directories measured with `--profile-ops` (their
+    roofline probes' from each one's `roofline/` folder included), or None."""
+    from ..measure.roofline import ROOFLINE_DIR
 
-    found = [Path(d) for d in directories if (Path(d) / "operators-summary.csv").is_file()]
+    found = [
+        folder
+        for d in directories
+        for folder in (Path(d), Path(d) / ROOFLINE_DIR)
+        if (folder / "operators-summary.csv").is_file()
+    ]
     if not found:
         return None
     rows = [pd.read_csv(d / "operators.csv") for d in found if (d / "operators.csv").is_file()]
@@ -112,11 +128,21 @@ def operator_tables(directories) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     return (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()), summary
 
 
-def per_operator(rows: pd.DataFrame, summary: pd.DataFrame | None = None) -> Section:
-    """The "Per operator" section; `rows` is OUT/operators.csv, `summary` OUT/operators-summary.csv."""
+def per_operator(rows: pd.DataFrame, summary: pd.DataFrame | None = None, figures_dir: Path | None = None) -> Section:
+    """The "Per operator" section; `rows` is OUT/operators.csv, `summary` OUT/operators-summary.csv (the
+    roofline probes' rows among them make the ceilings); the roofline figure goes into `figures_dir`."""
     section = Section("Per operator")
+    rows, probes = split_probes(rows)
+    if summary is not None:
+        summary, _ = split_probes(summary)
     if rows.empty:
-        section.blocks.append(Text("No per-operator profile (measure with `edge-bench run --profile-ops`)."))
+        section.blocks.append(
+            Text(
+                "Only the roofline probes were profiled."
+                if not probes.empty
+                else "No per-operator profile (measure with `edge-bench run --profile-ops`)."
+            )
+        )
     else:
         section.blocks.append(
             Text(
@@ -168,7 +194,61 @@ def per_operator(rows: pd.DataFrame, summary: pd.DataFrame | None = None) -> Sec
                 if slower
                 else Text(f"No operator kind's time falls more than {SLOWER_BY:.1f}x slower than its MACs.")
             )
+    section.blocks += roofline_blocks(rows, probes, figures_dir)
     return section
+
+
+def roofline_blocks(rows: pd.DataFrame, probes: pd.DataFrame, figures_dir: Path | None) -> list:
+    """The ceilings the roofline probes measured, and the roofline figure of the sweep's operators."""
+    peaks = ceilings(probes)
+    if peaks.empty:
+        return [
+            Text(
+                "No roofline: the target's roofline probes were not profiled (`run --profile-ops` measures them into `roofline/`)."
+            )
+        ]
+    blocks: list = [
+        Text(
+            "Ceilings measured on each target by the roofline probes (the `roofline` recipe, profiled through "
+            "the same runtime and threads): the best MAC/s of the compute probe's operators (an INT8 1x1 "
+            "convolution) and the best bytes/s of the memory probe's (an INT8 addition and the layers feeding "
+            "it), with the operator that reached each. Measured, not a datasheet peak; where the "
+            "probe's data fit in the caches, the bytes/s are the caches'."
+        ),
+        Table(ceilings_table(peaks)),
+    ]
+    points = roofline_points(rows)
+    if figures_dir is not None and not points.empty:
+        from .plots.layout import save
+        from .plots.roofline import roofline_figure
+
+        figure = roofline_figure(points, peaks)
+        if figure is not None:
+            path = save(figure, Path(figures_dir), "roofline.png")
+            blocks.append(Image(path, "roofline"))
+    below = roofline_share_below(points, peaks)
+    if below:
+        blocks.append(Bullets(tuple(below)))
+    return blocks
+
+
+def roofline_share_below(points: pd.DataFrame, peaks: pd.DataFrame) -> list[str]:
+    """Per target and runtime: how far below its roof the time-weighted operator sits."""
+    lines = []
+    for _, peak in peaks.iterrows():
+        here = points[(points["target"] == peak["target"]) & (points["runtime"] == peak["runtime"])]
+        if here.empty or pd.isna(peak["peak_mac_per_s"]) or pd.isna(peak["peak_bytes_per_s"]):
+            continue
+        roof = (peak["peak_bytes_per_s"] * here["intensity"]).clip(upper=peak["peak_mac_per_s"])
+        weights = here["time_ms"]
+        share = float((here["mac_per_s"] / roof * weights).sum() / weights.sum())
+        memory_bound = float(weights[here["intensity"] < peak["ridge_macs_per_byte"]].sum() / weights.sum())
+        lines.append(
+            f"{peak['target']} {peak['runtime']}: operators with MACs reach {100 * share:.0f} % of their roof "
+            f"(time-weighted); {100 * memory_bound:.0f} % of their time is in operators left of the ridge "
+            f"({peak['ridge_macs_per_byte']:.3g} MACs/byte), bound by bytes rather than MACs"
+        )
+    return lines
 
 
 def operator_sections(directories) -> list[Section]:

@@ -12,6 +12,7 @@ DELEGATION_SPEC = (
     ("variant", "variant", None),
     ("fully_delegated", "fully delegated", None),
     ("delegated", "delegated ops/nodes", None),
+    ("partitions", "delegate partitions", None),
     ("non_delegated_ops", "left to plain kernels", None),
     ("reason", "note", None),
 )
@@ -24,7 +25,11 @@ def delegation_section(a: Analysis, images: Images) -> Section:
         section.blocks.append(Text("No delegation data in these records (analytic.delegation is absent)."))
         return section
     section.blocks.append(
-        Text("Which operators run inside the XNNPACK delegate and which are left to the runtime's own kernels.")
+        Text(
+            "Which operators run inside the XNNPACK delegate and which are left to the runtime's own kernels "
+            "(LiteRT's interpreter, ExecuTorch's portable or optimized kernels); each operator left out splits "
+            "the graph into one more delegate partition."
+        )
     )
     summary = [
         f"{row['runtime']}: {row['fully_delegated']} of {row['n']} artifacts fully delegated."
