@@ -177,12 +177,18 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
-        "--out", type=Path, help="where the artifacts are kept (default: /tmp/edge-bench-int8-<arch>-<size>)"
+        "--out",
+        type=Path,
+        help="where the artifacts are kept (default: /tmp/edge-bench-int8-<arch>-<size>-<hash of the export code>)",
     )
     parser.add_argument("--quick", action="store_true", help="the tests' tiny CNN at 16 px: a smoke check, not figures")
     args = parser.parse_args(argv)
     size = args.size or DEFAULT_SIZE[args.arch]
-    args.out = args.out or Path(f"/tmp/edge-bench-int8-{'quick' if args.quick else args.arch}-{size}")
+    # Keyed on the export code, so an edited converter never times the artifacts of the one before.
+    from edge_bench.build.identity import builder_hash
+
+    code = builder_hash()[:12]
+    args.out = args.out or Path(f"/tmp/edge-bench-int8-{'quick' if args.quick else args.arch}-{size}-{code}")
     args.out.mkdir(parents=True, exist_ok=True)
     print(machine())
     model, shape, paths = build(args.out, variant_fields(args.arch, size, args.quick))

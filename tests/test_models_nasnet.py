@@ -68,6 +68,7 @@ def test_bad_fields_are_refused(point, message):
 def test_tiny_nasnet_converts_to_pte_and_tflite_and_runs(tmp_path):
     import numpy as np
 
+    from edge_bench.artifacts.delegation import tflite_delegation
     from edge_bench.artifacts.deployed import deployed_graph
     from edge_bench.artifacts.int8 import int8_summary
     from edge_bench.build import artifact_memory_info
@@ -91,6 +92,9 @@ def test_tiny_nasnet_converts_to_pte_and_tflite_and_runs(tmp_path):
         # Every operator in INT8 on both runtimes: the pools, the shared ReLUs and the factorized reductions too.
         coverage = int8_summary(deployed_graph(path, runtime), runtime)
         assert coverage["fully_int8"] is True, (runtime, coverage["float_op_histogram"])
+        if runtime == "litert":  # and the whole INT8 graph inside LiteRT's XNNPACK delegate, in one partition
+            delegation = tflite_delegation(path)
+            assert delegation["non_delegated_ops"] == {} and delegation["delegate_partitions"] == 1, delegation
         adapter = ADAPTERS[runtime](1)
         adapter.load(str(path))
         adapter.prepare(np.random.default_rng(0))

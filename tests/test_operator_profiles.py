@@ -95,8 +95,8 @@ def test_the_roofline_probes_give_each_runtime_its_measured_ceilings(profiled):
     assert sorted(ceilings["runtime"]) == ["executorch", "litert"] and set(ceilings["threads"]) == {"1"}
     for column in ("peak GMAC/s (measured)", "peak GB/s (measured)"):
         assert (ceilings[column].astype(float) > 0).all(), ceilings
-    # The 1x1 convolution of the compute probe is the best MAC/s; the report draws the roofline.
-    assert ceilings["by"].str.startswith("fully_connected of the compute probe").all(), ceilings["by"]
+    # A convolution of the compute probe (the 1x1 or the 3x3) is the best MAC/s; the report draws the roofline.
+    assert ceilings["by"].str.match(r"(fully_connected|conv) of the compute probe, ").all(), ceilings["by"]
     assert ceilings["by "].str.contains(" of the memory probe, ").all() and (profiled / "roofline.png").is_file()
     text = markdown.render("t", Section("x"), [section], [])
     assert "roofline.png" in text and "left of the ridge" in text
@@ -192,3 +192,37 @@ def test_litert_delegate_node_is_not_counted_beside_its_operators():
     names, times, e2e = litert_runs({"events": [run, run]})
     assert names == ["Convolution (NHWC, QC8) IGEMM", "Add (ND, QS8)", "SOFTMAX"]
     assert times == [[0.03, 0.03], [0.009, 0.009], [0.005, 0.005]] and e2e == [0.05, 0.05]
+
+
+def _rows(results: str, kind_ms: dict[str, tuple[float, float]], macs: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    """Operator rows of one run at 16 and 32 px: each kind's time and MACs at (16, 32)."""
+    return pd.DataFrame(
+        [
+            {"results": results, "target": "t", "runtime": "litert", "arch": "a", "width": 1.0, "threads": 1,
+             "variant": f"a[{px}]", "resolution": px, "operator": kind, "kind": kind, "time_ms": ms[i],
+             "macs": macs.get(kind, (None, None))[i], "bytes": 100 * px, "share": None, "mac_per_s": None,
+             "mapping": "one to one"}
+            for kind, ms in kind_ms.items()
+            for i, px in enumerate((16, 32))
+        ]
+    )  # fmt: skip
+
+
+def test_a_kind_without_macs_is_held_against_the_networks_macs_and_runs_stay_apart():
+    # The network's MACs fall to a quarter; the convolution's time with them, the addition's only to half.
+    first = _rows("run1", {"conv": (1.0, 4.0), "add": (0.5, 1.0), "pad": (0.25, 1.0)}, {"conv": (100, 400)})
+    second = _rows("run2", {"conv": (1.0, 4.0), "add": (0.5, 1.0), "pad": (0.25, 1.0)}, {"conv": (100, 400)})
+    section = per_operator(pd.concat([first, second], ignore_index=True))
+    text = markdown.render("t", Section("x"), [section], [])
+    assert (
+        "**add** keeps 50 % of its time at 16 / 32 px; it has no MACs, and the network keeps 25 % of its MACs" in text
+    )
+    assert "**conv**" not in text and "**pad**" not in text  # they fall with their MACs, the network's
+    top = next(b.frame for b in section.blocks if isinstance(b, Table) and "operator" in b.frame)
+    # Two runs' operators are never shown as one: each row names the results directory it came from.
+    assert list(top.columns[:2]) == ["results", "target"] and top.groupby("results").size().to_dict() == {
+        "run1": 6,
+        "run2": 6,
+    }
+    one = per_operator(first)
+    assert "results" not in next(b.frame for b in one.blocks if isinstance(b, Table) and "operator" in b.frame)

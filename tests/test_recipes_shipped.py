@@ -57,8 +57,9 @@ def test_smallest_variant_builds_and_runs(name):
         out = model(torch.randn(*shape))
     if fields["arch"] == "regseg":
         assert out.shape == (1, fields["num_classes"], shape[2], shape[3])
-    elif fields["arch"] == "roofline_probe":  # a feature map: the probe's operator is the measurement
-        assert out.shape == (1, fields["channels"], shape[2], shape[3])
+    elif fields["arch"] == "roofline_probe":  # a feature map: the probe's operators are the measurement
+        stride = 2 if fields["probe"] == "compute" else 1  # the compute probe ends in a 3x3 at stride 2
+        assert out.shape == (1, fields["channels"], shape[2] // stride, shape[3] // stride)
     else:
         assert out.shape == (1, fields["num_classes"])
 

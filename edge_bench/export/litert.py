@@ -22,7 +22,7 @@ from .annotate import (
     relus_before_cat,
     unfuse_shared_relus,
 )
-from .delegate_shapes import concatenations_in_steps, standalone_relus_as_max_pools
+from .delegate_shapes import concatenations_in_steps, standalone_relus_in_identity_convolutions
 from .quantize import quantize
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class LiteRtInt8Quantizer(pt2e_quantizer.PT2EQuantizer):
 
     def transform_for_annotation(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
         model = average_pools_as_depthwise_convolutions(relus_before_cat(decompose_layer_norms(model)))
-        model = standalone_relus_as_max_pools(concatenations_in_steps(model))
+        model = standalone_relus_in_identity_convolutions(concatenations_in_steps(model))
         return super().transform_for_annotation(model)
 
     def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:

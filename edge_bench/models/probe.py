@@ -2,7 +2,9 @@
 target through the runtime as deployed (INT8, its XNNPACK delegate, the run's threads).
 
 - `compute`: a 1x1 convolution of `channels` to `channels` at `resolution` (a large INT8 matrix
-  product: hundreds of MACs per byte), the best MAC/s the runtime's kernels reach.
+  product: hundreds of MACs per byte), then a 3x3 one at stride 2: the best MAC/s the runtime's
+  kernels reach (XNNPACK runs a 1x1 convolution as a fully connected kernel, a 3x3 one as an IGEMM,
+  and either may be the faster).
 - `memory`: an addition of two INT8 feature maps of `channels` x `resolution`^2 (no MAC, three bytes
   moved per element) and the 1x1 convolutions from the image that make them: the best bytes/s any of
   them reaches is the streaming ceiling. Where the maps fit in the caches, that is the caches'
@@ -26,10 +28,12 @@ class ComputeProbe(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.widen = nn.Conv2d(3, channels, 1)
-        self.probe = nn.Conv2d(channels, channels, 1)
+        self.pointwise = nn.Conv2d(channels, channels, 1)
+        self.spatial = nn.Conv2d(channels, channels, 3, stride=2, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.probe(torch.relu(self.widen(x))))
+        x = torch.relu(self.pointwise(torch.relu(self.widen(x))))
+        return torch.relu(self.spatial(x))
 
 
 class MemoryProbe(nn.Module):

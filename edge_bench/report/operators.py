@@ -26,15 +26,18 @@ def _fmt(value, digits: int = 3) -> str:
 
 def target_labels(frame: pd.DataFrame) -> pd.Series:
     """Each row's target, "(emulated)" added where an emulator's times are shown."""
-    emulated = frame["emulated"].fillna(False).astype(bool) if "emulated" in frame else False
-    return frame["target"].astype(str) + pd.Series("", index=frame.index).where(~emulated, " (emulated)")
+    labels = frame["target"].astype(str)
+    if "emulated" not in frame:  # tables written before the column was
+        return labels
+    return labels + pd.Series("", index=frame.index).where(~frame["emulated"].fillna(False).astype(bool), " (emulated)")
 
 
 def top_operators(rows: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
     """Per runtime and variant, the operators taking the most time, as shown."""
     timed = rows.dropna(subset=["time_ms"]).sort_values("time_ms", ascending=False)
-    picked = timed.groupby(["target", "runtime", "variant"], sort=True).head(top)
-    return pd.DataFrame(
+    keys = ["results", "target", "runtime", "variant"] if "results" in rows else ["target", "runtime", "variant"]
+    picked = timed.groupby(keys, sort=True).head(top).sort_values(keys, kind="stable")
+    shown = pd.DataFrame(
         {
             "target": target_labels(picked),
             "runtime": picked["runtime"],
@@ -47,13 +50,14 @@ def top_operators(rows: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
             "GMAC/s": picked["mac_per_s"].map(lambda v: "–" if pd.isna(v) or not v else f"{v / 1e9:.3g}"),
             "mapping": picked["mapping"],
         }
-    ).sort_values(["target", "runtime", "variant"], kind="stable")
+    )
+    return _with_results(shown, picked)
 
 
 def gap_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Per measurement: the sum of operator times against the profiled end-to-end time."""
     ok = summary[summary.get("missing_reason", pd.Series(index=summary.index, dtype=object)).isna()]
-    return pd.DataFrame(
+    shown = pd.DataFrame(
         {
             "target": target_labels(ok),
             "runtime": ok["runtime"],
@@ -64,10 +68,12 @@ def gap_table(summary: pd.DataFrame) -> pd.DataFrame:
             "latency ms (measured)": ok["measured_latency_ms"].map(_fmt),
         }
     )
+    return _with_results(shown, ok)
 
 
 def kind_scaling(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per runtime, architecture and kind: time and MACs at the smallest resolution over those at the largest."""
+    """Per runtime, architecture and kind: time and MACs at the smallest resolution over those at the
+    largest, beside the whole network's MAC ratio (what the analytic model scales every layer's time by)."""
     timed = rows.dropna(subset=["time_ms", "resolution"])
     timed = timed.assign(target=target_labels(timed))
     out = []
@@ -76,14 +82,14 @@ def kind_scaling(rows: pd.DataFrame) -> pd.DataFrame:
         if len(resolutions) < 2:
             continue
         low, high = resolutions[0], resolutions[-1]
+        network = group.groupby("resolution")["macs"].sum(min_count=1)
+        network_ratio = network[low] / network[high] if network.get(high) else None
         per = group.groupby(["kind", "resolution"])[["time_ms", "macs", "bytes"]].sum(min_count=1)
         for kind in sorted(group["kind"].unique()):
             if (kind, low) not in per.index or (kind, high) not in per.index:
                 continue
             a, b = per.loc[(kind, low)], per.loc[(kind, high)]
             timed_enough = min(a["time_ms"], b["time_ms"]) >= MIN_TIMED_MS
-            time_ratio = a["time_ms"] / b["time_ms"] if timed_enough else None
-            mac_ratio = a["macs"] / b["macs"] if b["macs"] else None
             out.append(
                 {
                     "target": target,
@@ -91,8 +97,9 @@ def kind_scaling(rows: pd.DataFrame) -> pd.DataFrame:
                     "arch": arch,
                     "kind": kind,
                     "resolutions": f"{int(low)} / {int(high)}",
-                    "time ratio": time_ratio,
-                    "MAC ratio": mac_ratio,
+                    "time ratio": a["time_ms"] / b["time_ms"] if timed_enough else None,
+                    "MAC ratio": a["macs"] / b["macs"] if b["macs"] else None,
+                    "network MAC ratio": network_ratio,
                     "bytes ratio": a["bytes"] / b["bytes"] if b["bytes"] else None,
                 }
             )
@@ -100,12 +107,19 @@ def kind_scaling(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _slower_kinds(scaling: pd.DataFrame) -> list[str]:
+    """The kinds whose time falls slower than their own MACs, or, for a kind without MACs (an addition, a
+    pool, a layout change), slower than the network's MACs: the layers the FLOP curve does not predict."""
     lines = []
     for _, r in scaling.iterrows():
-        if r["MAC ratio"] and r["time ratio"] and r["time ratio"] > SLOWER_BY * r["MAC ratio"]:
+        if not r["time ratio"] or pd.isna(r["time ratio"]):
+            continue
+        where = f"{r['target']} {r['runtime']} {r['arch']}: **{r['kind']}** keeps {100 * r['time ratio']:.0f} % of its time at {r['resolutions']} px"
+        if r["MAC ratio"] and not pd.isna(r["MAC ratio"]):
+            if r["time ratio"] > SLOWER_BY * r["MAC ratio"]:
+                lines.append(f"{where}, its MACs only {100 * r['MAC ratio']:.0f} %")
+        elif r["network MAC ratio"] and r["time ratio"] > SLOWER_BY * r["network MAC ratio"]:
             lines.append(
-                f"{r['target']} {r['runtime']} {r['arch']}: **{r['kind']}** keeps {100 * r['time ratio']:.0f} % of its time at "
-                f"{r['resolutions']} px, its MACs only {100 * r['MAC ratio']:.0f} %"
+                f"{where}; it has no MACs, and the network keeps {100 * r['network MAC ratio']:.0f} % of its MACs"
             )
     return lines
 
@@ -116,16 +130,25 @@ def operator_tables(directories) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     from ..measure.roofline import ROOFLINE_DIR
 
     found = [
-        folder
+        (folder, str(d))  # each row keeps the results directory it came from
         for d in directories
         for folder in (Path(d), Path(d) / ROOFLINE_DIR)
         if (folder / "operators-summary.csv").is_file()
     ]
     if not found:
         return None
-    rows = [pd.read_csv(d / "operators.csv") for d in found if (d / "operators.csv").is_file()]
-    summary = pd.concat([pd.read_csv(d / "operators-summary.csv") for d in found], ignore_index=True)
+    rows = [pd.read_csv(d / "operators.csv").assign(results=r) for d, r in found if (d / "operators.csv").is_file()]
+    summary = pd.concat(
+        [pd.read_csv(d / "operators-summary.csv").assign(results=r) for d, r in found], ignore_index=True
+    )
     return (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()), summary
+
+
+def _with_results(shown: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
+    """`shown` with the results directory of each row first, where rows come from more than one."""
+    if "results" in source and source["results"].nunique() > 1:
+        shown.insert(0, "results", source["results"].to_numpy())
+    return shown
 
 
 def per_operator(rows: pd.DataFrame, summary: pd.DataFrame | None = None, figures_dir: Path | None = None) -> Section:
@@ -178,11 +201,13 @@ def per_operator(rows: pd.DataFrame, summary: pd.DataFrame | None = None, figure
             section.blocks.append(Text("Scaling with resolution needs two or more resolutions of one architecture."))
         else:
             shown = scaling.copy()
-            for column in ("time ratio", "MAC ratio", "bytes ratio"):
+            for column in ("time ratio", "MAC ratio", "network MAC ratio", "bytes ratio"):
                 shown[column] = shown[column].map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.2f}")
             section.blocks.append(
                 Text(
-                    "Per operator kind, the time and MACs at the smallest resolution over those at the largest "
+                    "Per operator kind, the time and MACs at the smallest resolution over those at the largest, "
+                    "beside the whole network's MACs (by which the analytic model scales every layer's time; a "
+                    "kind without MACs is held against those) "
                     f"(a kind under {1000 * MIN_TIMED_MS:.0f} µs in all at either is not timed finely enough "
                     "to compare: the profilers count whole microseconds)."
                 )
@@ -192,7 +217,9 @@ def per_operator(rows: pd.DataFrame, summary: pd.DataFrame | None = None, figure
             section.blocks.append(
                 Bullets(tuple(slower))
                 if slower
-                else Text(f"No operator kind's time falls more than {SLOWER_BY:.1f}x slower than its MACs.")
+                else Text(
+                    f"No operator kind's time falls more than {SLOWER_BY:.1f}x slower than its MACs (or the network's)."
+                )
             )
     section.blocks += roofline_blocks(rows, probes, figures_dir)
     return section
@@ -210,8 +237,8 @@ def roofline_blocks(rows: pd.DataFrame, probes: pd.DataFrame, figures_dir: Path 
     blocks: list = [
         Text(
             "Ceilings measured on each target by the roofline probes (the `roofline` recipe, profiled through "
-            "the same runtime and threads): the best MAC/s of the compute probe's operators (an INT8 1x1 "
-            "convolution) and the best bytes/s of the memory probe's (an INT8 addition and the layers feeding "
+            "the same runtime and threads): the best MAC/s of the compute probe's operators (INT8 1x1 and "
+            "3x3 convolutions) and the best bytes/s of the memory probe's (an INT8 addition and the layers feeding "
             "it), with the operator that reached each. Measured, not a datasheet peak; where the "
             "probe's data fit in the caches, the bytes/s are the caches'."
         ),
