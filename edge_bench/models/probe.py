@@ -1,4 +1,4 @@
-"""Roofline probes: two small networks, each built around one operator that measures a ceiling of a
+"""Roofline probes: two small networks, each built around the operators that measure one ceiling of a
 target through the runtime as deployed (INT8, its XNNPACK delegate, the run's threads).
 
 - `compute`: a 1x1 convolution of `channels` to `channels` at `resolution` (a large INT8 matrix
@@ -10,8 +10,9 @@ target through the runtime as deployed (INT8, its XNNPACK delegate, the run's th
   them reaches is the streaming ceiling. Where the maps fit in the caches, that is the caches'
   bandwidth: the report names the operator and the bytes it moved.
 
-Both start with 1x1 convolutions from the 3-channel image (the pipeline's input shape). The peaks are what these operators achieve, measured under
-`run --profile-ops`: a ceiling measured by a microbenchmark, not a datasheet figure.
+Both start with 1x1 convolutions from the 3-channel image (the pipeline's input shape). The peaks are
+what these operators achieve, measured under `run --profile-ops`: a ceiling measured by a
+microbenchmark, not a datasheet figure.
 """
 
 from __future__ import annotations

@@ -206,10 +206,10 @@ def per_operator(rows: pd.DataFrame, summary: pd.DataFrame | None = None, figure
             section.blocks.append(
                 Text(
                     "Per operator kind, the time and MACs at the smallest resolution over those at the largest, "
-                    "beside the whole network's MACs (by which the analytic model scales every layer's time; a "
-                    "kind without MACs is held against those) "
-                    f"(a kind under {1000 * MIN_TIMED_MS:.0f} µs in all at either is not timed finely enough "
-                    "to compare: the profilers count whole microseconds)."
+                    "beside the whole network's MACs, by which the analytic model scales every layer's time. A "
+                    "kind without MACs of its own is held against the network's; a kind under "
+                    f"{1000 * MIN_TIMED_MS:.0f} µs in all at either resolution is not timed finely enough to "
+                    "compare (the profilers count whole microseconds)."
                 )
             )
             section.blocks.append(Table(shown))
