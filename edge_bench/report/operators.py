@@ -10,6 +10,7 @@ import pandas as pd
 
 from .blocks import Bullets, Image, Section, Table, Text
 from .roofline import ceilings, ceilings_table, roofline_points, split_probes
+from .tables import target_labels
 
 TOP = 5
 # A kind's time "falls slower than its MACs" when, from the largest resolution to the smallest, its
@@ -22,14 +23,6 @@ MIN_TIMED_MS = 0.01
 
 def _fmt(value, digits: int = 3) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}g}"
-
-
-def target_labels(frame: pd.DataFrame) -> pd.Series:
-    """Each row's target, "(emulated)" added where an emulator's times are shown."""
-    labels = frame["target"].astype(str)
-    if "emulated" not in frame:  # tables written before the column was
-        return labels
-    return labels + pd.Series("", index=frame.index).where(~frame["emulated"].fillna(False).astype(bool), " (emulated)")
 
 
 def top_operators(rows: pd.DataFrame, top: int = TOP) -> pd.DataFrame:

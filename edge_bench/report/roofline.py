@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .tables import target_labels
+
 PROBE_ARCH = "roofline_probe"
 # An operator timed under this is not a ceiling: the profilers count whole microseconds (±2.5 % at 20 µs).
 CEILING_MIN_MS = 0.02
@@ -77,9 +79,7 @@ def ceilings_table(peaks: pd.DataFrame) -> pd.DataFrame:
 
     return pd.DataFrame(
         {
-            "target": [
-                f"{t} (emulated)" if e else str(t) for t, e in zip(peaks["target"], peaks["emulated"])
-            ],  # as target_labels
+            "target": target_labels(peaks),
             "runtime": peaks["runtime"],
             "threads": peaks["threads"].map(lambda v: "–" if pd.isna(v) else f"{int(v)}"),
             "peak GMAC/s (measured)": peaks["peak_mac_per_s"].map(lambda v: number(v, 1e9)),

@@ -88,6 +88,14 @@ def select(frame: pd.DataFrame, spec: Spec, drop_empty: bool = True) -> pd.DataF
     return out
 
 
+def target_labels(frame: pd.DataFrame) -> pd.Series:
+    """Each row's target, "(emulated)" added where an emulator's times are shown."""
+    labels = frame["target"].astype(str)
+    if "emulated" not in frame:  # tables written before the column was
+        return labels
+    return labels + pd.Series("", index=frame.index).where(~frame["emulated"].fillna(False).astype(bool), " (emulated)")
+
+
 def summary_table(frame: pd.DataFrame, with_recipe: bool = False) -> pd.DataFrame:
     """One row per measurement, sorted by target, runtime and FLOPs (a recipe column first on request)."""
     rows = frame.sort_values(
@@ -101,13 +109,8 @@ def summary_table(frame: pd.DataFrame, with_recipe: bool = False) -> pd.DataFram
         )
     if "latency_precision" in rows.columns:
         rows = rows.assign(precision=rows["latency_precision"].map(lambda v: "IMPRECISE" if v == "imprecise" else ""))
-    if "emulated" in rows.columns and "target" in rows.columns:
-        rows = rows.assign(
-            target=[
-                f"{t} (emulated)" if e == True else t  # noqa: E712
-                for t, e in zip(rows["target"], rows["emulated"])
-            ]
-        )
+    if "target" in rows.columns:
+        rows = rows.assign(target=target_labels(rows))
     return select(rows, ((("recipe", "recipe", None),) if with_recipe else ()) + tuple(MEASUREMENT_COLUMNS))
 
 
